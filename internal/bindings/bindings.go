@@ -1,0 +1,152 @@
+// Package bindings turns the bindings a worker declares by logical name into
+// the ones Cloudflare needs: ids and physical names of this stack's
+// resources, taken from the resources themselves so that every binding is
+// also a dependency edge Pulumi waits on.
+package bindings
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+
+	"github.com/pulumi/pulumi-cloudflare/sdk/v5/go/cloudflare"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/dome/infra/internal/config"
+	"github.com/dome/infra/internal/domecf"
+	"github.com/dome/infra/internal/graph"
+)
+
+// Resources is everything a binding can point at, keyed by logical name.
+type Resources struct {
+	Databases  map[string]*cloudflare.D1Database
+	Buckets    map[string]*cloudflare.R2Bucket
+	Namespaces map[string]*cloudflare.WorkersKvNamespace
+	Queues     map[string]*cloudflare.Queue
+	Indexes    map[string]*domecf.VectorizeIndex
+	// Workers holds the workers created so far; Order guarantees a worker's
+	// targets are among them when it is resolved.
+	Workers map[string]*domecf.WorkerScript
+}
+
+// Order returns the workers in deploy order: every worker after the
+// workers it binds to, otherwise as declared.
+func Order(workers []config.Worker) ([]config.Worker, error) {
+	names := make([]string, len(workers))
+	edges := make(map[string][]string, len(workers))
+	byName := make(map[string]config.Worker, len(workers))
+	for i, w := range workers {
+		names[i] = w.Name
+		edges[w.Name] = w.Dependencies()
+		byName[w.Name] = w
+	}
+	sorted, err := graph.Order(names, edges)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]config.Worker, len(sorted))
+	for i, n := range sorted {
+		out[i] = byName[n]
+	}
+	return out, nil
+}
+
+// Resolve returns w's complete binding list: its declared bindings, then
+// the vars every worker gets (ENVIRONMENT, LOG_LEVEL), its own vars and
+// its secrets, each group in a stable order.
+func Resolve(cfg *config.Config, w config.Worker, r Resources) ([]domecf.Binding, error) {
+	out := make([]domecf.Binding, 0, len(w.Bindings)+len(w.Vars)+len(w.Secrets)+2)
+	for _, b := range w.Bindings {
+		rb, err := resolve(w.Name, b, r)
+		if err != nil {
+			return nil, fmt.Errorf("worker %q: binding %q: %w", w.Name, b.Name, err)
+		}
+		out = append(out, rb)
+	}
+	out = append(out,
+		plain("ENVIRONMENT", cfg.Environment),
+		plain("LOG_LEVEL", cfg.LogLevel),
+	)
+	for _, name := range slices.Sorted(maps.Keys(w.Vars)) {
+		out = append(out, plain(name, w.Vars[name]))
+	}
+	for _, name := range slices.Sorted(maps.Keys(w.Secrets)) {
+		value, ok := cfg.Secrets[w.Secrets[name]]
+		if !ok {
+			return nil, fmt.Errorf("worker %q: secret %q: config key %s:%s has no value", w.Name, name, config.Namespace, w.Secrets[name])
+		}
+		out = append(out, domecf.Binding{
+			Type: "secret_text",
+			Name: name,
+			Text: pulumi.ToSecret(pulumi.String(value.Reveal())).(pulumi.StringOutput),
+		})
+	}
+	return out, nil
+}
+
+func resolve(self string, b config.Binding, r Resources) (domecf.Binding, error) {
+	out := domecf.Binding{Type: b.Type, Name: b.Name}
+	missing := func(kind string) error { return fmt.Errorf("%s %q is not in this stack", kind, b.Target) }
+	switch b.Type {
+	case config.BindD1:
+		db, ok := r.Databases[b.Target]
+		if !ok {
+			return out, missing("D1 database")
+		}
+		out.ID = db.ID().ToStringOutput()
+	case config.BindR2:
+		bucket, ok := r.Buckets[b.Target]
+		if !ok {
+			return out, missing("R2 bucket")
+		}
+		out.BucketName = bucket.Name
+	case config.BindQueue:
+		q, ok := r.Queues[b.Target]
+		if !ok {
+			return out, missing("queue")
+		}
+		out.QueueName = q.Name
+	case config.BindVectorize:
+		ix, ok := r.Indexes[b.Target]
+		if !ok {
+			return out, missing("Vectorize index")
+		}
+		out.IndexName = ix.Name
+	case config.BindKV:
+		ns, ok := r.Namespaces[b.Target]
+		if !ok {
+			return out, missing("KV namespace")
+		}
+		out.NamespaceID = ns.ID().ToStringOutput()
+	case config.BindService:
+		target, ok := r.Workers[b.Target]
+		if !ok {
+			return out, missing("worker")
+		}
+		out.Service = target.Name
+		if b.Environment != "" {
+			out.Environment = pulumi.String(b.Environment)
+		}
+	case config.BindDurableObject:
+		out.ClassName = pulumi.String(b.ClassName)
+		if b.ScriptName != "" && b.ScriptName != self {
+			host, ok := r.Workers[b.ScriptName]
+			if !ok {
+				return out, fmt.Errorf("worker %q hosting class %q is not in this stack", b.ScriptName, b.ClassName)
+			}
+			out.ScriptName = host.Name
+		}
+	case config.BindAnalyticsEngine:
+		out.Dataset = pulumi.String(b.Dataset)
+	case config.BindHyperdrive:
+		out.ID = pulumi.String(b.ID)
+	case config.BindAI:
+	default:
+		return out, fmt.Errorf("unknown binding type %q", b.Type)
+	}
+	return out, nil
+}
+
+func plain(name, text string) domecf.Binding {
+	return domecf.Binding{Type: "plain_text", Name: name, Text: pulumi.String(text)}
+}

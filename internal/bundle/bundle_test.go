@@ -1,0 +1,79 @@
+package bundle
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestBuild(t *testing.T) {
+	prebuilt, err := os.ReadFile("testdata/prebuilt/worker.js")
+	require.NoError(t, err)
+
+	tests := []struct {
+		name     string
+		path     string
+		contains []string
+		absent   []string
+		exact    string
+		err      string
+	}{
+		{
+			name: "typescript is bundled into one module",
+			path: "testdata/ok/src/index.ts",
+			contains: []string{
+				`from "cloudflare:workers"`, // external, left for the runtime
+				`from "node:async_hooks"`,
+				"hello ${who}", // the local import is inlined
+				"export {",
+			},
+			absent: []string{"./greet", "<string>"}, // no import left, types stripped
+		},
+		{name: "prebuilt javascript is uploaded as it is", path: "testdata/prebuilt/worker.js", exact: string(prebuilt)},
+		{name: "missing entry", path: "testdata/nope/index.ts", err: "Module not found: testdata/nope/index.ts"},
+		{name: "missing prebuilt bundle", path: "testdata/nope/index.js", err: "Module not found: testdata/nope/index.js"},
+		{name: "syntax error names file and position", path: "testdata/broken/index.ts", err: "esbuild: " + abs(t, "testdata/broken/index.ts") + ":3:39: Unterminated string literal"},
+		{name: "unresolved import", path: "testdata/missingdep/index.ts", err: "esbuild: " + abs(t, "testdata/missingdep/index.ts") + `:1:25: Could not resolve "./does-not-exist"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m, err := Build(tt.path)
+			if tt.err != "" {
+				require.Error(t, err)
+				require.Contains(t, err.Error(), tt.err)
+				return
+			}
+			require.NoError(t, err)
+			if tt.exact != "" {
+				require.Equal(t, tt.exact, m.Code)
+			}
+			for _, s := range tt.contains {
+				require.Contains(t, m.Code, s)
+			}
+			for _, s := range tt.absent {
+				require.NotContains(t, m.Code, s)
+			}
+			sum := sha256.Sum256([]byte(m.Code))
+			require.Equal(t, hex.EncodeToString(sum[:]), m.SHA256)
+		})
+	}
+}
+
+func abs(t *testing.T, path string) string {
+	t.Helper()
+	p, err := filepath.Abs(path)
+	require.NoError(t, err)
+	return p
+}
+
+func TestBuildIsDeterministic(t *testing.T) {
+	a, err := Build("testdata/ok/src/index.ts")
+	require.NoError(t, err)
+	b, err := Build("testdata/ok/src/index.ts")
+	require.NoError(t, err)
+	require.Equal(t, a.SHA256, b.SHA256)
+}

@@ -1,0 +1,360 @@
+// Package config reads one stack's view of Dome: the topology declared once in
+// Pulumi.yaml, the settings Pulumi.<stack>.yaml overrides, and the account and
+// token from the environment. Load validates everything before returning, so
+// a program that gets a *Config can create resources without second-guessing it.
+package config
+
+import (
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/dome/infra/internal/naming"
+)
+
+// Namespace is the Pulumi config namespace of every key this package reads.
+const Namespace = "dome"
+
+// Keys read from the stack's configuration, without the namespace.
+const (
+	KeyEnvironment   = "environment"
+	KeyAccountID     = "accountId"
+	KeyAPIHostname   = "apiHostname"
+	KeyServicesRoot  = "servicesRoot"
+	KeyLogLevel      = "logLevel"
+	KeyObservability = "observability"
+	KeyProtect       = "protect"
+	KeyTopology      = "topology"
+)
+
+// Environment variables that carry credentials. They may come from the
+// shell or from a .env.<stack> file beside Pulumi.yaml.
+const (
+	EnvAccountID = "CLOUDFLARE_ACCOUNT_ID"
+	EnvAPIToken  = "CLOUDFLARE_API_TOKEN"
+)
+
+// DefaultServicesRoot is where Dome keeps its workers' sources, relative to
+// this project: services/<worker>/src/index.ts beside the infra folder.
+const DefaultServicesRoot = "../services"
+
+// Source is where configuration values come from: a running Pulumi program
+// (*pulumi.Context satisfies it) or the YAML files read by ReadFiles.
+type Source interface {
+	Stack() string
+	RootDirectory() string
+	GetConfig(key string) (string, bool)
+	IsConfigSecret(key string) bool
+}
+
+// Secret is a string that must never be printed: it formats as "[secret]"
+// so a stray %v in a log or error cannot leak it.
+type Secret string
+
+func (Secret) String() string { return "[secret]" }
+
+// Format covers every verb (%v, %s, %q, %#v) so no formatting path prints the value.
+func (s Secret) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(s.String())) }
+
+// MarshalJSON keeps the value out of JSON output too.
+func (Secret) MarshalJSON() ([]byte, error) { return []byte(`"[secret]"`), nil }
+
+// Reveal returns the value, for the one place that hands it to a provider as a Pulumi secret.
+func (s Secret) Reveal() string { return string(s) }
+
+// Config is everything the program needs to build one stack.
+type Config struct {
+	Stack         string
+	Environment   string // one of naming.Environments
+	AccountID     string
+	APIToken      Secret
+	APIHostname   string // host[:port] of the Cloudflare API; empty for Cloudflare itself
+	ServicesRoot  string // absolute
+	LogLevel      string
+	Observability Observability
+	// Protect marks every stateful resource (database, bucket, index, queue,
+	// namespace) protected, so no update or destroy can delete it. Always on
+	// in prod.
+	Protect  bool
+	Topology Topology
+	// Secrets holds the values of the config keys named by workers' secrets,
+	// keyed by the key without namespace.
+	Secrets map[string]Secret
+}
+
+// Name returns the physical name of the resource called logical in this stack.
+func (c *Config) Name(logical string) string {
+	return naming.Physical(c.Environment, logical)
+}
+
+// Observability is a worker's Workers Logs setting.
+type Observability struct {
+	Enabled          bool    `json:"enabled"`
+	HeadSamplingRate float64 `json:"headSamplingRate"`
+}
+
+// Topology is Dome's shape: every resource, declared by logical name, and
+// every worker with the bindings that tie it to the rest. Lists rather than
+// maps keep the author's order, which is the order errors are reported in.
+type Topology struct {
+	D1Databases      []Database    `json:"d1Databases"`
+	R2Buckets        []Bucket      `json:"r2Buckets"`
+	KVNamespaces     []KVNamespace `json:"kvNamespaces"`
+	Queues           []Queue       `json:"queues"`
+	VectorizeIndexes []Index       `json:"vectorizeIndexes"`
+	Workers          []Worker      `json:"workers"`
+}
+
+// Database is a D1 database.
+type Database struct {
+	Name string `json:"name"`
+}
+
+// Bucket is an R2 bucket.
+type Bucket struct {
+	Name string `json:"name"`
+	// Location is R2's location hint (WNAM, ENAM, WEUR, EEUR, APAC, OC).
+	Location string `json:"location,omitempty"`
+}
+
+// KVNamespace is a Workers KV namespace.
+type KVNamespace struct {
+	Name string `json:"name"`
+}
+
+// Queue is a Workers queue.
+type Queue struct {
+	Name string `json:"name"`
+}
+
+// Index is a Vectorize index: dimensions and metric, or a preset.
+type Index struct {
+	Name            string          `json:"name"`
+	Dimensions      int             `json:"dimensions,omitempty"`
+	Metric          string          `json:"metric,omitempty"`
+	Preset          string          `json:"preset,omitempty"`
+	Description     string          `json:"description,omitempty"`
+	MetadataIndexes []MetadataIndex `json:"metadataIndexes,omitempty"`
+}
+
+// MetadataIndex makes one metadata property filterable.
+type MetadataIndex struct {
+	PropertyName string `json:"propertyName"`
+	IndexType    string `json:"indexType"`
+}
+
+// Worker is one Workers script and everything it is bound to.
+type Worker struct {
+	Name string `json:"name"`
+	// Main is the entry module, relative to the services root: a .ts file is
+	// bundled with esbuild, a .js or .mjs file is uploaded as it is.
+	Main               string            `json:"main"`
+	CompatibilityDate  string            `json:"compatibilityDate"`
+	CompatibilityFlags []string          `json:"compatibilityFlags,omitempty"`
+	Bindings           []Binding         `json:"bindings,omitempty"`
+	Vars               map[string]string `json:"vars,omitempty"`
+	// Secrets maps a secret_text binding name to the config key (in the dome
+	// namespace) that holds its value as a Pulumi secret.
+	Secrets    map[string]string `json:"secrets,omitempty"`
+	Consumers  []Consumer        `json:"consumers,omitempty"`
+	Crons      []string          `json:"crons,omitempty"`
+	Migrations *Migrations       `json:"migrations,omitempty"`
+	Logpush    bool              `json:"logpush,omitempty"`
+	// Placement is "smart" for Smart Placement, empty for the default.
+	Placement string   `json:"placement,omitempty"`
+	Tags      []string `json:"tags,omitempty"`
+}
+
+// Dependencies returns the workers w must be deployed after: the targets of
+// its service bindings and the workers hosting its Durable Object classes.
+func (w Worker) Dependencies() []string {
+	var deps []string
+	for _, b := range w.Bindings {
+		switch {
+		case b.Type == BindService && b.Target != "":
+			deps = append(deps, b.Target)
+		case b.Type == BindDurableObject && b.ScriptName != "" && b.ScriptName != w.Name:
+			deps = append(deps, b.ScriptName)
+		}
+	}
+	return deps
+}
+
+// Vars the program sets in every worker, and the keys they come from.
+var ReservedVars = map[string]string{
+	"ENVIRONMENT": key(KeyEnvironment),
+	"LOG_LEVEL":   key(KeyLogLevel),
+}
+
+// Binding types a worker's bindings list may use. Plain-text and secret
+// bindings come from a worker's vars and secrets instead.
+const (
+	BindD1              = "d1"
+	BindR2              = "r2_bucket"
+	BindQueue           = "queue"
+	BindService         = "service"
+	BindAI              = "ai"
+	BindVectorize       = "vectorize"
+	BindKV              = "kv_namespace"
+	BindDurableObject   = "durable_object_namespace"
+	BindAnalyticsEngine = "analytics_engine"
+	BindHyperdrive      = "hyperdrive"
+)
+
+// Binding ties a name in the worker's env to a resource. Target is the
+// logical name of the bound database, bucket, queue, index, namespace or
+// worker; the program resolves it to this stack's id or physical name.
+type Binding struct {
+	Type        string `json:"type"`
+	Name        string `json:"name"`
+	Target      string `json:"target,omitempty"`
+	Environment string `json:"environment,omitempty"` // service bindings
+	ClassName   string `json:"className,omitempty"`   // durable objects
+	ScriptName  string `json:"scriptName,omitempty"`  // durable objects in another worker (logical name)
+	Dataset     string `json:"dataset,omitempty"`     // analytics engine
+	ID          string `json:"id,omitempty"`          // hyperdrive config id
+}
+
+// Consumer makes the worker consume a queue.
+type Consumer struct {
+	Queue           string `json:"queue"`
+	DeadLetterQueue string `json:"deadLetterQueue,omitempty"`
+	BatchSize       *int   `json:"batchSize,omitempty"`
+	MaxRetries      *int   `json:"maxRetries,omitempty"`
+	MaxWaitTimeMs   *int   `json:"maxWaitTimeMs,omitempty"`
+	MaxConcurrency  *int   `json:"maxConcurrency,omitempty"`
+	RetryDelay      *int   `json:"retryDelay,omitempty"`
+}
+
+// Migrations declares Durable Object class changes, applied when Tag moves.
+type Migrations struct {
+	Tag              string   `json:"tag"`
+	OldTag           string   `json:"oldTag,omitempty"`
+	NewClasses       []string `json:"newClasses,omitempty"`
+	NewSqliteClasses []string `json:"newSqliteClasses,omitempty"`
+	RenamedClasses   []Rename `json:"renamedClasses,omitempty"`
+	DeletedClasses   []string `json:"deletedClasses,omitempty"`
+}
+
+// Rename is a Durable Object class renamed by a migration.
+type Rename struct {
+	From string `json:"from"`
+	To   string `json:"to"`
+}
+
+// Load reads, defaults and validates the stack's configuration. getenv
+// supplies the credentials (os.Getenv after .env.<stack> is loaded). On bad
+// input it returns Problems listing everything wrong at once.
+func Load(src Source, getenv func(string) string) (*Config, error) {
+	var probs Problems
+	c := &Config{Stack: src.Stack(), Secrets: map[string]Secret{}}
+
+	str := func(key string) string {
+		v, _ := src.GetConfig(Namespace + ":" + key)
+		return v
+	}
+	c.Environment = str(KeyEnvironment)
+	c.AccountID = str(KeyAccountID)
+	if c.AccountID == "" {
+		c.AccountID = getenv(EnvAccountID)
+	}
+	c.APIToken = Secret(getenv(EnvAPIToken))
+	c.APIHostname = str(KeyAPIHostname)
+
+	c.ServicesRoot = str(KeyServicesRoot)
+	if c.ServicesRoot == "" {
+		c.ServicesRoot = DefaultServicesRoot
+	}
+	if !filepath.IsAbs(c.ServicesRoot) {
+		c.ServicesRoot = filepath.Join(rootDir(src), c.ServicesRoot)
+	}
+
+	c.LogLevel = str(KeyLogLevel)
+	if c.LogLevel == "" {
+		c.LogLevel = "info"
+		if c.Environment == naming.Dev {
+			c.LogLevel = "debug"
+		}
+	}
+
+	c.Observability = Observability{Enabled: true, HeadSamplingRate: 1}
+	if raw := str(KeyObservability); raw != "" {
+		if err := decodeStrict(raw, &c.Observability); err != nil {
+			probs.add(key(KeyObservability), "is not a valid object (%v); write it as {enabled: true, headSamplingRate: 1}", err)
+		}
+	}
+
+	if raw := str(KeyProtect); raw != "" {
+		p, err := strconv.ParseBool(raw)
+		if err != nil {
+			probs.add(key(KeyProtect), "must be true or false (got %q)", raw)
+		}
+		if !p && c.Environment == naming.Prod {
+			probs.add(key(KeyProtect), "cannot be false in prod (got %q): production databases, buckets, indexes, queues and namespaces are always protected; remove the key, and unprotect a single resource with `pulumi state unprotect` if you really mean to delete it", raw)
+		}
+		c.Protect = p
+	}
+	if c.Environment == naming.Prod {
+		c.Protect = true
+	}
+
+	if raw := str(KeyTopology); raw == "" {
+		probs.add(key(KeyTopology), "is not set; declare Dome's resources under config.topology.value in Pulumi.yaml")
+	} else if err := decodeStrict(raw, &c.Topology); err != nil {
+		probs.add(key(KeyTopology), "cannot be read: %v; check the spelling of its fields against README.md", err)
+	}
+
+	for _, w := range c.Topology.Workers {
+		for binding, k := range w.Secrets {
+			full := Namespace + ":" + k
+			v, ok := src.GetConfig(full)
+			switch {
+			case !ok:
+				probs.add(workerKey(w.Name)+".secrets."+binding, "names config key %s, which this stack does not set; run `pulumi config set --secret %s <value> --stack %s`", full, full, c.Stack)
+			case !src.IsConfigSecret(full):
+				probs.add(full, "holds the value of secret binding %s of worker %q in plain text; store it encrypted with `pulumi config set --secret %s <value> --stack %s`", binding, w.Name, full, c.Stack)
+			default:
+				c.Secrets[k] = Secret(v)
+			}
+		}
+	}
+
+	probs = append(probs, c.validate()...)
+	if len(probs) > 0 {
+		return nil, probs
+	}
+	return c, nil
+}
+
+func rootDir(src Source) string {
+	if d := src.RootDirectory(); d != "" {
+		return d
+	}
+	d, err := filepath.Abs(".")
+	if err != nil {
+		return "."
+	}
+	return d
+}
+
+// decodeStrict decodes JSON refusing unknown fields, so a misspelt key is
+// an error instead of a silently ignored setting.
+func decodeStrict(raw string, v any) error {
+	dec := json.NewDecoder(strings.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if dec.More() {
+		return fmt.Errorf("unexpected data after the value")
+	}
+	return nil
+}
+
+func key(k string) string { return Namespace + ":" + k }
+
+func workerKey(name string) string {
+	return fmt.Sprintf("%s.workers[%s]", key(KeyTopology), name)
+}

@@ -1,0 +1,391 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/dome/infra/internal/graph"
+	"github.com/dome/infra/internal/naming"
+)
+
+// Name rules, checked on the physical name (suffix included) because that is
+// what Cloudflare sees. Vectorize's pattern is from Cloudflare's OpenAPI
+// schema; the others follow Cloudflare's documented naming rules.
+var (
+	workerName    = regexp.MustCompile(`^[a-z0-9]([a-z0-9_-]*[a-z0-9])?$`)
+	bucketName    = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]*[a-z0-9])?$`)
+	queueName     = regexp.MustCompile(`^[a-z0-9]([a-z0-9_-]*[a-z0-9])?$`)
+	databaseName  = regexp.MustCompile(`^[a-z0-9]([a-z0-9_-]*[a-z0-9])?$`)
+	indexName     = regexp.MustCompile(`^[a-z]+[a-z0-9_-]*[a-z0-9]+$`)
+	jsIdentifier  = regexp.MustCompile(`^[A-Za-z_$][A-Za-z0-9_$]*$`)
+	accountID     = regexp.MustCompile(`^[0-9a-f]{32}$`)
+	hostPort      = regexp.MustCompile(`^[A-Za-z0-9.-]+(:[0-9]{1,5})?$|^\[[0-9a-fA-F:]+\](:[0-9]{1,5})?$`)
+	compatDate    = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`)
+	cronField     = regexp.MustCompile(`^[0-9A-Za-z*/,?#LW-]+$`)
+	configKeyName = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_.-]*$`)
+)
+
+var (
+	logLevels       = []string{"debug", "info", "warn", "error"}
+	metrics         = []string{"cosine", "euclidean", "dot-product"}
+	metadataTypes   = []string{"string", "number", "boolean"}
+	bucketLocations = []string{"WNAM", "ENAM", "WEUR", "EEUR", "APAC", "OC"}
+	bindingTypes    = []string{BindD1, BindR2, BindQueue, BindService, BindAI, BindVectorize, BindKV, BindDurableObject, BindAnalyticsEngine, BindHyperdrive}
+)
+
+// Cloudflare's limits on queue consumer settings.
+var consumerLimits = []struct {
+	field    string
+	get      func(Consumer) *int
+	min, max int
+}{
+	{"batchSize", func(c Consumer) *int { return c.BatchSize }, 1, 100},
+	{"maxRetries", func(c Consumer) *int { return c.MaxRetries }, 0, 100},
+	{"maxWaitTimeMs", func(c Consumer) *int { return c.MaxWaitTimeMs }, 0, 60000},
+	{"maxConcurrency", func(c Consumer) *int { return c.MaxConcurrency }, 1, 250},
+	{"retryDelay", func(c Consumer) *int { return c.RetryDelay }, 0, 43200},
+}
+
+const (
+	maxIndexDimensions = 1536
+	maxMetadataIndexes = 10
+	maxNameLength      = 63
+	maxIndexNameLength = 64
+)
+
+// validate checks a decoded Config; every check runs, whatever failed before.
+func (c *Config) validate() Problems {
+	var ps Problems
+	c.validateStack(&ps)
+
+	t := c.Topology
+	databases := c.names(&ps, "d1Databases", "D1 database", len(t.D1Databases), func(i int) string { return t.D1Databases[i].Name }, databaseName, maxNameLength)
+	buckets := c.names(&ps, "r2Buckets", "R2 bucket", len(t.R2Buckets), func(i int) string { return t.R2Buckets[i].Name }, bucketName, maxNameLength)
+	namespaces := c.names(&ps, "kvNamespaces", "KV namespace", len(t.KVNamespaces), func(i int) string { return t.KVNamespaces[i].Name }, nil, 512)
+	queues := c.names(&ps, "queues", "queue", len(t.Queues), func(i int) string { return t.Queues[i].Name }, queueName, maxNameLength)
+	indexes := c.names(&ps, "vectorizeIndexes", "Vectorize index", len(t.VectorizeIndexes), func(i int) string { return t.VectorizeIndexes[i].Name }, indexName, maxIndexNameLength)
+	workers := c.names(&ps, "workers", "worker", len(t.Workers), func(i int) string { return t.Workers[i].Name }, workerName, maxNameLength)
+
+	for _, b := range t.R2Buckets {
+		if b.Location != "" && !slices.Contains(bucketLocations, b.Location) {
+			ps.add(itemKey("r2Buckets", b.Name)+".location", "%q is not an R2 location hint; use one of %s, or leave it out", b.Location, strings.Join(bucketLocations, ", "))
+		}
+	}
+	for _, ix := range t.VectorizeIndexes {
+		validateIndex(&ps, ix)
+	}
+
+	targets := map[string]targetKind{
+		BindD1:        {"D1 database", databases},
+		BindR2:        {"R2 bucket", buckets},
+		BindQueue:     {"Queue", queues},
+		BindVectorize: {"Vectorize index", indexes},
+		BindKV:        {"KV namespace", namespaces},
+		BindService:   {"Service", workers},
+	}
+	consumed := map[string]string{}
+	edges := map[string][]string{}
+	order := make([]string, 0, len(t.Workers))
+	for _, w := range t.Workers {
+		order = append(order, w.Name)
+		c.validateWorker(&ps, w, targets, queues, workers, consumed)
+		edges[w.Name] = w.Dependencies()
+	}
+	if _, err := graph.Order(order, edges); err != nil {
+		var cycle *graph.CycleError
+		if errors.As(err, &cycle) {
+			ps.add(key(KeyTopology)+".workers", "%s; a worker cannot be deployed before the workers it binds to, so remove one service binding in this loop (a queue can decouple the two workers)", cycle)
+		}
+	}
+	return ps
+}
+
+func (c *Config) validateStack(ps *Problems) {
+	switch {
+	case c.Environment == "":
+		ps.add(key(KeyEnvironment), "is not set; set it in Pulumi.%s.yaml to one of %s", c.Stack, strings.Join(naming.Environments, ", "))
+	case !naming.Known(c.Environment):
+		ps.add(key(KeyEnvironment), "%q is not an environment; use one of %s", c.Environment, strings.Join(naming.Environments, ", "))
+	}
+	switch {
+	case c.AccountID == "":
+		ps.add(key(KeyAccountID), "the Cloudflare account id is not set; export %s (or put it in .env.%s), or set %s in Pulumi.yaml", EnvAccountID, c.Stack, key(KeyAccountID))
+	case !accountID.MatchString(c.AccountID):
+		ps.add(key(KeyAccountID), "%q is not a Cloudflare account id (32 lowercase hex characters); copy it from the dashboard's Workers overview, or fix %s", c.AccountID, EnvAccountID)
+	}
+	if c.APIToken == "" {
+		ps.add(EnvAPIToken, "the Cloudflare API token is not set; export %s or put it in .env.%s (never in a Pulumi.*.yaml file)", EnvAPIToken, c.Stack)
+	}
+	if c.APIHostname != "" && !hostPort.MatchString(c.APIHostname) {
+		ps.add(key(KeyAPIHostname), "%q is not host[:port]; give the API host without scheme or path, e.g. 127.0.0.1:8787", c.APIHostname)
+	}
+	if !slices.Contains(logLevels, c.LogLevel) {
+		ps.add(key(KeyLogLevel), "%q is not a log level; use one of %s", c.LogLevel, strings.Join(logLevels, ", "))
+	}
+	if r := c.Observability.HeadSamplingRate; r < 0 || r > 1 {
+		ps.add(key(KeyObservability)+".headSamplingRate", "%v is outside 0..1; use 1 to keep every request's logs, 0.1 for one in ten", r)
+	}
+}
+
+// nameSet is the logical names declared for one kind of resource.
+type nameSet struct {
+	names []string
+	set   map[string]bool
+}
+
+func (s nameSet) has(name string) bool { return s.set[name] }
+
+func (s nameSet) list() string {
+	if len(s.names) == 0 {
+		return "none are declared"
+	}
+	sorted := slices.Clone(s.names)
+	sort.Strings(sorted)
+	return "declared: " + strings.Join(sorted, ", ")
+}
+
+type targetKind struct {
+	label string
+	names nameSet
+}
+
+// names checks one kind's names (set, unique, acceptable to Cloudflare once
+// suffixed) and returns them.
+func (c *Config) names(ps *Problems, field, kind string, n int, name func(int) string, pattern *regexp.Regexp, maxLen int) nameSet {
+	s := nameSet{set: make(map[string]bool, n)}
+	for i := 0; i < n; i++ {
+		logical := name(i)
+		k := fmt.Sprintf("%s.%s[%d].name", key(KeyTopology), field, i)
+		if logical == "" {
+			ps.add(k, "is empty; every %s needs a name", kind)
+			continue
+		}
+		if s.set[logical] {
+			ps.add(k, "%s %q is declared twice; rename or remove one", kind, logical)
+			continue
+		}
+		s.set[logical] = true
+		s.names = append(s.names, logical)
+		physical := c.Name(logical)
+		if len(physical) > maxLen {
+			ps.add(k, "%s name %q is %d characters in %s, over Cloudflare's limit of %d; shorten the logical name %q", kind, physical, len(physical), c.Environment, maxLen, logical)
+		}
+		if pattern != nil && !pattern.MatchString(physical) {
+			ps.add(k, "%s name %q would be refused by Cloudflare; use lowercase letters, digits and dashes, starting and ending with a letter or digit", kind, physical)
+		}
+	}
+	return s
+}
+
+func validateIndex(ps *Problems, ix Index) {
+	k := itemKey("vectorizeIndexes", ix.Name)
+	switch {
+	case ix.Preset != "" && (ix.Dimensions != 0 || ix.Metric != ""):
+		ps.add(k, "sets both preset %q and dimensions/metric; give either a preset or dimensions and metric", ix.Preset)
+	case ix.Preset == "":
+		if ix.Dimensions < 1 || ix.Dimensions > maxIndexDimensions {
+			ps.add(k+".dimensions", "%d is outside 1..%d; set it to the embedding model's output size (1536 for OpenAI's text-embedding models)", ix.Dimensions, maxIndexDimensions)
+		}
+		if !slices.Contains(metrics, ix.Metric) {
+			ps.add(k+".metric", "%q is not a Vectorize metric; use one of %s", ix.Metric, strings.Join(metrics, ", "))
+		}
+	}
+	if len(ix.MetadataIndexes) > maxMetadataIndexes {
+		ps.add(k+".metadataIndexes", "has %d entries; Vectorize allows at most %d per index", len(ix.MetadataIndexes), maxMetadataIndexes)
+	}
+	seen := map[string]bool{}
+	for i, m := range ix.MetadataIndexes {
+		mk := fmt.Sprintf("%s.metadataIndexes[%d]", k, i)
+		if m.PropertyName == "" {
+			ps.add(mk+".propertyName", "is empty; name the metadata property to index")
+		} else if seen[m.PropertyName] {
+			ps.add(mk+".propertyName", "%q is indexed twice; remove one", m.PropertyName)
+		}
+		seen[m.PropertyName] = true
+		if !slices.Contains(metadataTypes, m.IndexType) {
+			ps.add(mk+".indexType", "%q is not a metadata index type; use one of %s", m.IndexType, strings.Join(metadataTypes, ", "))
+		}
+	}
+}
+
+func (c *Config) validateWorker(ps *Problems, w Worker, targets map[string]targetKind, queues, workers nameSet, consumed map[string]string) {
+	k := workerKey(w.Name)
+	c.validateEntry(ps, w, k)
+
+	if !compatDate.MatchString(w.CompatibilityDate) {
+		ps.add(k+".compatibilityDate", "%q is not a date; write it as YYYY-MM-DD, e.g. 2025-04-15", w.CompatibilityDate)
+	} else if _, err := time.Parse(time.DateOnly, w.CompatibilityDate); err != nil {
+		ps.add(k+".compatibilityDate", "%q is not a real date; write it as YYYY-MM-DD, e.g. 2025-04-15", w.CompatibilityDate)
+	}
+	if w.Placement != "" && w.Placement != "smart" {
+		ps.add(k+".placement", "%q is not a placement mode; use \"smart\" or leave it out", w.Placement)
+	}
+
+	// Bindings, vars and secrets share the worker's env object.
+	envNames := map[string]bool{}
+	claim := func(bk, name string) {
+		if !jsIdentifier.MatchString(name) {
+			ps.add(bk, "binding name %q is not a JavaScript identifier; use letters, digits and underscores, e.g. MY_BINDING", name)
+		}
+		if from, ok := ReservedVars[name]; ok {
+			ps.add(bk, "binding name %q is reserved: the program sets it in every worker from %s; remove it here", name, from)
+		}
+		if envNames[name] {
+			ps.add(bk, "binding name %q is used twice in worker %q; each binding, var and secret needs its own name", name, w.Name)
+		}
+		envNames[name] = true
+	}
+
+	classes := w.Migrations.classes()
+	for i, b := range w.Bindings {
+		bk := fmt.Sprintf("%s.bindings[%d]", k, i)
+		if b.Name != "" {
+			bk = fmt.Sprintf("%s.bindings[%s]", k, b.Name)
+		}
+		claim(bk, b.Name)
+		validateBinding(ps, bk, w, b, targets, workers, classes)
+	}
+	for _, name := range slices.Sorted(maps.Keys(w.Vars)) {
+		claim(k+".vars."+name, name)
+	}
+	for _, name := range slices.Sorted(maps.Keys(w.Secrets)) {
+		claim(k+".secrets."+name, name)
+		if !configKeyName.MatchString(w.Secrets[name]) {
+			ps.add(k+".secrets."+name, "%q is not a config key; name the key in the %s namespace that holds the secret, e.g. openaiApiKey", w.Secrets[name], Namespace)
+		}
+	}
+
+	for i, cons := range w.Consumers {
+		ck := fmt.Sprintf("%s.consumers[%d]", k, i)
+		switch {
+		case !queues.has(cons.Queue):
+			ps.add(ck+".queue", "Queue '%s' not found; a consumer needs a declared queue (%s)", cons.Queue, queues.list())
+		case consumed[cons.Queue] != "":
+			ps.add(ck+".queue", "queue %q is already consumed by worker %q; a queue has one worker consumer", cons.Queue, consumed[cons.Queue])
+		default:
+			consumed[cons.Queue] = w.Name
+		}
+		if d := cons.DeadLetterQueue; d != "" {
+			if !queues.has(d) {
+				ps.add(ck+".deadLetterQueue", "Queue '%s' not found; declare the dead-letter queue under queues (%s)", d, queues.list())
+			} else if d == cons.Queue {
+				ps.add(ck+".deadLetterQueue", "%q is the consumed queue itself; failed messages need a separate queue", d)
+			}
+		}
+		for _, l := range consumerLimits {
+			if v := l.get(cons); v != nil && (*v < l.min || *v > l.max) {
+				ps.add(ck+"."+l.field, "%d is outside Cloudflare's range %d..%d", *v, l.min, l.max)
+			}
+		}
+	}
+
+	seen := map[string]bool{}
+	for i, cron := range w.Crons {
+		ck := fmt.Sprintf("%s.crons[%d]", k, i)
+		fields := strings.Fields(cron)
+		valid := len(fields) == 5
+		for _, f := range fields {
+			valid = valid && cronField.MatchString(f)
+		}
+		if !valid {
+			ps.add(ck, "%q is not a cron expression; use five fields: minute hour day-of-month month day-of-week, e.g. \"*/5 * * * *\"", cron)
+		}
+		if seen[cron] {
+			ps.add(ck, "%q is listed twice; remove one", cron)
+		}
+		seen[cron] = true
+	}
+	if m := w.Migrations; m != nil && m.Tag == "" {
+		ps.add(k+".migrations.tag", "is empty; every migration needs a tag (e.g. v1) so Cloudflare applies it once")
+	}
+}
+
+func (c *Config) validateEntry(ps *Problems, w Worker, k string) {
+	switch ext := filepath.Ext(w.Main); {
+	case w.Main == "":
+		ps.add(k+".main", "is empty; give the entry module relative to %s, e.g. %s/src/index.ts", c.ServicesRoot, w.Name)
+	case ext != ".ts" && ext != ".mts" && ext != ".js" && ext != ".mjs":
+		ps.add(k+".main", "%q is not a .ts, .mts, .js or .mjs module", w.Main)
+	default:
+		path := filepath.Join(c.ServicesRoot, w.Main)
+		if st, err := os.Stat(path); err != nil || st.IsDir() {
+			ps.add(k+".main", "Module not found: %s; fix the path, or %s (%s) to point at the services folder", path, key(KeyServicesRoot), c.ServicesRoot)
+		}
+	}
+}
+
+func validateBinding(ps *Problems, bk string, w Worker, b Binding, targets map[string]targetKind, workers nameSet, classes map[string]bool) {
+	if b.Type == "plain_text" || b.Type == "secret_text" {
+		ps.add(bk+".type", "%q bindings come from the worker's vars (plain text) and secrets (config keys holding Pulumi secrets); move it there", b.Type)
+		return
+	}
+	if !slices.Contains(bindingTypes, b.Type) {
+		ps.add(bk+".type", "%q is not a binding type; use one of %s", b.Type, strings.Join(bindingTypes, ", "))
+		return
+	}
+	if tk, ok := targets[b.Type]; ok {
+		switch {
+		case b.Target == "":
+			ps.add(bk+".target", "is empty; name the %s this binding points at (%s)", strings.ToLower(tk.label), tk.names.list())
+		case !tk.names.has(b.Target):
+			ps.add(bk+".target", "%s '%s' not found; %s", tk.label, b.Target, tk.names.list())
+		case b.Type == BindService && b.Target == w.Name:
+			ps.add(bk+".target", "worker %q binds to itself; a worker reaches its own handlers without a service binding", w.Name)
+		}
+		return
+	}
+	if b.Target != "" {
+		ps.add(bk+".target", "%q is set, but %s bindings have no target; remove it", b.Target, b.Type)
+	}
+	switch b.Type {
+	case BindDurableObject:
+		switch {
+		case b.ClassName == "":
+			ps.add(bk+".className", "is empty; name the Durable Object class")
+		case b.ScriptName != "" && b.ScriptName != w.Name:
+			if !workers.has(b.ScriptName) {
+				ps.add(bk+".scriptName", "Service '%s' not found; %s", b.ScriptName, workers.list())
+			}
+		case !classes[b.ClassName]:
+			ps.add(bk+".className", "Durable Object class %q is not declared by worker %q's migrations; add it to migrations.newSqliteClasses (or newClasses)", b.ClassName, w.Name)
+		}
+	case BindAnalyticsEngine:
+		if b.Dataset == "" {
+			ps.add(bk+".dataset", "is empty; name the Analytics Engine dataset")
+		}
+	case BindHyperdrive:
+		if b.ID == "" {
+			ps.add(bk+".id", "is empty; give the Hyperdrive config id")
+		}
+	}
+}
+
+// classes returns the Durable Object classes the migrations leave declared.
+func (m *Migrations) classes() map[string]bool {
+	out := map[string]bool{}
+	if m == nil {
+		return out
+	}
+	for _, c := range append(slices.Clone(m.NewClasses), m.NewSqliteClasses...) {
+		out[c] = true
+	}
+	for _, r := range m.RenamedClasses {
+		out[r.To] = true
+	}
+	for _, c := range m.DeletedClasses {
+		delete(out, c)
+	}
+	return out
+}
+
+func itemKey(field, name string) string {
+	return fmt.Sprintf("%s.%s[%s]", key(KeyTopology), field, name)
+}

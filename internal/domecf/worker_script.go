@@ -1,0 +1,150 @@
+package domecf
+
+import "github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+// WorkerScript is an ES-module Workers script with its full metadata.
+type WorkerScript struct {
+	pulumi.CustomResourceState
+
+	Name          pulumi.StringOutput `pulumi:"name"`
+	ContentSha256 pulumi.StringOutput `pulumi:"contentSha256"`
+}
+
+// WorkerScriptArgs is what a WorkerScript uploads. Every upload replaces
+// the script's whole binding list, so Bindings must be complete.
+type WorkerScriptArgs struct {
+	Name               pulumi.StringInput
+	MainModule         string
+	Content            pulumi.StringInput
+	CompatibilityDate  string
+	CompatibilityFlags []string
+	Bindings           []Binding
+	Observability      *Observability
+	Logpush            bool
+	Placement          string // "smart", or empty for the default
+	Tags               []string
+	Migrations         *Migrations
+}
+
+// Binding is one entry of a worker's env. Type is Cloudflare's binding type
+// (d1, r2_bucket, queue, service, plain_text, secret_text, ai, vectorize,
+// kv_namespace, durable_object_namespace, analytics_engine, hyperdrive);
+// only the fields of that type are set. Text of a secret_text binding must
+// be a Pulumi secret.
+type Binding struct {
+	Type         string
+	Name         string
+	Text         pulumi.StringInput
+	ID           pulumi.StringInput
+	BucketName   pulumi.StringInput
+	Jurisdiction pulumi.StringInput
+	QueueName    pulumi.StringInput
+	Service      pulumi.StringInput
+	Environment  pulumi.StringInput
+	IndexName    pulumi.StringInput
+	NamespaceID  pulumi.StringInput
+	ClassName    pulumi.StringInput
+	ScriptName   pulumi.StringInput
+	Dataset      pulumi.StringInput
+}
+
+// Observability is the worker's Workers Logs setting.
+type Observability struct {
+	Enabled          bool
+	HeadSamplingRate float64
+}
+
+// Migrations moves the worker's Durable Object classes to NewTag.
+type Migrations struct {
+	NewTag           string
+	OldTag           string
+	NewClasses       []string
+	NewSqliteClasses []string
+	RenamedClasses   []RenamedClass
+	DeletedClasses   []string
+}
+
+// RenamedClass is a Durable Object class renamed by a migration.
+type RenamedClass struct {
+	From, To string
+}
+
+// NewWorkerScript uploads a worker.
+func NewWorkerScript(ctx *pulumi.Context, name string, args WorkerScriptArgs, opts ...pulumi.ResourceOption) (*WorkerScript, error) {
+	props := pulumi.Map{
+		"name":    args.Name,
+		"content": args.Content,
+	}
+	putString(props, "mainModule", args.MainModule)
+	putString(props, "compatibilityDate", args.CompatibilityDate)
+	if len(args.CompatibilityFlags) > 0 {
+		props["compatibilityFlags"] = stringArray(args.CompatibilityFlags)
+	}
+	bindings := make(pulumi.Array, len(args.Bindings))
+	for i, b := range args.Bindings {
+		bindings[i] = b.input()
+	}
+	props["bindings"] = bindings
+	if o := args.Observability; o != nil {
+		props["observability"] = pulumi.Map{
+			"enabled":          pulumi.Bool(o.Enabled),
+			"headSamplingRate": pulumi.Float64(o.HeadSamplingRate),
+		}
+	}
+	if args.Logpush {
+		props["logpush"] = pulumi.Bool(true)
+	}
+	if args.Placement != "" {
+		props["placement"] = pulumi.Map{"mode": pulumi.String(args.Placement)}
+	}
+	if len(args.Tags) > 0 {
+		props["tags"] = stringArray(args.Tags)
+	}
+	if m := args.Migrations; m != nil {
+		props["migrations"] = m.input()
+	}
+	var w WorkerScript
+	if err := ctx.RegisterResource(Package+":index:WorkerScript", name, props, &w, opts...); err != nil {
+		return nil, err
+	}
+	return &w, nil
+}
+
+func (b Binding) input() pulumi.Map {
+	m := pulumi.Map{"type": pulumi.String(b.Type), "name": pulumi.String(b.Name)}
+	put(m, "text", b.Text)
+	put(m, "id", b.ID)
+	put(m, "bucketName", b.BucketName)
+	put(m, "jurisdiction", b.Jurisdiction)
+	put(m, "queueName", b.QueueName)
+	put(m, "service", b.Service)
+	put(m, "environment", b.Environment)
+	put(m, "indexName", b.IndexName)
+	put(m, "namespaceId", b.NamespaceID)
+	put(m, "className", b.ClassName)
+	put(m, "scriptName", b.ScriptName)
+	put(m, "dataset", b.Dataset)
+	return m
+}
+
+func (m *Migrations) input() pulumi.Map {
+	out := pulumi.Map{"newTag": pulumi.String(m.NewTag)}
+	putString(out, "oldTag", m.OldTag)
+	if len(m.NewClasses) > 0 {
+		out["newClasses"] = stringArray(m.NewClasses)
+	}
+	if len(m.NewSqliteClasses) > 0 {
+		out["newSqliteClasses"] = stringArray(m.NewSqliteClasses)
+	}
+	if len(m.RenamedClasses) > 0 {
+		renamed := make(pulumi.Array, len(m.RenamedClasses))
+		for i, r := range m.RenamedClasses {
+			renamed[i] = pulumi.Map{"from": pulumi.String(r.From), "to": pulumi.String(r.To)}
+		}
+		out["renamedClasses"] = renamed
+	}
+	if len(m.DeletedClasses) > 0 {
+		out["deletedClasses"] = stringArray(m.DeletedClasses)
+	}
+	return out
+}

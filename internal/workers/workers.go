@@ -1,0 +1,103 @@
+// Package workers bundles and uploads Dome's workers (companion provider,
+// which knows every binding type) and sets their cron triggers (official
+// provider).
+package workers
+
+import (
+	"fmt"
+	"path/filepath"
+
+	"github.com/pulumi/pulumi-cloudflare/sdk/v5/go/cloudflare"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/dome/infra/internal/bindings"
+	"github.com/dome/infra/internal/bundle"
+	"github.com/dome/infra/internal/config"
+	"github.com/dome/infra/internal/domecf"
+)
+
+// Worker is an uploaded worker and what the stack reports about it.
+type Worker struct {
+	Script       *domecf.WorkerScript
+	Crons        *cloudflare.WorkersCronTrigger // nil without crons
+	BundleSHA256 string
+	Bindings     []string // binding names, in upload order
+}
+
+// Create uploads every worker, keyed by logical name. Workers are
+// registered in bindings.Order, so each service binding's target exists (and
+// its name output is known) before the worker that binds it; everything
+// else about a worker waits only on the resources it actually binds.
+func Create(ctx *pulumi.Context, cfg *config.Config, res bindings.Resources, opts ...pulumi.ResourceOption) (map[string]*Worker, error) {
+	ordered, err := bindings.Order(cfg.Topology.Workers)
+	if err != nil {
+		return nil, err
+	}
+	res.Workers = make(map[string]*domecf.WorkerScript, len(ordered))
+	out := make(map[string]*Worker, len(ordered))
+	for _, w := range ordered {
+		entry := filepath.Join(cfg.ServicesRoot, w.Main)
+		mod, err := bundle.Build(entry)
+		if err != nil {
+			return nil, fmt.Errorf("worker %q: %w", w.Name, err)
+		}
+		binds, err := bindings.Resolve(cfg, w, res)
+		if err != nil {
+			return nil, err
+		}
+		script, err := domecf.NewWorkerScript(ctx, w.Name, domecf.WorkerScriptArgs{
+			Name:               pulumi.String(cfg.Name(w.Name)),
+			MainModule:         "index.js",
+			Content:            pulumi.String(mod.Code),
+			CompatibilityDate:  w.CompatibilityDate,
+			CompatibilityFlags: w.CompatibilityFlags,
+			Bindings:           binds,
+			Observability: &domecf.Observability{
+				Enabled:          cfg.Observability.Enabled,
+				HeadSamplingRate: cfg.Observability.HeadSamplingRate,
+			},
+			Logpush:    w.Logpush,
+			Placement:  w.Placement,
+			Tags:       w.Tags,
+			Migrations: migrations(w.Migrations),
+		}, opts...)
+		if err != nil {
+			return nil, fmt.Errorf("worker %q: %w", w.Name, err)
+		}
+		res.Workers[w.Name] = script
+
+		worker := &Worker{Script: script, BundleSHA256: mod.SHA256}
+		for _, b := range binds {
+			worker.Bindings = append(worker.Bindings, b.Name)
+		}
+		if len(w.Crons) > 0 {
+			worker.Crons, err = cloudflare.NewWorkersCronTrigger(ctx, w.Name, &cloudflare.WorkersCronTriggerArgs{
+				AccountId:  pulumi.String(cfg.AccountID),
+				ScriptName: script.Name,
+				Schedules:  pulumi.ToStringArray(w.Crons),
+			}, opts...)
+			if err != nil {
+				return nil, fmt.Errorf("worker %q: cron triggers: %w", w.Name, err)
+			}
+		}
+		out[w.Name] = worker
+	}
+	return out, nil
+}
+
+func migrations(m *config.Migrations) *domecf.Migrations {
+	if m == nil {
+		return nil
+	}
+	out := &domecf.Migrations{
+		NewTag:           m.Tag,
+		OldTag:           m.OldTag,
+		NewClasses:       m.NewClasses,
+		NewSqliteClasses: m.NewSqliteClasses,
+		DeletedClasses:   m.DeletedClasses,
+	}
+	for _, r := range m.RenamedClasses {
+		out.RenamedClasses = append(out.RenamedClasses, domecf.RenamedClass{From: r.From, To: r.To})
+	}
+	return out
+}

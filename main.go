@@ -1,0 +1,127 @@
+// Command dome is the Pulumi program that builds Dome's Cloudflare
+// infrastructure for one stack: it reads the stack's config, validates all
+// of it, creates each kind of resource, wires them into the workers'
+// bindings and exports what CI reads.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/joho/godotenv"
+	"github.com/pulumi/pulumi-cloudflare/sdk/v5/go/cloudflare"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/dome/infra/internal/bindings"
+	"github.com/dome/infra/internal/config"
+	"github.com/dome/infra/internal/databases"
+	"github.com/dome/infra/internal/domecf"
+	"github.com/dome/infra/internal/kv"
+	"github.com/dome/infra/internal/queues"
+	"github.com/dome/infra/internal/storage"
+	"github.com/dome/infra/internal/vectorize"
+	"github.com/dome/infra/internal/workers"
+)
+
+func main() {
+	pulumi.Run(func(ctx *pulumi.Context) error {
+		if err := loadDotEnv(ctx.RootDirectory(), ctx.Stack()); err != nil {
+			return err
+		}
+		outputs, err := run(ctx, os.Getenv)
+		if err != nil {
+			return err
+		}
+		for name, value := range outputs {
+			ctx.Export(name, value)
+		}
+		return nil
+	})
+}
+
+// loadDotEnv loads .env.<stack> beside Pulumi.yaml when there is one.
+// Variables already set win, so CI's environment overrides a local file.
+func loadDotEnv(dir, stack string) error {
+	path := filepath.Join(dir, ".env."+stack)
+	err := godotenv.Load(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return nil
+}
+
+// run is the whole program, returning the stack outputs. The environment is
+// passed in so tests can run it under mocks without touching the process's
+// variables, and can read the outputs, which mocks do not record.
+func run(ctx *pulumi.Context, getenv func(string) string) (pulumi.Map, error) {
+	cfg, err := config.Load(ctx, getenv)
+	if err != nil {
+		return nil, err
+	}
+	providers, err := newProviders(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	// Stateful resources are protected in prod: no update or destroy can
+	// delete or replace them until someone explicitly unprotects one.
+	stateful := []pulumi.ResourceOption{providers, pulumi.Protect(cfg.Protect)}
+
+	res := bindings.Resources{}
+	if res.Databases, err = databases.Create(ctx, cfg, stateful...); err != nil {
+		return nil, err
+	}
+	if res.Buckets, err = storage.Create(ctx, cfg, stateful...); err != nil {
+		return nil, err
+	}
+	if res.Namespaces, err = kv.Create(ctx, cfg, stateful...); err != nil {
+		return nil, err
+	}
+	if res.Queues, err = queues.Create(ctx, cfg, stateful...); err != nil {
+		return nil, err
+	}
+	if res.Indexes, err = vectorize.Create(ctx, cfg, stateful...); err != nil {
+		return nil, err
+	}
+	ws, err := workers.Create(ctx, cfg, res, providers)
+	if err != nil {
+		return nil, err
+	}
+	scripts := make(map[string]*domecf.WorkerScript, len(ws))
+	for name, w := range ws {
+		scripts[name] = w.Script
+	}
+	consumers, err := queues.Consume(ctx, cfg, res.Queues, scripts, providers)
+	if err != nil {
+		return nil, err
+	}
+	return outputs(cfg, res, ws, consumers), nil
+}
+
+// newProviders creates explicit instances of both providers, so the token
+// loaded from .env.<stack> reaches them (as a Pulumi secret, encrypted in
+// state) and one setting points both at another API such as the emulator.
+func newProviders(ctx *pulumi.Context, cfg *config.Config) (pulumi.ResourceOption, error) {
+	token := pulumi.ToSecret(pulumi.String(cfg.APIToken.Reveal())).(pulumi.StringOutput)
+
+	cfArgs := &cloudflare.ProviderArgs{ApiToken: token}
+	dcArgs := domecf.ProviderArgs{APIToken: token, AccountID: pulumi.String(cfg.AccountID)}
+	if h := cfg.APIHostname; h != "" {
+		cfArgs.ApiHostname = pulumi.StringPtr(h)
+		dcArgs.APIBaseURL = pulumi.String("https://" + h + "/client/v4")
+	}
+	cf, err := cloudflare.NewProvider(ctx, "cloudflare", cfArgs)
+	if err != nil {
+		return nil, fmt.Errorf("cloudflare provider: %w", err)
+	}
+	dc, err := domecf.NewProvider(ctx, domecf.Package, dcArgs)
+	if err != nil {
+		return nil, fmt.Errorf("domecf provider: %w", err)
+	}
+	return pulumi.Providers(cf, dc), nil
+}

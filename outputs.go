@@ -1,0 +1,69 @@
+package main
+
+import (
+	"github.com/pulumi/pulumi-cloudflare/sdk/v5/go/cloudflare"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/dome/infra/internal/bindings"
+	"github.com/dome/infra/internal/config"
+	"github.com/dome/infra/internal/domecf"
+	"github.com/dome/infra/internal/workers"
+)
+
+// Stack outputs, the contract CI reads with `pulumi stack output --json`
+// (README.md documents their shape). Every map is keyed by logical name.
+const (
+	outEnvironment      = "environment"
+	outD1Databases      = "d1Databases"
+	outR2Buckets        = "r2Buckets"
+	outKVNamespaces     = "kvNamespaces"
+	outQueues           = "queues"
+	outVectorizeIndexes = "vectorizeIndexes"
+	outWorkers          = "workers"
+	outQueueConsumers   = "queueConsumers"
+)
+
+// identified is what every exported resource has: an id.
+type identified interface {
+	ID() pulumi.IDOutput
+}
+
+// refs exports {name, id} for each resource of one kind.
+func refs[R identified](m map[string]R, name func(R) pulumi.StringOutput) pulumi.Map {
+	out := make(pulumi.Map, len(m))
+	for logical, r := range m {
+		out[logical] = pulumi.Map{"name": name(r), "id": r.ID().ToStringOutput()}
+	}
+	return out
+}
+
+func outputs(cfg *config.Config, res bindings.Resources, ws map[string]*workers.Worker, consumers map[string]*domecf.QueueConsumer) pulumi.Map {
+	out := pulumi.Map{outEnvironment: pulumi.String(cfg.Environment)}
+	out[outD1Databases] = refs(res.Databases, func(r *cloudflare.D1Database) pulumi.StringOutput { return r.Name })
+	out[outR2Buckets] = refs(res.Buckets, func(r *cloudflare.R2Bucket) pulumi.StringOutput { return r.Name })
+	out[outKVNamespaces] = refs(res.Namespaces, func(r *cloudflare.WorkersKvNamespace) pulumi.StringOutput { return r.Title })
+	out[outQueues] = refs(res.Queues, func(r *cloudflare.Queue) pulumi.StringOutput { return r.Name })
+	out[outVectorizeIndexes] = refs(res.Indexes, func(r *domecf.VectorizeIndex) pulumi.StringOutput { return r.Name })
+
+	workerOut := make(pulumi.Map, len(ws))
+	for logical, w := range ws {
+		workerOut[logical] = pulumi.Map{
+			"name":         w.Script.Name,
+			"id":           w.Script.ID().ToStringOutput(),
+			"bundleSha256": pulumi.String(w.BundleSHA256),
+			"bindings":     pulumi.ToStringArray(w.Bindings),
+		}
+	}
+	out[outWorkers] = workerOut
+
+	consumerOut := make(pulumi.Map, len(consumers))
+	for _, w := range cfg.Topology.Workers {
+		for _, c := range w.Consumers {
+			if qc, ok := consumers[c.Queue]; ok {
+				consumerOut[c.Queue] = pulumi.Map{"id": qc.ID().ToStringOutput(), "worker": pulumi.String(w.Name)}
+			}
+		}
+	}
+	out[outQueueConsumers] = consumerOut
+	return out
+}

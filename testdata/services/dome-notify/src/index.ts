@@ -1,0 +1,5 @@
+export default {
+  async fetch(): Promise<Response> {
+    return new Response("dome-notify", { status: 200 });
+  },
+};
