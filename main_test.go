@@ -96,9 +96,14 @@ func deploy(t testing.TB, stack string, env map[string]string, edit func(*config
 	if edit != nil {
 		edit(vals)
 	}
+	return runMocked(vals, env)
+}
+
+// runMocked runs the program under mocks with the given configuration.
+func runMocked(vals *config.Values, env map[string]string) (*deployment, error) {
 	d := &deployment{mocks: &mocks{}}
 	var wg sync.WaitGroup
-	err = pulumi.RunErr(func(ctx *pulumi.Context) error {
+	err := pulumi.RunErr(func(ctx *pulumi.Context) error {
 		outs, err := run(ctx, func(k string) string { return env[k] })
 		if err != nil {
 			return err
@@ -110,7 +115,7 @@ func deploy(t testing.TB, stack string, env map[string]string, edit func(*config
 			return nil
 		})
 		return nil
-	}, pulumi.WithMocks("dome", stack, d.mocks), func(info *pulumi.RunInfo) {
+	}, pulumi.WithMocks("dome", vals.Stack(), d.mocks), func(info *pulumi.RunInfo) {
 		info.Config = vals.Config
 		info.ConfigSecretKeys = vals.SecretKeys()
 	})

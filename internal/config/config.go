@@ -173,7 +173,7 @@ func (w Worker) Dependencies() []string {
 	var deps []string
 	for _, b := range w.Bindings {
 		switch {
-		case b.Type == BindService && b.Target != "":
+		case b.Type == BindService && b.Target != "" && b.Target != w.Name:
 			deps = append(deps, b.Target)
 		case b.Type == BindDurableObject && b.ScriptName != "" && b.ScriptName != w.Name:
 			deps = append(deps, b.ScriptName)
@@ -304,6 +304,8 @@ func Load(src Source, getenv func(string) string) (*Config, error) {
 		probs.add(key(KeyTopology), "is not set; declare Dome's resources under config.topology.value in Pulumi.yaml")
 	} else if err := decodeStrict(raw, &c.Topology); err != nil {
 		probs.add(key(KeyTopology), "cannot be read: %v; check the spelling of its fields against README.md", err)
+		// A half-decoded topology would only add misleading problems.
+		c.Topology = Topology{}
 	}
 
 	for _, w := range c.Topology.Workers {

@@ -1,0 +1,1 @@
+export class Counter {} export default { fetch: () => new Response('store') };
