@@ -80,9 +80,12 @@ func TestLoadDefaultsAndOverrides(t *testing.T) {
 		check func(*testing.T, *Config)
 	}{
 		{
-			name:  "staging defaults to info",
-			set:   map[string]string{"dome:environment": "staging"},
-			check: func(t *testing.T, c *Config) { require.Equal(t, "info", c.LogLevel); require.Equal(t, "meta-staging", c.Name("meta")) },
+			name: "staging defaults to info",
+			set:  map[string]string{"dome:environment": "staging"},
+			check: func(t *testing.T, c *Config) {
+				require.Equal(t, "info", c.LogLevel)
+				require.Equal(t, "meta-staging", c.Name("meta"))
+			},
 		},
 		{
 			name: "prod is always protected and keeps bare names",
@@ -108,9 +111,11 @@ func TestLoadDefaultsAndOverrides(t *testing.T) {
 			check: func(t *testing.T, c *Config) { require.Equal(t, "ffffffffffffffffffffffffffffffff", c.AccountID) },
 		},
 		{
-			name:  "observability default is on with full sampling",
-			set:   map[string]string{"dome:observability": ""},
-			check: func(t *testing.T, c *Config) { require.Equal(t, Observability{Enabled: true, HeadSamplingRate: 1}, c.Observability) },
+			name: "observability default is on with full sampling",
+			set:  map[string]string{"dome:observability": ""},
+			check: func(t *testing.T, c *Config) {
+				require.Equal(t, Observability{Enabled: true, HeadSamplingRate: 1}, c.Observability)
+			},
 		},
 		{
 			name:  "api hostname for a local API",
@@ -223,7 +228,10 @@ func TestValidation(t *testing.T) {
 		},
 		{
 			name: "vectorize dimensions and metric",
-			topo: func(tp *Topology) { tp.VectorizeIndexes[0].Dimensions = 4096; tp.VectorizeIndexes[0].Metric = "manhattan" },
+			topo: func(tp *Topology) {
+				tp.VectorizeIndexes[0].Dimensions = 4096
+				tp.VectorizeIndexes[0].Metric = "manhattan"
+			},
 			want: []string{
 				"dome:topology.vectorizeIndexes[notes].dimensions: 4096 is outside 1..1536; set it to the embedding model's output size (1536 for OpenAI's text-embedding models)",
 				`dome:topology.vectorizeIndexes[notes].metric: "manhattan" is not a Vectorize metric; use one of cosine, euclidean, dot-product`,
