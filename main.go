@@ -5,13 +5,9 @@
 package main
 
 import (
-	"errors"
 	"fmt"
-	"io/fs"
 	"os"
-	"path/filepath"
 
-	"github.com/joho/godotenv"
 	"github.com/pulumi/pulumi-cloudflare/sdk/v5/go/cloudflare"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
@@ -28,7 +24,7 @@ import (
 
 func main() {
 	pulumi.Run(func(ctx *pulumi.Context) error {
-		if err := loadDotEnv(ctx.RootDirectory(), ctx.Stack()); err != nil {
+		if err := config.LoadDotEnv(ctx.RootDirectory(), ctx.Stack()); err != nil {
 			return err
 		}
 		outputs, err := run(ctx, os.Getenv)
@@ -40,20 +36,6 @@ func main() {
 		}
 		return nil
 	})
-}
-
-// loadDotEnv loads .env.<stack> beside Pulumi.yaml when there is one.
-// Variables already set win, so CI's environment overrides a local file.
-func loadDotEnv(dir, stack string) error {
-	path := filepath.Join(dir, ".env."+stack)
-	err := godotenv.Load(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	return nil
 }
 
 // run is the whole program, returning the stack outputs. The environment is

@@ -1,0 +1,86 @@
+// Command validate checks stacks' configuration offline: it reads
+// Pulumi.yaml, Pulumi.<stack>.yaml and .env.<stack> the way the program
+// does and runs the program's own validation, with no Pulumi CLI and no
+// network. It prints what each stack would deploy, or every problem found.
+//
+//	go run ./cmd/validate [-dir DIR] STACK...
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/dome/infra/internal/bindings"
+	"github.com/dome/infra/internal/config"
+)
+
+func main() {
+	dir := flag.String("dir", ".", "the folder holding Pulumi.yaml")
+	flag.Usage = func() {
+		fmt.Fprintln(flag.CommandLine.Output(), "usage: validate [-dir DIR] STACK...")
+		flag.PrintDefaults()
+	}
+	flag.Parse()
+	if flag.NArg() == 0 {
+		flag.Usage()
+		os.Exit(2)
+	}
+	failed := false
+	for _, stack := range flag.Args() {
+		if err := validate(os.Stdout, *dir, stack); err != nil {
+			fmt.Fprintf(os.Stderr, "stack %s: %v\n", stack, err)
+			failed = true
+		}
+	}
+	if failed {
+		os.Exit(1)
+	}
+}
+
+func validate(w io.Writer, dir, stack string) error {
+	if err := config.LoadDotEnv(dir, stack); err != nil {
+		return err
+	}
+	vals, err := config.ReadFiles(dir, stack)
+	if err != nil {
+		return err
+	}
+	cfg, err := config.Load(vals, os.Getenv)
+	if err != nil {
+		return err
+	}
+	order, err := bindings.Order(cfg.Topology.Workers)
+	if err != nil {
+		return err
+	}
+	t := cfg.Topology
+	fmt.Fprintf(w, "stack %s: configuration is valid (environment %s, protected: %t)\n", stack, cfg.Environment, cfg.Protect)
+	section := func(label string, names []string) {
+		physical := make([]string, len(names))
+		for i, n := range names {
+			physical[i] = cfg.Name(n)
+		}
+		if len(physical) == 0 {
+			physical = []string{"-"}
+		}
+		fmt.Fprintf(w, "  %-18s %s\n", label, strings.Join(physical, ", "))
+	}
+	section("d1Databases", names(t.D1Databases, func(d config.Database) string { return d.Name }))
+	section("r2Buckets", names(t.R2Buckets, func(b config.Bucket) string { return b.Name }))
+	section("kvNamespaces", names(t.KVNamespaces, func(n config.KVNamespace) string { return n.Name }))
+	section("queues", names(t.Queues, func(q config.Queue) string { return q.Name }))
+	section("vectorizeIndexes", names(t.VectorizeIndexes, func(ix config.Index) string { return ix.Name }))
+	section("workers (in order)", names(order, func(w config.Worker) string { return w.Name }))
+	return nil
+}
+
+func names[T any](items []T, name func(T) string) []string {
+	out := make([]string, len(items))
+	for i, it := range items {
+		out[i] = name(it)
+	}
+	return out
+}

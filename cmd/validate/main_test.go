@@ -1,0 +1,42 @@
+package main
+
+import (
+	"bytes"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/dome/infra/internal/config"
+)
+
+func TestValidate(t *testing.T) {
+	// LoadDotEnv writes the process environment; t.Setenv restores it.
+	t.Setenv(config.EnvAccountID, "")
+	t.Setenv(config.EnvAPIToken, "")
+
+	var out bytes.Buffer
+	require.NoError(t, validate(&out, "../..", "local"), "the local stack validates on a fresh clone, with .env.local's credentials")
+	require.Equal(t, `stack local: configuration is valid (environment dev, protected: false)
+  d1Databases        dome-meta-dev, silo-dev
+  r2Buckets          dome-raw-dev, silo-content-dev
+  kvNamespaces       -
+  queues             new-content-constellation-dev, new-content-constellation-dlq-dev, new-content-ai-dev, new-content-ai-dlq-dev
+  vectorizeIndexes   dome-notes-dev
+  workers (in order) constellation-dev, silo-dev, dome-api-dev, ai-processor-dev, dome-cron-dev, dome-notify-dev
+`, out.String())
+
+	out.Reset()
+	err := validate(&out, "../..", "nope")
+	require.ErrorContains(t, err, "Pulumi.nope.yaml")
+	require.Empty(t, out.String())
+}
+
+func TestValidateReportsProblems(t *testing.T) {
+	t.Setenv(config.EnvAccountID, "")
+	t.Setenv(config.EnvAPIToken, "")
+	var out bytes.Buffer
+	err := validate(&out, "../..", "prod")
+	require.ErrorContains(t, err, "dome:accountId: the Cloudflare account id is not set; export CLOUDFLARE_ACCOUNT_ID (or put it in .env.prod)")
+	require.ErrorContains(t, err, "CLOUDFLARE_API_TOKEN: the Cloudflare API token is not set")
+	require.Empty(t, out.String(), "nothing is reported valid")
+}

@@ -1,0 +1,28 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestLoadDotEnv(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, ".env.dev"), []byte("DOME_TEST_A=from-file\nDOME_TEST_B=from-file\nDOME_TEST_C=from-file\n"), 0o600))
+	t.Setenv("DOME_TEST_A", "from-shell")
+	t.Setenv("DOME_TEST_B", "")
+	t.Setenv("DOME_TEST_C", "")
+	require.NoError(t, os.Unsetenv("DOME_TEST_C"))
+
+	require.NoError(t, LoadDotEnv(dir, "dev"))
+	require.Equal(t, "from-shell", os.Getenv("DOME_TEST_A"), "the environment wins")
+	require.Equal(t, "from-file", os.Getenv("DOME_TEST_B"), "an empty variable is unset")
+	require.Equal(t, "from-file", os.Getenv("DOME_TEST_C"))
+
+	require.NoError(t, LoadDotEnv(dir, "staging"), "no file is fine")
+
+	require.NoError(t, os.WriteFile(filepath.Join(dir, ".env.bad"), []byte("A='unterminated\n"), 0o600))
+	require.ErrorContains(t, LoadDotEnv(dir, "bad"), ".env.bad")
+}

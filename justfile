@@ -1,0 +1,115 @@
+# Dome's Cloudflare infrastructure. Run `just` to list the recipes.
+# Every Pulumi call names its stack; none relies on the selected stack.
+
+set shell := ["bash", "-euo", "pipefail", "-c"]
+
+# State lives in a file backend inside this folder unless PULUMI_BACKEND_URL
+# names another (Pulumi Cloud, or an S3-compatible bucket such as R2).
+export PULUMI_BACKEND_URL := env("PULUMI_BACKEND_URL", "file://" + justfile_directory() / ".state")
+
+# The pulumi CLI: the one on PATH, else the one `just tools` builds.
+pulumi := `command -v pulumi 2>/dev/null || echo .tools/bin/pulumi`
+
+stacks := "dev staging prod"
+
+pulumi_version := "v3.274.1"
+
+# List the recipes.
+default:
+    @just --list --unsorted
+
+# Build the companion provider plugin (found by Pulumi through Pulumi.yaml) and the emulator into ./bin.
+build:
+    go build -o bin/pulumi-resource-domecf ./cmd/pulumi-resource-domecf
+    go build -o bin/cfemu ./cmd/cfemu
+
+# Build the pinned Pulumi CLI into .tools/bin once (about 8 minutes cold); recipes use it when no pulumi is on PATH.
+tools:
+    @if [ -x .tools/bin/pulumi ] && [ "$(.tools/bin/pulumi version)" = "{{pulumi_version}}" ]; then echo ".tools/bin/pulumi {{pulumi_version}} is built"; exit 0; fi; \
+     cd tools/pulumi && go build -ldflags "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version={{pulumi_version}}" -o ../../.tools/bin/pulumi github.com/pulumi/pulumi/pkg/v3/cmd/pulumi
+
+# Vet, check formatting, and run every test.
+test:
+    go vet ./...
+    @unformatted="$(gofmt -l .)"; if [ -n "$unformatted" ]; then echo "gofmt needed:"; echo "$unformatted"; exit 1; fi
+    go test ./...
+
+# Check a stack's configuration offline (no Pulumi CLI, no network) and show what it deploys.
+validate stack:
+    go run ./cmd/validate {{stack}}
+
+# Run the local Cloudflare API emulator on https://127.0.0.1:8787 for the local stack (state in .emulator/).
+emulator *args: build
+    set -a; . ./.env.local; set +a; exec bin/cfemu -addr 127.0.0.1:8787 -tls -cert-dir .emulator -state .emulator/state.json {{args}}
+
+# Create a stack in the state backend, with passphrase-encrypted secrets.
+pulumi-stack-init stack: _require-pulumi
+    @[ -f "Pulumi.{{stack}}.yaml" ] || { echo "error: Pulumi.{{stack}}.yaml is missing: add the stack's config file first (copy Pulumi.dev.yaml)" >&2; exit 1; }
+    @if [[ "$PULUMI_BACKEND_URL" == file://* ]]; then mkdir -p "${PULUMI_BACKEND_URL#file://}"; fi
+    {{pulumi}} stack init {{stack}} --secrets-provider passphrase
+
+# Preview a stack's changes.
+pulumi-preview stack: (_ready stack)
+    {{pulumi}} preview --stack {{stack}} --diff
+
+# Apply a stack's changes (Pulumi asks before it changes anything; prod asks more).
+pulumi-up stack: (_ready stack) (_guard-prod stack)
+    {{pulumi}} up --stack {{stack}}
+
+# Destroy a stack's resources. Refused for prod.
+pulumi-destroy stack: (_refuse-prod stack "destroy") (_ready stack)
+    {{pulumi}} destroy --stack {{stack}}
+
+# Update a stack's state from what Cloudflare holds.
+refresh stack: (_ready stack)
+    {{pulumi}} refresh --stack {{stack}}
+
+# Print a stack's outputs as JSON (what CI reads).
+outputs stack: _require-pulumi
+    {{pulumi}} stack output --json --stack {{stack}}
+
+# Validate, preview and, once confirmed, deploy dev.
+deploy-dev: (_deploy "dev")
+
+# Validate, preview and, once confirmed, deploy staging.
+deploy-staging: (_deploy "staging")
+
+# Validate, preview and deploy prod: type "prod" to confirm (in CI set DOME_CONFIRM_PROD=prod); refuses a dirty git tree.
+deploy-prod: (_guard-prod "prod") (_deploy "prod")
+
+# Deploy dev, then staging, then prod, each confirmed on its own.
+deploy-all: deploy-dev deploy-staging deploy-prod
+
+# Preview every environment.
+preview-all:
+    for s in {{stacks}}; do just pulumi-preview "$s"; done
+
+# Destroy dev, after asking.
+destroy-dev: (_ready "dev")
+    @read -r -p "Destroy every resource of the dev stack? [y/N] " answer && [[ "$answer" == [yY]* ]] || { echo "aborted"; exit 1; }
+    {{pulumi}} destroy --stack dev --yes
+
+_deploy stack: (_ready stack)
+    {{pulumi}} preview --stack {{stack}} --diff
+    @if [ -t 0 ]; then read -r -p "Deploy these changes to {{stack}}? [y/N] " answer && [[ "$answer" == [yY]* ]] || { echo "aborted"; exit 1; }; \
+     elif [ "{{stack}}" != prod ] && [ "${DOME_CONFIRM:-}" != "{{stack}}" ]; then echo "error: no terminal to confirm on: set DOME_CONFIRM={{stack}} to deploy {{stack}} from CI" >&2; exit 1; fi
+    {{pulumi}} up --stack {{stack}} --yes --skip-preview
+
+# Everything a Pulumi command needs: the CLI, the stack's file, a valid configuration with credentials, and the built plugin.
+_ready stack: _require-pulumi build
+    @[ -f "Pulumi.{{stack}}.yaml" ] || { echo "error: unknown stack '{{stack}}': Pulumi.{{stack}}.yaml is missing (stacks: {{stacks}}, local)" >&2; exit 1; }
+    @go run ./cmd/validate {{stack}}
+    @{{pulumi}} stack ls --json | grep -q '"name": *"{{stack}}"' || { echo "error: stack '{{stack}}' does not exist in $PULUMI_BACKEND_URL: run 'just pulumi-stack-init {{stack}}'" >&2; exit 1; }
+
+_require-pulumi:
+    @command -v {{pulumi}} >/dev/null || { echo "error: the pulumi CLI is not installed: install it (README.md, Getting started) or run 'just tools' to build it here" >&2; exit 1; }
+
+_guard-prod stack:
+    @if [ "{{stack}}" = prod ]; then \
+      if [ -n "$(git status --porcelain)" ]; then echo "error: refusing to deploy prod from a dirty git tree: commit or stash your changes first" >&2; exit 1; fi; \
+      if [ -t 0 ]; then read -r -p "Type the stack name to deploy production: " answer && [ "$answer" = prod ] || { echo "aborted: prod was not typed" >&2; exit 1; }; \
+      elif [ "${DOME_CONFIRM_PROD:-}" != prod ]; then echo "error: no terminal to confirm on: set DOME_CONFIRM_PROD=prod to deploy prod from CI" >&2; exit 1; fi; \
+    fi
+
+_refuse-prod stack action:
+    @if [ "{{stack}}" = prod ]; then echo "error: refusing to {{action}} prod: production resources are protected; unprotect one explicitly with 'pulumi state unprotect' if you really mean it" >&2; exit 1; fi
