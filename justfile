@@ -40,7 +40,7 @@ validate stack:
 
 # Run the local Cloudflare API emulator on https://127.0.0.1:8787 for the local stack (state in .emulator/).
 emulator *args: build
-    set -a; . ./.env.local; set +a; exec bin/cfemu -addr 127.0.0.1:8787 -tls -cert-dir .emulator -state .emulator/state.json {{args}}
+    set -a; . ./.env.local; set +a; exec bin/cfemu -addr 127.0.0.1:8787 -tls -log -cert-dir .emulator -state .emulator/state.json {{args}}
 
 # Create a stack in the state backend, with passphrase-encrypted secrets.
 pulumi-stack-init stack: _require-pulumi

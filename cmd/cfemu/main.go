@@ -1,0 +1,170 @@
+// Command cfemu serves the local Cloudflare API emulator on loopback, for a
+// local Dome stack and for trying a deploy without a Cloudflare account.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/dome/infra/internal/cfemu"
+)
+
+// devAccountID is the account id served when none is given.
+const devAccountID = "0123456789abcdef0123456789abcdef"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "cfemu:", err)
+		os.Exit(1)
+	}
+}
+
+// run serves until ctx ends, then shuts down, letting requests in flight finish.
+func run(ctx context.Context, args []string, getenv func(string) string, out io.Writer) error {
+	fs := flag.NewFlagSet("cfemu", flag.ContinueOnError)
+	fs.SetOutput(out)
+	addr := fs.String("addr", "127.0.0.1:8787", "loopback `host:port` to listen on")
+	// The environment is read after parsing so that -h never prints the token.
+	token := fs.String("token", "", "the accepted API token (default $CLOUDFLARE_API_TOKEN)")
+	account := fs.String("account", "", "the account id served (default $CLOUDFLARE_ACCOUNT_ID, else "+devAccountID+")")
+	state := fs.String("state", "", "JSON `file` to load state from and save it to after every change")
+	useTLS := fs.Bool("tls", false, "serve https with a generated self-signed certificate")
+	certDir := fs.String("cert-dir", ".emulator", "`dir` the certificate PEM is written to with -tls")
+	logReqs := fs.Bool("log", false, "print one line per request: method, path, status, duration")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil // -h printed the usage; asking for it is not a failure
+		}
+		return err
+	}
+	*token = orDefault(*token, getenv("CLOUDFLARE_API_TOKEN"))
+	*account = orDefault(*account, orDefault(getenv("CLOUDFLARE_ACCOUNT_ID"), devAccountID))
+	if *token == "" {
+		return errors.New("an API token is required: pass -token or set CLOUDFLARE_API_TOKEN")
+	}
+	if err := checkLoopback(*addr); err != nil {
+		return err
+	}
+	emu, err := cfemu.New(cfemu.Config{Token: *token, AccountID: *account, StateFile: *state})
+	if err != nil {
+		return err
+	}
+	logger := log.New(out, "cfemu: ", 0)
+	var handler http.Handler = emu
+	if *logReqs {
+		handler = logRequests(emu, logger)
+	}
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+	scheme := "http"
+	var certPath string
+	if *useTLS {
+		certPath, srv.TLSConfig, err = cfemu.GenerateCert(*certDir)
+		if err != nil {
+			return err
+		}
+		// Absolute, so the printed export works from any directory.
+		if certPath, err = filepath.Abs(certPath); err != nil {
+			return err
+		}
+		scheme = "https"
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	host := ln.Addr().String()
+	logger.Printf("serving the Cloudflare API emulator at %s://%s/client/v4 (account %s)", scheme, host, *account)
+	if *useTLS {
+		logger.Printf("certificate: %s", certPath)
+		logger.Printf("trust it with: export SSL_CERT_FILE=%s", certPath)
+		logger.Printf("(SSL_CERT_FILE replaces the system roots for Go programs; SSL_CERT_DIR=%s adds to them)", filepath.Dir(certPath))
+		logger.Printf("point Pulumi at it with: pulumi config set cloudflare:apiHostname %s", host)
+	}
+	if *state != "" {
+		logger.Printf("state file: %s", *state)
+	}
+
+	served := make(chan error, 1)
+	go func() {
+		if *useTLS {
+			served <- srv.ServeTLS(ln, "", "") // certificates come from srv.TLSConfig
+		} else {
+			served <- srv.Serve(ln)
+		}
+	}()
+	select {
+	case err := <-served:
+		return err
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return err
+	}
+	logger.Printf("stopped")
+	return nil
+}
+
+func orDefault(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
+}
+
+// checkLoopback refuses an address other machines could reach: the
+// emulator accepts a token in the clear and keeps no real secrets safe.
+func checkLoopback(addr string) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("-addr %q: %w", addr, err)
+	}
+	if host == "localhost" {
+		return nil
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
+		return nil
+	}
+	return fmt.Errorf("-addr %q is not a loopback address; use 127.0.0.1, ::1 or localhost", addr)
+}
+
+// statusWriter remembers the status for the request log line.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusWriter) WriteHeader(code int) {
+	if s.status == 0 {
+		s.status = code
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+// logRequests prints one line per request. It never prints headers, so
+// the token stays out of the log.
+func logRequests(next http.Handler, logger *log.Logger) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w}
+		next.ServeHTTP(sw, r)
+		if sw.status == 0 {
+			sw.status = http.StatusOK
+		}
+		logger.Printf("%s %s %d %s", r.Method, r.URL.Path, sw.status, time.Since(start).Round(time.Microsecond))
+	})
+}

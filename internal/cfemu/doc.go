@@ -1,0 +1,17 @@
+// Package cfemu is a local, in-memory stand-in for the parts of Cloudflare's v4 API that Dome uses.
+//
+// It serves D1 databases, R2 buckets, Queues and their consumers, Workers KV
+// namespaces, Workers scripts (multipart upload, settings, content, cron
+// schedules) and Vectorize v2 indexes under /client/v4, in Cloudflare's
+// response envelope, and applies the checks the real API applies at the same
+// moment (authentication, duplicate names, references made by a worker's
+// bindings at upload time, delete rules), so that a client written for the
+// real API fails here the way it would fail there.
+//
+// For tests it adds fault injection (latency, 429 with Retry-After, 5xx), a
+// request log, optional persistence to a JSON file and a self-signed TLS
+// certificate for clients that only speak https.
+//
+// It stores no data plane: no KV values, no R2 objects, no D1 tables, no
+// vectors, and it never runs a worker.
+package cfemu

@@ -1,0 +1,264 @@
+package cfemu
+
+import (
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+)
+
+// apiPrefix is where Cloudflare mounts the v4 API; clients take it as part of their base URL.
+const apiPrefix = "/client/v4"
+
+// maxBodyBytes bounds a request body, well above the largest worker
+// Cloudflare accepts, so that a runaway client cannot exhaust memory.
+const maxBodyBytes = 64 << 20
+
+// Config sets the one token and the one account the emulator accepts.
+type Config struct {
+	Token     string // the one accepted bearer token (required)
+	AccountID string // the one known account id (required)
+	StateFile string // optional: load at New if present, save after every mutation (atomic write)
+}
+
+// Emulator serves the emulated API. It is safe for concurrent use.
+type Emulator struct {
+	cfg    Config
+	routes []route
+
+	mu sync.Mutex // guards st; handlers run one at a time
+	st *store
+
+	logMu sync.Mutex
+	log   []Request
+
+	faultMu sync.Mutex
+	faults  []*faultRule
+}
+
+// New returns an emulator with an empty store, or the store saved in cfg.StateFile.
+func New(cfg Config) (*Emulator, error) {
+	if cfg.Token == "" {
+		return nil, errors.New("cfemu: Config.Token is required")
+	}
+	if cfg.AccountID == "" {
+		return nil, errors.New("cfemu: Config.AccountID is required")
+	}
+	e := &Emulator{cfg: cfg, st: newStore()}
+	if cfg.StateFile != "" {
+		st, err := loadState(cfg.StateFile)
+		if err != nil {
+			return nil, err
+		}
+		if st != nil {
+			e.st = st
+		}
+	}
+	e.routes = e.buildRoutes()
+	return e, nil
+}
+
+// Request is one entry of the request log.
+type Request struct {
+	Method, Path, RawQuery string
+	Header                 http.Header // Authorization is redacted to "Bearer [redacted]"
+	Body                   []byte      // raw request body, multipart uploads included
+	Status                 int
+	Time                   time.Time
+	Duration               time.Duration
+}
+
+// Mutating reports whether the request could have changed state, which is
+// what a test counts to prove that a no-op deploy made no writes.
+func (r Request) Mutating() bool {
+	switch r.Method {
+	case http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete:
+		return true
+	}
+	return false
+}
+
+// Requests returns a copy of the request log, in arrival order.
+func (e *Emulator) Requests() []Request {
+	e.logMu.Lock()
+	defer e.logMu.Unlock()
+	return append([]Request(nil), e.log...)
+}
+
+// ResetLog empties the request log.
+func (e *Emulator) ResetLog() {
+	e.logMu.Lock()
+	defer e.logMu.Unlock()
+	e.log = nil
+}
+
+// apiError is one item of the envelope's errors list.
+type apiError struct {
+	Code    int    `json:"code"`
+	Message string `json:"message"`
+}
+
+// envelope is Cloudflare's v4 answer. errors and messages are always arrays,
+// never null, because some clients range over them without a nil check.
+type envelope struct {
+	Success    bool       `json:"success"`
+	Errors     []apiError `json:"errors"`
+	Messages   []apiError `json:"messages"`
+	Result     any        `json:"result"`
+	ResultInfo any        `json:"result_info,omitempty"`
+}
+
+// reply is what a handler answers; ServeHTTP turns it into bytes.
+type reply struct {
+	status  int
+	result  any
+	info    any // *resultInfo, or R2's cursor block
+	errs    []apiError
+	raw     []byte // sent as is instead of an envelope (script bodies)
+	rawType string
+}
+
+func ok(result any) reply { return reply{status: http.StatusOK, result: result} }
+
+func okList(result any, info any) reply {
+	return reply{status: http.StatusOK, result: result, info: info}
+}
+
+func fail(status, code int, format string, args ...any) reply {
+	return reply{status: status, errs: []apiError{{Code: code, Message: fmt.Sprintf(format, args...)}}}
+}
+
+func (rp reply) failed() bool { return rp.status >= 400 }
+
+func writeReply(w http.ResponseWriter, rp reply) {
+	if rp.raw != nil {
+		w.Header().Set("Content-Type", rp.rawType)
+		w.WriteHeader(rp.status)
+		_, _ = w.Write(rp.raw)
+		return
+	}
+	env := envelope{
+		Success:    !rp.failed(),
+		Errors:     rp.errs,
+		Messages:   []apiError{},
+		Result:     rp.result,
+		ResultInfo: rp.info,
+	}
+	if env.Errors == nil {
+		env.Errors = []apiError{}
+	}
+	body, err := json.Marshal(env)
+	if err != nil {
+		body = []byte(`{"success":false,"errors":[{"code":10001,"message":"internal error encoding the answer"}],"messages":[],"result":null}`)
+		rp.status = http.StatusInternalServerError
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(rp.status)
+	_, _ = w.Write(body)
+}
+
+// statusRecorder remembers the status for the request log; every answer
+// goes through writeReply, which always sets one.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	if s.status == 0 {
+		s.status = code
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+// ServeHTTP answers one API call: faults first, then authentication, then the route.
+func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	rec := &statusRecorder{ResponseWriter: w}
+	body, readErr := io.ReadAll(io.LimitReader(r.Body, maxBodyBytes+1))
+	defer func() { e.record(r, body, rec.status, start) }()
+
+	if e.applyFaults(rec, r) {
+		return
+	}
+	if readErr != nil {
+		writeReply(rec, fail(http.StatusBadRequest, 10001, "could not read the request body: %v", readErr))
+		return
+	}
+	if len(body) > maxBodyBytes {
+		writeReply(rec, fail(http.StatusRequestEntityTooLarge, 10027, "request body is larger than %d bytes", maxBodyBytes))
+		return
+	}
+	writeReply(rec, e.handle(r, body))
+}
+
+func (e *Emulator) handle(r *http.Request, body []byte) reply {
+	path, found := strings.CutPrefix(r.URL.Path, apiPrefix)
+	if !found {
+		return fail(http.StatusNotFound, 7000, "No route for that URI")
+	}
+	if rp, authed := e.authenticate(r, path); !authed {
+		return rp
+	}
+	rt, params, methodOK := e.match(r.Method, path)
+	if rt == nil {
+		if methodOK {
+			return fail(http.StatusMethodNotAllowed, 10405, "Method not allowed for %s", r.URL.Path)
+		}
+		return fail(http.StatusNotFound, 7000, "No route for that URI")
+	}
+	if acc, scoped := params["account"]; scoped && acc != e.cfg.AccountID {
+		// Cloudflare answers an account id the token cannot see like an unroutable identifier.
+		return fail(http.StatusNotFound, 7003, "Could not route to %s, perhaps your object identifier is invalid?", r.URL.Path)
+	}
+	c := &call{r: r, body: body, p: params}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	rp := rt.handle(c)
+	if !rp.failed() && r.Method != http.MethodGet && e.cfg.StateFile != "" {
+		if err := saveState(e.cfg.StateFile, e.st); err != nil {
+			// The change stays in memory; the answer says it is not on disk.
+			return fail(http.StatusInternalServerError, 10001, "the change was applied but the emulator could not save its state file: %v", err)
+		}
+	}
+	return rp
+}
+
+// authenticate checks the bearer token. Cloudflare refuses a missing or
+// wrong token on account endpoints with HTTP 403 and code 10000
+// "Authentication error"; /user/tokens/verify instead answers 401 with code
+// 1000 "Invalid API Token", which clients use to tell a bad token apart.
+func (e *Emulator) authenticate(r *http.Request, path string) (reply, bool) {
+	token, isBearer := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if isBearer && subtle.ConstantTimeCompare([]byte(strings.TrimSpace(token)), []byte(e.cfg.Token)) == 1 {
+		return reply{}, true
+	}
+	if path == "/user/tokens/verify" {
+		return fail(http.StatusUnauthorized, 1000, "Invalid API Token"), false
+	}
+	return fail(http.StatusForbidden, 10000, "Authentication error"), false
+}
+
+func (e *Emulator) record(r *http.Request, body []byte, status int, start time.Time) {
+	h := r.Header.Clone()
+	if h.Get("Authorization") != "" {
+		h.Set("Authorization", "Bearer [redacted]")
+	}
+	e.logMu.Lock()
+	defer e.logMu.Unlock()
+	e.log = append(e.log, Request{
+		Method:   r.Method,
+		Path:     r.URL.Path,
+		RawQuery: r.URL.RawQuery,
+		Header:   h,
+		Body:     body,
+		Status:   status,
+		Time:     start,
+		Duration: time.Since(start),
+	})
+}
