@@ -95,7 +95,7 @@ func newProviders(ctx *pulumi.Context, cfg *config.Config) (pulumi.ResourceOptio
 	dcArgs := domecf.ProviderArgs{APIToken: token, AccountID: pulumi.String(cfg.AccountID)}
 	if h := cfg.APIHostname; h != "" {
 		cfArgs.ApiHostname = pulumi.StringPtr(h)
-		dcArgs.APIBaseURL = pulumi.String("https://" + h + "/client/v4")
+		dcArgs.APIBaseURL = pulumi.String(cfg.APIBaseURL())
 	}
 	cf, err := cloudflare.NewProvider(ctx, "cloudflare", cfArgs)
 	if err != nil {

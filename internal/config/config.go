@@ -84,6 +84,15 @@ type Config struct {
 	Secrets map[string]Secret
 }
 
+// APIBaseURL is the base URL of the Cloudflare API this stack talks to:
+// empty for Cloudflare's own, else https://<apiHostname>/client/v4.
+func (c *Config) APIBaseURL() string {
+	if c.APIHostname == "" {
+		return ""
+	}
+	return "https://" + c.APIHostname + "/client/v4"
+}
+
 // Name returns the physical name of the resource called logical in this stack.
 func (c *Config) Name(logical string) string {
 	return naming.Physical(c.Environment, logical)

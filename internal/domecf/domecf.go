@@ -9,6 +9,13 @@ import "github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 // pulumi-resource-domecf.
 const Package = "domecf"
 
+// The provider's resource types.
+const (
+	TypeWorkerScript   = Package + ":index:WorkerScript"
+	TypeVectorizeIndex = Package + ":index:VectorizeIndex"
+	TypeQueueConsumer  = Package + ":index:QueueConsumer"
+)
+
 // Provider is an explicit instance of the companion provider.
 type Provider struct {
 	pulumi.ProviderResourceState

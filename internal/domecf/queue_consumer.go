@@ -33,7 +33,7 @@ func NewQueueConsumer(ctx *pulumi.Context, name string, args QueueConsumerArgs, 
 	putInt(props, "maxConcurrency", args.MaxConcurrency)
 	putInt(props, "retryDelay", args.RetryDelay)
 	var c QueueConsumer
-	if err := ctx.RegisterResource(Package+":index:QueueConsumer", name, props, &c, opts...); err != nil {
+	if err := ctx.RegisterResource(TypeQueueConsumer, name, props, &c, opts...); err != nil {
 		return nil, err
 	}
 	return &c, nil

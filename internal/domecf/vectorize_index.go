@@ -43,7 +43,7 @@ func NewVectorizeIndex(ctx *pulumi.Context, name string, args VectorizeIndexArgs
 		props["metadataIndexes"] = mis
 	}
 	var ix VectorizeIndex
-	if err := ctx.RegisterResource(Package+":index:VectorizeIndex", name, props, &ix, opts...); err != nil {
+	if err := ctx.RegisterResource(TypeVectorizeIndex, name, props, &ix, opts...); err != nil {
 		return nil, err
 	}
 	return &ix, nil

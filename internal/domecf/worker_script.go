@@ -104,7 +104,7 @@ func NewWorkerScript(ctx *pulumi.Context, name string, args WorkerScriptArgs, op
 		props["migrations"] = m.input()
 	}
 	var w WorkerScript
-	if err := ctx.RegisterResource(Package+":index:WorkerScript", name, props, &w, opts...); err != nil {
+	if err := ctx.RegisterResource(TypeWorkerScript, name, props, &w, opts...); err != nil {
 		return nil, err
 	}
 	return &w, nil

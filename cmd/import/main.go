@@ -1,0 +1,90 @@
+// Command import plans the adoption of resources that already exist in the
+// Cloudflare account: it matches them to a stack's config by physical name,
+// writes a `pulumi import --file` file, and prints the command to run.
+// Nothing is imported until you run that command.
+//
+//	go run ./cmd/import [-dir DIR] [-out FILE] STACK
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/dome/infra/internal/adopt"
+	"github.com/dome/infra/internal/cfapi"
+	"github.com/dome/infra/internal/config"
+)
+
+func main() {
+	dir := flag.String("dir", ".", "the folder holding Pulumi.yaml")
+	out := flag.String("out", "", "where to write the import file (default import-STACK.json in -dir)")
+	flag.Usage = func() {
+		fmt.Fprintln(flag.CommandLine.Output(), "usage: import [-dir DIR] [-out FILE] STACK")
+		flag.PrintDefaults()
+	}
+	flag.Parse()
+	if flag.NArg() != 1 {
+		flag.Usage()
+		os.Exit(2)
+	}
+	stack := flag.Arg(0)
+	if *out == "" {
+		*out = filepath.Join(*dir, "import-"+stack+".json")
+	}
+	if err := run(context.Background(), os.Stdout, *dir, stack, *out); err != nil {
+		fmt.Fprintf(os.Stderr, "import %s: %v\n", stack, err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, w io.Writer, dir, stack, out string) error {
+	if err := config.LoadDotEnv(dir, stack); err != nil {
+		return err
+	}
+	vals, err := config.ReadFiles(dir, stack)
+	if err != nil {
+		return err
+	}
+	cfg, err := config.Load(vals, os.Getenv)
+	if err != nil {
+		return err
+	}
+	client, err := cfapi.New(cfapi.Options{BaseURL: cfg.APIBaseURL(), Token: cfg.APIToken.Reveal(), AccountID: cfg.AccountID})
+	if err != nil {
+		return err
+	}
+	plan, err := adopt.Build(ctx, cfg, client)
+	if err != nil {
+		return err
+	}
+	data, err := json.MarshalIndent(plan.File, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(out, append(data, '\n'), 0o644); err != nil {
+		return err
+	}
+
+	fmt.Fprintf(w, "stack %s: %d existing resources match the config; wrote %s\n", stack, plan.Found(), out)
+	for _, s := range plan.File.Resources {
+		if s.ID != "" {
+			fmt.Fprintf(w, "  adopt   %-42s %-28s %s\n", s.Type, s.Name, s.ID)
+		}
+	}
+	for _, m := range plan.Missing {
+		fmt.Fprintf(w, "  create  %s (not in the account)\n", m)
+	}
+	if plan.Found() == 0 {
+		fmt.Fprintln(w, "Nothing to import: the next deploy creates everything.")
+		return nil
+	}
+	fmt.Fprintf(w, "\nNothing has been imported. Review %s, then run:\n\n", out)
+	fmt.Fprintf(w, "  pulumi import --stack %s --file %s --generate-code=false\n\n", stack, out)
+	fmt.Fprintln(w, "pulumi import protects what it imports; `just pulumi-preview "+stack+"` then shows what differs from the config.")
+	return nil
+}

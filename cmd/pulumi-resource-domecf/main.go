@@ -1,0 +1,43 @@
+// Command pulumi-resource-domecf is the domecf Pulumi resource provider
+// plugin. The Pulumi engine starts it and talks to it over gRPC; Dome's
+// Pulumi.yaml points plugins.providers at ./bin, where `just` builds it.
+//
+// Run by hand with -schema it prints the package schema as JSON and exits,
+// so the schema can be checked without the Pulumi CLI.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+
+	p "github.com/pulumi/pulumi-go-provider"
+
+	"github.com/dome/infra/internal/provider"
+)
+
+func main() {
+	ctx := context.Background()
+	if len(os.Args) == 2 && (os.Args[1] == "-schema" || os.Args[1] == "--schema") {
+		if err := printSchema(ctx); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		return
+	}
+	if err := p.RunProvider(ctx, provider.Name, provider.Version, provider.New()); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+}
+
+func printSchema(ctx context.Context) error {
+	spec, err := p.GetSchema(ctx, provider.Name, provider.Version, provider.New())
+	if err != nil {
+		return err
+	}
+	enc := json.NewEncoder(os.Stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(spec)
+}

@@ -1,0 +1,215 @@
+// Package adopt brings resources that already exist in a Cloudflare account
+// under Dome's management: it lists the account, matches what it finds to
+// the stack's config by physical name, and writes the file that
+// `pulumi import --file` takes. It never imports anything itself.
+package adopt
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/dome/infra/internal/cfapi"
+	"github.com/dome/infra/internal/config"
+	"github.com/dome/infra/internal/domecf"
+)
+
+// Types of the official provider's resources, and the version the program
+// pins; the import must use the same, or the next `up` would see a new
+// provider.
+const (
+	cloudflareVersion = "5.49.1"
+
+	typeD1    = "cloudflare:index/d1Database:D1Database"
+	typeR2    = "cloudflare:index/r2Bucket:R2Bucket"
+	typeQueue = "cloudflare:index/queue:Queue"
+	typeKV    = "cloudflare:index/workersKvNamespace:WorkersKvNamespace"
+
+	// The program's explicit providers, which imported resources must use.
+	cloudflareProvider = "cloudflare"
+	domecfProvider     = domecf.Package
+)
+
+// File is the input of `pulumi import --file`.
+type File struct {
+	Resources []Spec `json:"resources"`
+}
+
+// Spec is one resource to import, or (with no ID) a provider to create
+// for the imports that name it.
+type Spec struct {
+	Type     string         `json:"type"`
+	Name     string         `json:"name"`
+	ID       string         `json:"id,omitempty"`
+	Provider string         `json:"provider,omitempty"`
+	Version  string         `json:"version,omitempty"`
+	Inputs   map[string]any `json:"inputs,omitempty"`
+}
+
+// Plan is what adopting a stack would do.
+type Plan struct {
+	File File
+	// Missing lists the configured resources the account does not have:
+	// the next `pulumi up` creates them.
+	Missing []string
+}
+
+// Found reports how many existing resources the plan imports.
+func (p *Plan) Found() int {
+	n := 0
+	for _, s := range p.File.Resources {
+		if s.ID != "" {
+			n++
+		}
+	}
+	return n
+}
+
+// Account is what Build reads from Cloudflare; *cfapi.Client implements it.
+type Account interface {
+	ListD1Databases(context.Context) ([]cfapi.D1Database, error)
+	ListR2Buckets(context.Context) ([]cfapi.R2Bucket, error)
+	ListQueues(context.Context) ([]cfapi.Queue, error)
+	ListKVNamespaces(context.Context) ([]cfapi.KVNamespace, error)
+	ListVectorizeIndexes(context.Context) ([]cfapi.VectorizeIndex, error)
+	ListScripts(context.Context) ([]cfapi.Script, error)
+	ListQueueConsumers(ctx context.Context, queueID string) ([]cfapi.Consumer, error)
+}
+
+// Build lists the account and matches it to cfg. Import ids follow each
+// provider's convention: <account>/<id> for the official one, the name for
+// companion workers and indexes, <queue id>/<consumer id> for consumers.
+func Build(ctx context.Context, cfg *config.Config, acct Account) (*Plan, error) {
+	p := &Plan{}
+	acc := func(id string) string { return cfg.AccountID + "/" + id }
+	add := func(typ, logical, id, provider string) {
+		spec := Spec{Type: typ, Name: logical, ID: id, Provider: provider}
+		if provider == cloudflareProvider {
+			spec.Version = cloudflareVersion
+		}
+		p.File.Resources = append(p.File.Resources, spec)
+	}
+	missing := func(kind, logical string) {
+		p.Missing = append(p.Missing, fmt.Sprintf("%s %s (%s)", kind, logical, cfg.Name(logical)))
+	}
+	t := cfg.Topology
+
+	dbs, err := acct.ListD1Databases(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list D1 databases: %w", err)
+	}
+	dbIDs := index(dbs, func(d cfapi.D1Database) (string, string) { return d.Name, d.UUID })
+	for _, d := range t.D1Databases {
+		if id, ok := dbIDs[cfg.Name(d.Name)]; ok {
+			add(typeD1, d.Name, acc(id), cloudflareProvider)
+		} else {
+			missing("D1 database", d.Name)
+		}
+	}
+
+	buckets, err := acct.ListR2Buckets(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list R2 buckets: %w", err)
+	}
+	bucketNames := index(buckets, func(b cfapi.R2Bucket) (string, string) { return b.Name, b.Name })
+	for _, b := range t.R2Buckets {
+		if name, ok := bucketNames[cfg.Name(b.Name)]; ok {
+			add(typeR2, b.Name, acc(name), cloudflareProvider)
+		} else {
+			missing("R2 bucket", b.Name)
+		}
+	}
+
+	namespaces, err := acct.ListKVNamespaces(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list KV namespaces: %w", err)
+	}
+	nsIDs := index(namespaces, func(n cfapi.KVNamespace) (string, string) { return n.Title, n.ID })
+	for _, n := range t.KVNamespaces {
+		if id, ok := nsIDs[cfg.Name(n.Name)]; ok {
+			add(typeKV, n.Name, acc(id), cloudflareProvider)
+		} else {
+			missing("KV namespace", n.Name)
+		}
+	}
+
+	queues, err := acct.ListQueues(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list queues: %w", err)
+	}
+	queueIDs := index(queues, func(q cfapi.Queue) (string, string) { return q.QueueName, q.QueueID })
+	for _, q := range t.Queues {
+		if id, ok := queueIDs[cfg.Name(q.Name)]; ok {
+			add(typeQueue, q.Name, acc(id), cloudflareProvider)
+		} else {
+			missing("queue", q.Name)
+		}
+	}
+
+	indexes, err := acct.ListVectorizeIndexes(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list Vectorize indexes: %w", err)
+	}
+	indexNames := index(indexes, func(ix cfapi.VectorizeIndex) (string, string) { return ix.Name, ix.Name })
+	for _, ix := range t.VectorizeIndexes {
+		if name, ok := indexNames[cfg.Name(ix.Name)]; ok {
+			add(domecf.TypeVectorizeIndex, ix.Name, name, domecfProvider)
+		} else {
+			missing("Vectorize index", ix.Name)
+		}
+	}
+
+	scripts, err := acct.ListScripts(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list worker scripts: %w", err)
+	}
+	scriptNames := index(scripts, func(s cfapi.Script) (string, string) { return s.ID, s.ID })
+	for _, w := range t.Workers {
+		name, ok := scriptNames[cfg.Name(w.Name)]
+		if !ok {
+			missing("worker", w.Name)
+			continue
+		}
+		add(domecf.TypeWorkerScript, w.Name, name, domecfProvider)
+		for _, c := range w.Consumers {
+			queueID, ok := queueIDs[cfg.Name(c.Queue)]
+			if !ok {
+				continue
+			}
+			consumers, err := acct.ListQueueConsumers(ctx, queueID)
+			if err != nil {
+				return nil, fmt.Errorf("list consumers of queue %s: %w", cfg.Name(c.Queue), err)
+			}
+			for _, qc := range consumers {
+				if qc.ScriptOf() == name {
+					add(domecf.TypeQueueConsumer, c.Queue, queueID+"/"+qc.ConsumerID, domecfProvider)
+				}
+			}
+		}
+	}
+
+	p.File.Resources = append(providers(cfg), p.File.Resources...)
+	return p, nil
+}
+
+// providers declares the program's explicit providers, created by the
+// import. The token is left out: the providers read CLOUDFLARE_API_TOKEN,
+// and the next `up` stores it, encrypted, from the program.
+func providers(cfg *config.Config) []Spec {
+	cf := Spec{Type: "pulumi:providers:" + cloudflareProvider, Name: cloudflareProvider, Version: cloudflareVersion, Inputs: map[string]any{}}
+	dc := Spec{Type: "pulumi:providers:" + domecfProvider, Name: domecfProvider, Inputs: map[string]any{"accountId": cfg.AccountID}}
+	if cfg.APIHostname != "" {
+		cf.Inputs["apiHostname"] = cfg.APIHostname
+		dc.Inputs["apiBaseUrl"] = cfg.APIBaseURL()
+	}
+	return []Spec{cf, dc}
+}
+
+// index maps each item's name to its id.
+func index[T any](items []T, nameID func(T) (string, string)) map[string]string {
+	m := make(map[string]string, len(items))
+	for _, it := range items {
+		name, id := nameID(it)
+		m[name] = id
+	}
+	return m
+}

@@ -1,0 +1,124 @@
+package adopt
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/dome/infra/internal/cfapi"
+	"github.com/dome/infra/internal/cfemu"
+	"github.com/dome/infra/internal/config"
+)
+
+const (
+	account = "0123456789abcdef0123456789abcdef"
+	token   = "adopt-test-token"
+)
+
+// api is a test's view of an emulated account.
+type api struct {
+	t      *testing.T
+	srv    *httptest.Server
+	client *cfapi.Client
+}
+
+func newAPI(t *testing.T) *api {
+	t.Helper()
+	emu, err := cfemu.New(cfemu.Config{Token: token, AccountID: account})
+	require.NoError(t, err)
+	srv := httptest.NewServer(emu)
+	t.Cleanup(srv.Close)
+	c, err := cfapi.New(cfapi.Options{BaseURL: srv.URL + "/client/v4", Token: token, AccountID: account})
+	require.NoError(t, err)
+	return &api{t: t, srv: srv, client: c}
+}
+
+// post creates a resource the way any client would and returns its result.
+func (a *api) post(path, body string) map[string]any {
+	a.t.Helper()
+	req, err := http.NewRequest(http.MethodPost, a.srv.URL+"/client/v4/accounts/"+account+path, strings.NewReader(body))
+	require.NoError(a.t, err)
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(a.t, err)
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	require.NoError(a.t, err)
+	require.Equal(a.t, http.StatusOK, resp.StatusCode, string(raw))
+	var env struct {
+		Result map[string]any `json:"result"`
+	}
+	require.NoError(a.t, json.Unmarshal(raw, &env))
+	return env.Result
+}
+
+func TestBuild(t *testing.T) {
+	a := newAPI(t)
+	ctx := context.Background()
+
+	// The account holds dev's resources, some of prod's, and one stranger.
+	silo := a.post("/d1/database", `{"name":"silo-dev"}`)["uuid"].(string)
+	a.post("/d1/database", `{"name":"silo"}`)
+	a.post("/r2/buckets", `{"name":"silo-content-dev"}`)
+	a.post("/storage/kv/namespaces", `{"title":"other-dev"}`)
+	queue := a.post("/queues", `{"queue_name":"jobs-dev"}`)["queue_id"].(string)
+	dlq := a.post("/queues", `{"queue_name":"jobs-dlq-dev"}`)["queue_id"].(string)
+	_, err := a.client.CreateVectorizeIndex(ctx, cfapi.CreateVectorizeIndexParams{Name: "notes-dev", Config: cfapi.VectorizeConfig{Dimensions: 3, Metric: "cosine"}})
+	require.NoError(t, err)
+	_, err = a.client.UploadScript(ctx, cfapi.UploadScriptParams{ScriptName: "worker-dev", Metadata: cfapi.ScriptMetadata{MainModule: "index.js"}, Content: "export default {}"})
+	require.NoError(t, err)
+	consumer, err := a.client.CreateQueueConsumer(ctx, queue, cfapi.ConsumerParams{ScriptName: "worker-dev", DeadLetterQueue: "jobs-dlq-dev"})
+	require.NoError(t, err)
+
+	cfg := &config.Config{Environment: "dev", AccountID: account, APIHostname: "127.0.0.1:8787", Topology: config.Topology{
+		D1Databases:      []config.Database{{Name: "silo"}, {Name: "meta"}},
+		R2Buckets:        []config.Bucket{{Name: "silo-content"}},
+		KVNamespaces:     []config.KVNamespace{{Name: "cache"}},
+		Queues:           []config.Queue{{Name: "jobs"}, {Name: "jobs-dlq"}},
+		VectorizeIndexes: []config.Index{{Name: "notes"}},
+		Workers: []config.Worker{
+			{Name: "worker", Consumers: []config.Consumer{{Queue: "jobs", DeadLetterQueue: "jobs-dlq"}}},
+			{Name: "api"},
+		},
+	}}
+	plan, err := Build(ctx, cfg, a.client)
+	require.NoError(t, err)
+
+	require.Equal(t, []Spec{
+		{Type: "pulumi:providers:cloudflare", Name: "cloudflare", Version: "5.49.1", Inputs: map[string]any{"apiHostname": "127.0.0.1:8787"}},
+		{Type: "pulumi:providers:domecf", Name: "domecf", Inputs: map[string]any{"accountId": account, "apiBaseUrl": "https://127.0.0.1:8787/client/v4"}},
+		{Type: typeD1, Name: "silo", ID: account + "/" + silo, Provider: "cloudflare", Version: "5.49.1"},
+		{Type: typeR2, Name: "silo-content", ID: account + "/silo-content-dev", Provider: "cloudflare", Version: "5.49.1"},
+		{Type: typeQueue, Name: "jobs", ID: account + "/" + queue, Provider: "cloudflare", Version: "5.49.1"},
+		{Type: typeQueue, Name: "jobs-dlq", ID: account + "/" + dlq, Provider: "cloudflare", Version: "5.49.1"},
+		{Type: "domecf:index:VectorizeIndex", Name: "notes", ID: "notes-dev", Provider: "domecf"},
+		{Type: "domecf:index:WorkerScript", Name: "worker", ID: "worker-dev", Provider: "domecf"},
+		{Type: "domecf:index:QueueConsumer", Name: "jobs", ID: queue + "/" + consumer.ConsumerID, Provider: "domecf"},
+	}, plan.File.Resources)
+	require.Equal(t, 7, plan.Found())
+	require.Equal(t, []string{
+		"D1 database meta (meta-dev)",
+		"KV namespace cache (cache-dev)",
+		"worker api (api-dev)",
+	}, plan.Missing)
+
+	raw, err := json.Marshal(plan.File)
+	require.NoError(t, err)
+	require.NotContains(t, string(raw), token, "the import file never holds the token")
+}
+
+func TestBuildReportsAPIErrors(t *testing.T) {
+	a := newAPI(t)
+	bad, err := cfapi.New(cfapi.Options{BaseURL: a.srv.URL + "/client/v4", Token: "wrong", AccountID: account, MaxAttempts: 1})
+	require.NoError(t, err)
+	_, err = Build(context.Background(), &config.Config{Environment: "dev", AccountID: account}, bad)
+	require.ErrorContains(t, err, "list D1 databases: ")
+	require.ErrorContains(t, err, "Authentication error")
+}

@@ -1,0 +1,365 @@
+package cfapi
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// DefaultBaseURL is Cloudflare's v4 API.
+const DefaultBaseURL = "https://api.cloudflare.com/client/v4"
+
+// Options configures a Client. Zero values take the defaults noted per field.
+type Options struct {
+	BaseURL   string // default DefaultBaseURL
+	Token     string // API token, sent as a bearer token (required)
+	AccountID string // account every call is scoped to (required)
+
+	HTTPClient *http.Client // default: a client with a 2 minute timeout
+
+	MaxAttempts int           // tries per call, first one included; default 5
+	BackoffBase time.Duration // first retry waits about this long; default 1s
+	BackoffCap  time.Duration // no single wait is longer, Retry-After included; default 30s
+
+	// Sleep waits between attempts; tests replace it to avoid real waits.
+	// Default: a timer that gives up when ctx is done.
+	Sleep func(ctx context.Context, d time.Duration) error
+
+	// Logf, if set, hears about retries, with the context of the call that
+	// is retried so a provider can tie the line to its resource. It is never
+	// given a token or a body.
+	Logf func(ctx context.Context, format string, args ...any)
+
+	UserAgent string // default "dome-cfapi"
+}
+
+// Client calls the Cloudflare v4 API for one account.
+type Client struct {
+	base      string
+	token     string
+	accountID string
+	http      *http.Client
+
+	maxAttempts int
+	base0, cap  time.Duration
+	sleep       func(context.Context, time.Duration) error
+	logf        func(context.Context, string, ...any)
+	userAgent   string
+}
+
+// New checks opts and returns a Client.
+func New(opts Options) (*Client, error) {
+	if opts.Token == "" {
+		return nil, errors.New("cfapi: an API token is required")
+	}
+	if opts.AccountID == "" {
+		return nil, errors.New("cfapi: an account id is required")
+	}
+	base := strings.TrimRight(opts.BaseURL, "/")
+	if base == "" {
+		base = DefaultBaseURL
+	}
+	if u, err := url.Parse(base); err != nil || u.Scheme == "" || u.Host == "" {
+		return nil, fmt.Errorf("cfapi: base URL %q is not an absolute URL", base)
+	}
+	c := &Client{
+		base:        base,
+		token:       opts.Token,
+		accountID:   opts.AccountID,
+		http:        opts.HTTPClient,
+		maxAttempts: opts.MaxAttempts,
+		base0:       opts.BackoffBase,
+		cap:         opts.BackoffCap,
+		sleep:       opts.Sleep,
+		logf:        opts.Logf,
+		userAgent:   opts.UserAgent,
+	}
+	if c.http == nil {
+		c.http = &http.Client{Timeout: 2 * time.Minute}
+	}
+	if c.maxAttempts < 1 {
+		c.maxAttempts = 5
+	}
+	if c.base0 <= 0 {
+		c.base0 = time.Second
+	}
+	if c.cap <= 0 {
+		c.cap = 30 * time.Second
+	}
+	if c.sleep == nil {
+		c.sleep = sleepCtx
+	}
+	if c.logf == nil {
+		c.logf = func(context.Context, string, ...any) {}
+	}
+	if c.userAgent == "" {
+		c.userAgent = "dome-cfapi"
+	}
+	return c, nil
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// accountPath joins path segments under /accounts/{id}, escaping each one
+// because script and index names come from user input.
+func (c *Client) accountPath(segs ...string) string {
+	var b strings.Builder
+	b.WriteString("/accounts/")
+	b.WriteString(url.PathEscape(c.accountID))
+	for _, s := range segs {
+		b.WriteByte('/')
+		b.WriteString(url.PathEscape(s))
+	}
+	return b.String()
+}
+
+// request is one API call before it is sent. The body is kept as bytes so
+// that every retry sends it again unchanged.
+type request struct {
+	method      string
+	path        string
+	query       url.Values
+	body        []byte
+	contentType string
+}
+
+func jsonRequest(method, path string, in any) (request, error) {
+	r := request{method: method, path: path}
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return r, fmt.Errorf("cfapi: encode %s %s: %w", method, path, err)
+		}
+		r.body, r.contentType = b, "application/json"
+	}
+	return r, nil
+}
+
+// ErrorItem is one entry of an envelope's errors list.
+type ErrorItem struct {
+	Code    int    `json:"code"`
+	Message string `json:"message"`
+}
+
+// ResultInfo is the paging block of a list answer.
+type ResultInfo struct {
+	Page       int    `json:"page"`
+	PerPage    int    `json:"per_page"`
+	Count      int    `json:"count"`
+	TotalCount int    `json:"total_count"`
+	TotalPages int    `json:"total_pages"`
+	Cursor     string `json:"cursor,omitempty"` // R2 pages by cursor instead
+}
+
+type envelope struct {
+	Success    bool            `json:"success"`
+	Errors     []ErrorItem     `json:"errors"`
+	Result     json.RawMessage `json:"result"`
+	ResultInfo *ResultInfo     `json:"result_info"`
+}
+
+// response is a successful answer: the raw body for calls that do not
+// answer with an envelope (script content), the envelope's result and
+// paging block otherwise.
+type response struct {
+	raw    []byte
+	result json.RawMessage
+	info   *ResultInfo
+}
+
+// do sends r, retrying 429 and 5xx answers, and decodes the envelope. The
+// last failure is returned as an *Error when retries run out.
+func (c *Client) do(ctx context.Context, r request) (*response, error) {
+	var lastErr error
+	for attempt := 1; ; attempt++ {
+		resp, retryAfter, err := c.once(ctx, r)
+		if err == nil {
+			return resp, nil
+		}
+		lastErr = err
+		var apiErr *Error
+		if !errors.As(err, &apiErr) || !retryable(apiErr.Status) || attempt >= c.maxAttempts {
+			return nil, lastErr
+		}
+		wait := c.backoff(attempt, retryAfter)
+		c.logf(ctx, "cloudflare: %s %s answered HTTP %d; retry %d of %d in %s",
+			r.method, r.path, apiErr.Status, attempt, c.maxAttempts-1, wait)
+		if err := c.sleep(ctx, wait); err != nil {
+			return nil, fmt.Errorf("%w (gave up waiting to retry: %v)", lastErr, err)
+		}
+	}
+}
+
+func retryable(status int) bool {
+	return status == http.StatusTooManyRequests || status >= 500
+}
+
+// backoff waits a random time between half and all of an exponential step
+// ("equal jitter"): concurrent deploys spread out, yet none retries sooner
+// than half the step.
+// A Retry-After from Cloudflare replaces the computed step; the cap bounds
+// both so one odd header cannot stall a deploy.
+func (c *Client) backoff(attempt int, retryAfter time.Duration) time.Duration {
+	if retryAfter > 0 {
+		return min(retryAfter, c.cap)
+	}
+	step := c.base0
+	for i := 1; i < attempt && step < c.cap; i++ {
+		step *= 2
+	}
+	step = min(step, c.cap)
+	half := step / 2
+	return half + rand.N(half+1)
+}
+
+// once sends r one time. For a retryable failure it also returns the wait
+// Cloudflare asked for in Retry-After (zero if none).
+func (c *Client) once(ctx context.Context, r request) (*response, time.Duration, error) {
+	u := c.base + r.path
+	if len(r.query) > 0 {
+		u += "?" + r.query.Encode()
+	}
+	var body io.Reader
+	if r.body != nil {
+		body = bytes.NewReader(r.body)
+	}
+	req, err := http.NewRequestWithContext(ctx, r.method, u, body)
+	if err != nil {
+		return nil, 0, fmt.Errorf("cfapi: build %s %s: %w", r.method, r.path, err)
+	}
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	req.Header.Set("User-Agent", c.userAgent)
+	if r.contentType != "" {
+		req.Header.Set("Content-Type", r.contentType)
+	}
+	res, err := c.http.Do(req)
+	if err != nil {
+		// *url.Error names the URL, which holds no secret: the token is a header.
+		return nil, 0, fmt.Errorf("cfapi: %s %s: %w", r.method, r.path, err)
+	}
+	defer res.Body.Close()
+	data, err := io.ReadAll(res.Body)
+	if err != nil {
+		return nil, 0, fmt.Errorf("cfapi: %s %s: read answer: %w", r.method, r.path, err)
+	}
+
+	// A success is an envelope only when it says it is JSON: script content
+	// is returned raw. A failure is read as an envelope whenever it parses,
+	// whatever its content type.
+	ok := res.StatusCode >= 200 && res.StatusCode < 300
+	isJSON := strings.HasPrefix(res.Header.Get("Content-Type"), "application/json")
+	var env envelope
+	decoded := (isJSON || !ok) && json.Unmarshal(data, &env) == nil
+	switch {
+	case ok && !decoded:
+		return &response{raw: data}, 0, nil
+	case ok && env.Success:
+		return &response{raw: data, result: env.Result, info: env.ResultInfo}, 0, nil
+	}
+
+	apiErr := &Error{Method: r.method, Path: r.path, Status: res.StatusCode}
+	switch {
+	case decoded && len(env.Errors) > 0:
+		apiErr.Code, apiErr.Message = env.Errors[0].Code, env.Errors[0].Message
+		for _, e := range env.Errors[1:] {
+			apiErr.Message += fmt.Sprintf("; code %d: %s", e.Code, e.Message)
+		}
+	default:
+		apiErr.Message = http.StatusText(res.StatusCode)
+		if !decoded && len(data) > 0 {
+			apiErr.Message += ": " + snippet(data)
+		}
+	}
+	return nil, retryAfter(res.Header.Get("Retry-After")), apiErr
+}
+
+// retryAfter reads the delay-seconds form, the only one Cloudflare sends.
+func retryAfter(v string) time.Duration {
+	n, err := strconv.Atoi(strings.TrimSpace(v))
+	if err != nil || n <= 0 {
+		return 0
+	}
+	return time.Duration(n) * time.Second
+}
+
+// snippet keeps an unexpected (non-envelope) error body short enough for a
+// terminal line.
+func snippet(b []byte) string {
+	s := strings.Join(strings.Fields(string(b)), " ")
+	if r := []rune(s); len(r) > 200 {
+		s = string(r[:200]) + "…"
+	}
+	return s
+}
+
+// decode unmarshals the envelope's result into out.
+func (r *response) decode(out any) error {
+	if len(r.result) == 0 || string(r.result) == "null" {
+		return nil
+	}
+	if err := json.Unmarshal(r.result, out); err != nil {
+		return fmt.Errorf("cfapi: decode result: %w", err)
+	}
+	return nil
+}
+
+// call is the common shape: send a JSON request and decode the result.
+func call[T any](ctx context.Context, c *Client, method, path string, in any) (T, error) {
+	var out T
+	r, err := jsonRequest(method, path, in)
+	if err != nil {
+		return out, err
+	}
+	res, err := c.do(ctx, r)
+	if err != nil {
+		return out, err
+	}
+	err = res.decode(&out)
+	return out, err
+}
+
+// listAll follows page numbers until result_info says the last page was
+// read; an answer without result_info is the whole list. perPage 0 leaves
+// the page size to Cloudflare.
+func listAll[T any](ctx context.Context, c *Client, path string, perPage int) ([]T, error) {
+	var all []T
+	for page := 1; ; page++ {
+		q := url.Values{}
+		if page > 1 {
+			q.Set("page", strconv.Itoa(page))
+		}
+		if perPage > 0 {
+			q.Set("per_page", strconv.Itoa(perPage))
+		}
+		res, err := c.do(ctx, request{method: http.MethodGet, path: path, query: q})
+		if err != nil {
+			return nil, err
+		}
+		var items []T
+		if err := res.decode(&items); err != nil {
+			return nil, err
+		}
+		all = append(all, items...)
+		if res.info == nil || res.info.Page >= res.info.TotalPages || len(items) == 0 {
+			return all, nil
+		}
+	}
+}

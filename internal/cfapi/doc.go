@@ -1,0 +1,13 @@
+// Package cfapi is a small client for the Cloudflare v4 API calls Dome's companion provider makes.
+//
+// One place (Client.do) builds every request and decodes Cloudflare's
+// envelope, so authentication, retries and error shapes are the same for every
+// call: a failed call returns an *Error carrying the HTTP status and
+// Cloudflare's own code and message, 429 and 5xx answers are retried with
+// capped, jittered exponential backoff that honours Retry-After, and other 4xx
+// answers fail at once. Each call has its own request and result types, in
+// the spirit of cloudflare-go's params/envelope split.
+//
+// The client never logs or formats the API token, and request bodies (which
+// may hold secret_text bindings) never appear in errors or log lines.
+package cfapi

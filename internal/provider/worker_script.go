@@ -1,0 +1,561 @@
+package provider
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"slices"
+	"strings"
+
+	p "github.com/pulumi/pulumi-go-provider"
+	"github.com/pulumi/pulumi-go-provider/infer"
+	"github.com/pulumi/pulumi/sdk/v3/go/property"
+
+	"github.com/dome/infra/internal/cfapi"
+)
+
+// WorkerScript is an ES-module worker uploaded with its whole configuration.
+type WorkerScript struct{}
+
+// WorkerScriptArgs are a worker's inputs.
+type WorkerScriptArgs struct {
+	Name               string               `pulumi:"name" provider:"replaceOnChanges"`
+	MainModule         string               `pulumi:"mainModule,optional"`
+	Content            string               `pulumi:"content"`
+	CompatibilityDate  *string              `pulumi:"compatibilityDate,optional"`
+	CompatibilityFlags []string             `pulumi:"compatibilityFlags,optional"`
+	Bindings           []WorkerBinding      `pulumi:"bindings,optional"`
+	Observability      *WorkerObservability `pulumi:"observability,optional"`
+	Logpush            *bool                `pulumi:"logpush,optional"`
+	Placement          *WorkerPlacement     `pulumi:"placement,optional"`
+	Tags               []string             `pulumi:"tags,optional"`
+	Migrations         *WorkerMigrations    `pulumi:"migrations,optional"`
+}
+
+// WorkerBinding is one binding; which optional fields apply depends on Type
+// (see bindingFields).
+type WorkerBinding struct {
+	Type         string  `pulumi:"type"`
+	Name         string  `pulumi:"name"`
+	Text         *string `pulumi:"text,optional"`
+	ID           *string `pulumi:"id,optional"`
+	BucketName   *string `pulumi:"bucketName,optional"`
+	Jurisdiction *string `pulumi:"jurisdiction,optional"`
+	QueueName    *string `pulumi:"queueName,optional"`
+	Service      *string `pulumi:"service,optional"`
+	Environment  *string `pulumi:"environment,optional"`
+	IndexName    *string `pulumi:"indexName,optional"`
+	NamespaceID  *string `pulumi:"namespaceId,optional"`
+	ClassName    *string `pulumi:"className,optional"`
+	ScriptName   *string `pulumi:"scriptName,optional"`
+	Dataset      *string `pulumi:"dataset,optional"`
+}
+
+// WorkerObservability is the Workers Logs setting.
+type WorkerObservability struct {
+	Enabled          bool     `pulumi:"enabled"`
+	HeadSamplingRate *float64 `pulumi:"headSamplingRate,optional"`
+}
+
+// WorkerPlacement is the placement setting; Mode "smart" is Smart Placement.
+type WorkerPlacement struct {
+	Mode string `pulumi:"mode"`
+}
+
+// WorkerMigrations is one Durable Object migration step, from OldTag to NewTag.
+type WorkerMigrations struct {
+	NewTag           string               `pulumi:"newTag"`
+	OldTag           *string              `pulumi:"oldTag,optional"`
+	NewClasses       []string             `pulumi:"newClasses,optional"`
+	NewSqliteClasses []string             `pulumi:"newSqliteClasses,optional"`
+	RenamedClasses   []WorkerRenamedClass `pulumi:"renamedClasses,optional"`
+	DeletedClasses   []string             `pulumi:"deletedClasses,optional"`
+}
+
+// WorkerRenamedClass renames a Durable Object class.
+type WorkerRenamedClass struct {
+	From string `pulumi:"from"`
+	To   string `pulumi:"to"`
+}
+
+// WorkerScriptState is a worker's state: its inputs plus what Cloudflare reports.
+type WorkerScriptState struct {
+	WorkerScriptArgs
+	ContentSha256 string  `pulumi:"contentSha256"`
+	MigrationTag  *string `pulumi:"migrationTag,optional"`
+}
+
+const defaultMainModule = "index.js"
+
+// bindingSpec lists, per binding type, the input properties the type
+// requires and the ones it also accepts.
+type bindingSpec struct{ required, optional []string }
+
+var bindingFields = map[string]bindingSpec{
+	"d1":                       {required: []string{"id"}},
+	"r2_bucket":                {required: []string{"bucketName"}, optional: []string{"jurisdiction"}},
+	"queue":                    {required: []string{"queueName"}},
+	"service":                  {required: []string{"service"}, optional: []string{"environment"}},
+	"plain_text":               {required: []string{"text"}},
+	"secret_text":              {required: []string{"text"}},
+	"ai":                       {},
+	"vectorize":                {required: []string{"indexName"}},
+	"kv_namespace":             {required: []string{"namespaceId"}},
+	"durable_object_namespace": {required: []string{"className"}, optional: []string{"scriptName"}},
+	"analytics_engine":         {required: []string{"dataset"}},
+	"hyperdrive":               {required: []string{"id"}},
+}
+
+// bindingTypes is bindingFields' keys in a stable order, for messages.
+var bindingTypes = func() []string {
+	ts := make([]string, 0, len(bindingFields))
+	for t := range bindingFields {
+		ts = append(ts, t)
+	}
+	slices.Sort(ts)
+	return ts
+}()
+
+// Annotate documents the resource.
+func (w *WorkerScript) Annotate(a infer.Annotator) {
+	a.Describe(w, "An ES-module Cloudflare worker, uploaded with its whole configuration: every binding type "+
+		"(AI, Vectorize and Durable Objects included), compatibility settings, observability, logpush, "+
+		"placement, tags and Durable Object migrations. The resource id is the script name.")
+}
+
+// Annotate documents the inputs.
+func (a *WorkerScriptArgs) Annotate(an infer.Annotator) {
+	an.Describe(&a.Name, "Script name; changing it replaces the worker.")
+	an.Describe(&a.MainModule, "Name of the main module part.")
+	an.SetDefault(&a.MainModule, defaultMainModule)
+	an.Describe(&a.Content, "Source of the main ES module.")
+	an.Describe(&a.CompatibilityDate, "Workers runtime compatibility date.")
+	an.Describe(&a.CompatibilityFlags, "Workers runtime compatibility flags.")
+	an.Describe(&a.Bindings, "The worker's bindings. An upload replaces the whole list.")
+	an.Describe(&a.Observability, "Workers Logs: enabled and head sampling rate.")
+	an.Describe(&a.Logpush, "Whether Logpush is on for this worker.")
+	an.Describe(&a.Placement, "Placement; mode \"smart\" turns on Smart Placement.")
+	an.Describe(&a.Tags, "Script tags.")
+	an.Describe(&a.Migrations, "Durable Object migration; sent only when newTag differs from the applied tag.")
+}
+
+// Annotate documents a binding.
+func (b *WorkerBinding) Annotate(a infer.Annotator) {
+	a.Describe(&b.Type, "Binding type: one of "+strings.Join(bindingTypes, ", ")+".")
+	a.Describe(&b.Name, "Name the worker sees the binding under.")
+	a.Describe(&b.Text, "Value of a plain_text or secret_text binding; a secret_text value is always kept secret.")
+	a.Describe(&b.ID, "D1 database uuid (d1) or Hyperdrive config id (hyperdrive).")
+	a.Describe(&b.BucketName, "R2 bucket name (r2_bucket).")
+	a.Describe(&b.Jurisdiction, "R2 bucket jurisdiction (r2_bucket, optional).")
+	a.Describe(&b.QueueName, "Queue name (queue producer).")
+	a.Describe(&b.Service, "Target script name (service).")
+	a.Describe(&b.Environment, "Target environment (service, optional).")
+	a.Describe(&b.IndexName, "Vectorize index name (vectorize).")
+	a.Describe(&b.NamespaceID, "KV namespace id (kv_namespace).")
+	a.Describe(&b.ClassName, "Durable Object class (durable_object_namespace).")
+	a.Describe(&b.ScriptName, "Script that defines the Durable Object class, if not this one (durable_object_namespace).")
+	a.Describe(&b.Dataset, "Analytics Engine dataset (analytics_engine).")
+}
+
+// Annotate documents the state.
+func (s *WorkerScriptState) Annotate(a infer.Annotator) {
+	a.Describe(&s.ContentSha256, "Hex SHA-256 of content.")
+	a.Describe(&s.MigrationTag, "Durable Object migration tag the script is at.")
+}
+
+// Check validates the inputs, binding by binding, and marks every
+// secret_text value secret even when the program passed a plain string, so
+// the value is encrypted in state from the first deployment on.
+func (*WorkerScript) Check(ctx context.Context, req infer.CheckRequest) (infer.CheckResponse[WorkerScriptArgs], error) {
+	inputs, failures := checkBindings(req.NewInputs)
+	args, decodeFailures, err := infer.DefaultCheck[WorkerScriptArgs](ctx, inputs)
+	if err != nil {
+		return infer.CheckResponse[WorkerScriptArgs]{}, err
+	}
+	failures = append(decodeFailures, failures...)
+	// A rate is a fraction of requests; Cloudflare's error for a bad one
+	// would only come at deploy time.
+	if o := args.Observability; o != nil && o.HeadSamplingRate != nil && (*o.HeadSamplingRate < 0 || *o.HeadSamplingRate > 1) {
+		failures = append(failures, p.CheckFailure{Property: "observability.headSamplingRate",
+			Reason: fmt.Sprintf("headSamplingRate is a fraction between 0 and 1, got %v", *o.HeadSamplingRate)})
+	}
+	return infer.CheckResponse[WorkerScriptArgs]{Inputs: args, Failures: failures}, nil
+}
+
+// checkBindings works on the raw property map rather than the decoded
+// struct because during a preview a binding's id may still be unknown, and
+// decoding turns an unknown into an empty string that would look missing.
+func checkBindings(inputs property.Map) (property.Map, []p.CheckFailure) {
+	raw, ok := inputs.GetOk("bindings")
+	if !ok || !raw.IsArray() {
+		return inputs, nil
+	}
+	var failures []p.CheckFailure
+	fail := func(i int, prop, format string, args ...any) {
+		failures = append(failures, p.CheckFailure{
+			Property: fmt.Sprintf("bindings[%d]%s", i, prop),
+			Reason:   fmt.Sprintf(format, args...),
+		})
+	}
+	names := map[string]int{}
+	items := raw.AsArray().AsSlice()
+	for i, item := range items {
+		if !item.IsMap() {
+			continue
+		}
+		b := item.AsMap()
+		name := b.Get("name")
+		label := fmt.Sprintf("binding %d", i)
+		if name.IsString() {
+			label = fmt.Sprintf("binding %q", name.AsString())
+			if prev, dup := names[name.AsString()]; dup {
+				fail(i, ".name", "%s: the name is already used by binding %d", label, prev)
+			}
+			names[name.AsString()] = i
+		}
+		typ := b.Get("type")
+		if !typ.IsString() {
+			continue
+		}
+		spec, known := bindingFields[typ.AsString()]
+		if !known {
+			fail(i, ".type", "%s: unknown type %q; expected one of %s", label, typ.AsString(), strings.Join(bindingTypes, ", "))
+			continue
+		}
+		for _, f := range spec.required {
+			v, has := b.GetOk(f)
+			if !has || v.IsNull() || (v.IsString() && v.AsString() == "") {
+				fail(i, "."+f, "%s (%s) needs %s", label, typ.AsString(), f)
+			}
+		}
+		for k, v := range b.All {
+			if k == "type" || k == "name" || v.IsNull() || slices.Contains(spec.required, k) || slices.Contains(spec.optional, k) {
+				continue
+			}
+			fail(i, "."+k, "%s (%s) does not take %s", label, typ.AsString(), k)
+		}
+		if typ.AsString() == "secret_text" {
+			if text, has := b.GetOk("text"); has && !text.Secret() {
+				items[i] = property.WithGoValue(item, b.Set("text", text.WithSecret(true)))
+			}
+		}
+	}
+	return inputs.Set("bindings", property.WithGoValue(raw, property.NewArray(items))), failures
+}
+
+// Diff reports each changed property; only a new name needs a new script,
+// everything else is a re-upload.
+func (*WorkerScript) Diff(_ context.Context, req infer.DiffRequest[WorkerScriptArgs, WorkerScriptState]) (infer.DiffResponse, error) {
+	return diffInputs(req.State.WorkerScriptArgs, req.Inputs, diffPolicy{replace: map[string]bool{"name": true}}), nil
+}
+
+// Create uploads a new script. It refuses to overwrite a script that is
+// already there: an upload would silently take over a worker someone else
+// deployed.
+func (*WorkerScript) Create(ctx context.Context, req infer.CreateRequest[WorkerScriptArgs]) (infer.CreateResponse[WorkerScriptState], error) {
+	in := req.Inputs
+	state := WorkerScriptState{WorkerScriptArgs: in, ContentSha256: sha256Hex(in.Content)}
+	if in.Migrations != nil {
+		state.MigrationTag = &in.Migrations.NewTag
+	}
+	if req.DryRun {
+		return infer.CreateResponse[WorkerScriptState]{ID: in.Name, Output: state}, nil
+	}
+	client, err := clientFrom(ctx)
+	if err != nil {
+		return infer.CreateResponse[WorkerScriptState]{}, err
+	}
+	_, err = client.GetScriptSettings(ctx, in.Name)
+	switch {
+	case err == nil:
+		return infer.CreateResponse[WorkerScriptState]{}, alreadyExists("WorkerScript", in.Name, in.Name, nil)
+	case !cfapi.IsNotFound(err):
+		return infer.CreateResponse[WorkerScriptState]{}, err
+	}
+	tag, err := upload(ctx, client, in, nil)
+	if err != nil {
+		return infer.CreateResponse[WorkerScriptState]{}, err
+	}
+	state.MigrationTag = tag
+	return infer.CreateResponse[WorkerScriptState]{ID: in.Name, Output: state}, nil
+}
+
+// Update re-uploads the script with its new code and settings.
+func (*WorkerScript) Update(ctx context.Context, req infer.UpdateRequest[WorkerScriptArgs, WorkerScriptState]) (infer.UpdateResponse[WorkerScriptState], error) {
+	in := req.Inputs
+	state := WorkerScriptState{WorkerScriptArgs: in, ContentSha256: sha256Hex(in.Content), MigrationTag: req.State.MigrationTag}
+	if req.DryRun {
+		if in.Migrations != nil {
+			state.MigrationTag = &in.Migrations.NewTag
+		}
+		return infer.UpdateResponse[WorkerScriptState]{Output: state}, nil
+	}
+	client, err := clientFrom(ctx)
+	if err != nil {
+		return infer.UpdateResponse[WorkerScriptState]{}, err
+	}
+	tag, err := upload(ctx, client, in, req.State.MigrationTag)
+	if err != nil {
+		return infer.UpdateResponse[WorkerScriptState]{}, err
+	}
+	state.MigrationTag = tag
+	return infer.UpdateResponse[WorkerScriptState]{Output: state}, nil
+}
+
+// upload sends the script and returns the migration tag it is at
+// afterwards. current is the tag already applied: a migration is sent only
+// when its newTag differs, because Cloudflare refuses to apply one twice.
+func upload(ctx context.Context, client *cfapi.Client, in WorkerScriptArgs, current *string) (*string, error) {
+	meta := cfapi.ScriptMetadata{
+		MainModule:         in.MainModule,
+		CompatibilityDate:  deref(in.CompatibilityDate),
+		CompatibilityFlags: in.CompatibilityFlags,
+		Tags:               in.Tags,
+		// Sent even when unset so that removing them from the program turns
+		// them off rather than leaving the previous value in place.
+		Logpush:       ptr(in.Logpush != nil && *in.Logpush),
+		Observability: &cfapi.Observability{},
+	}
+	if meta.MainModule == "" {
+		meta.MainModule = defaultMainModule
+	}
+	for _, b := range in.Bindings {
+		meta.Bindings = append(meta.Bindings, b.toAPI())
+	}
+	if o := in.Observability; o != nil {
+		meta.Observability = &cfapi.Observability{Enabled: o.Enabled, HeadSamplingRate: o.HeadSamplingRate}
+	}
+	if in.Placement != nil {
+		meta.Placement = &cfapi.Placement{Mode: in.Placement.Mode}
+	}
+	tag := current
+	if m := in.Migrations; m != nil && (current == nil || *current != m.NewTag) {
+		meta.Migrations = m.toAPI(current)
+		tag = &m.NewTag
+	}
+	p.GetLogger(ctx).Debugf("uploading worker %s: main module %s, %d bindings", in.Name, meta.MainModule, len(meta.Bindings))
+	script, err := client.UploadScript(ctx, cfapi.UploadScriptParams{ScriptName: in.Name, Metadata: meta, Content: in.Content})
+	if err != nil {
+		return nil, err
+	}
+	if script.MigrationTag != "" {
+		tag = &script.MigrationTag
+	}
+	return tag, nil
+}
+
+// Read rebuilds the inputs from Cloudflare's settings and content so that
+// refresh detects drift and import needs nothing but the script name.
+// Cloudflare never returns a secret_text value, so the one in state is kept
+// for each secret binding that still exists.
+func (*WorkerScript) Read(ctx context.Context, req infer.ReadRequest[WorkerScriptArgs, WorkerScriptState]) (infer.ReadResponse[WorkerScriptArgs, WorkerScriptState], error) {
+	client, err := clientFrom(ctx)
+	if err != nil {
+		return infer.ReadResponse[WorkerScriptArgs, WorkerScriptState]{}, err
+	}
+	settings, err := client.GetScriptSettings(ctx, req.ID)
+	if cfapi.IsNotFound(err) {
+		return infer.ReadResponse[WorkerScriptArgs, WorkerScriptState]{}, nil
+	}
+	if err != nil {
+		return infer.ReadResponse[WorkerScriptArgs, WorkerScriptState]{}, err
+	}
+	content, err := client.GetScriptContent(ctx, req.ID)
+	if err != nil {
+		return infer.ReadResponse[WorkerScriptArgs, WorkerScriptState]{}, err
+	}
+	prior := req.State.WorkerScriptArgs
+	args := WorkerScriptArgs{
+		Name:               req.ID,
+		MainModule:         prior.MainModule,
+		Content:            content,
+		CompatibilityDate:  nonEmpty(settings.CompatibilityDate),
+		CompatibilityFlags: nilIfEmpty(settings.CompatibilityFlags),
+		Bindings:           bindingsFromAPI(settings.Bindings, prior.Bindings),
+		Observability:      observabilityFromAPI(settings.Observability, prior.Observability),
+		Logpush:            logpushFromAPI(settings.Logpush, prior.Logpush),
+		Tags:               nilIfEmpty(settings.Tags),
+		// Cloudflare reports only the tag a script is at, not the steps that
+		// led there, so the migration input is whatever state last held.
+		Migrations: prior.Migrations,
+	}
+	if args.MainModule == "" {
+		args.MainModule = defaultMainModule
+	}
+	if pl := settings.Placement; pl != nil && pl.Mode != "" {
+		args.Placement = &WorkerPlacement{Mode: pl.Mode}
+	}
+	state := WorkerScriptState{WorkerScriptArgs: args, ContentSha256: sha256Hex(content), MigrationTag: req.State.MigrationTag}
+	if settings.MigrationTag != "" {
+		state.MigrationTag = &settings.MigrationTag
+	}
+	return infer.ReadResponse[WorkerScriptArgs, WorkerScriptState]{ID: req.ID, Inputs: args, State: state}, nil
+}
+
+// Delete removes the script even if other scripts still bind to it; the
+// engine deletes dependents first, and an unforced delete would fail on a
+// worker that consumes a queue.
+func (*WorkerScript) Delete(ctx context.Context, req infer.DeleteRequest[WorkerScriptState]) (infer.DeleteResponse, error) {
+	client, err := clientFrom(ctx)
+	if err != nil {
+		return infer.DeleteResponse{}, err
+	}
+	if err := client.DeleteScript(ctx, req.ID); err != nil && !cfapi.IsNotFound(err) {
+		return infer.DeleteResponse{}, err
+	}
+	return infer.DeleteResponse{}, nil
+}
+
+func (b WorkerBinding) toAPI() cfapi.WorkerBinding {
+	out := cfapi.WorkerBinding{Type: b.Type, Name: b.Name}
+	switch b.Type {
+	case "d1", "hyperdrive":
+		out.ID = deref(b.ID)
+	case "r2_bucket":
+		out.BucketName, out.Jurisdiction = deref(b.BucketName), deref(b.Jurisdiction)
+	case "queue":
+		out.QueueName = deref(b.QueueName)
+	case "service":
+		out.Service, out.Environment = deref(b.Service), deref(b.Environment)
+	case "plain_text", "secret_text":
+		out.Text = deref(b.Text)
+	case "vectorize":
+		out.IndexName = deref(b.IndexName)
+	case "kv_namespace":
+		out.NamespaceID = deref(b.NamespaceID)
+	case "durable_object_namespace":
+		out.ClassName, out.ScriptName = deref(b.ClassName), deref(b.ScriptName)
+	case "analytics_engine":
+		out.Dataset = deref(b.Dataset)
+	}
+	return out
+}
+
+func bindingFromAPI(a cfapi.WorkerBinding) WorkerBinding {
+	b := WorkerBinding{Type: a.Type, Name: a.Name}
+	switch a.Type {
+	case "d1", "hyperdrive":
+		b.ID = nonEmpty(a.ID)
+	case "r2_bucket":
+		b.BucketName, b.Jurisdiction = nonEmpty(a.BucketName), nonEmpty(a.Jurisdiction)
+	case "queue":
+		b.QueueName = nonEmpty(a.QueueName)
+	case "service":
+		b.Service, b.Environment = nonEmpty(a.Service), nonEmpty(a.Environment)
+	case "plain_text", "secret_text":
+		b.Text = nonEmpty(a.Text)
+	case "vectorize":
+		b.IndexName = nonEmpty(a.IndexName)
+	case "kv_namespace":
+		b.NamespaceID = nonEmpty(a.NamespaceID)
+	case "durable_object_namespace":
+		b.ClassName, b.ScriptName = nonEmpty(a.ClassName), nonEmpty(a.ScriptName)
+	case "analytics_engine":
+		b.Dataset = nonEmpty(a.Dataset)
+	}
+	return b
+}
+
+// bindingsFromAPI maps live bindings back to inputs in the order state had
+// them, with new ones after. Keeping the order keeps each secret_text value
+// at the same position, which is where infer re-applies secretness from the
+// prior state.
+func bindingsFromAPI(live []cfapi.WorkerBinding, prior []WorkerBinding) []WorkerBinding {
+	byName := map[string]WorkerBinding{}
+	var order []string
+	for _, a := range live {
+		byName[a.Name] = bindingFromAPI(a)
+		order = append(order, a.Name)
+	}
+	var out []WorkerBinding
+	for _, old := range prior {
+		b, ok := byName[old.Name]
+		if !ok {
+			continue
+		}
+		if b.Type == "secret_text" && old.Type == "secret_text" {
+			b.Text = old.Text
+		}
+		out = append(out, b)
+		delete(byName, old.Name)
+	}
+	for _, name := range order {
+		if b, ok := byName[name]; ok {
+			out = append(out, b)
+		}
+	}
+	return out
+}
+
+// observabilityFromAPI reads a disabled setting as "not set" when the
+// program did not set it, and Cloudflare's default sampling rate of 1 as
+// "not set" when the program left the rate out.
+func observabilityFromAPI(live *cfapi.Observability, prior *WorkerObservability) *WorkerObservability {
+	if live == nil || (!live.Enabled && prior == nil) {
+		return nil
+	}
+	o := &WorkerObservability{Enabled: live.Enabled, HeadSamplingRate: live.HeadSamplingRate}
+	if (prior == nil || prior.HeadSamplingRate == nil) && o.HeadSamplingRate != nil && *o.HeadSamplingRate == 1 {
+		o.HeadSamplingRate = nil
+	}
+	return o
+}
+
+// logpushFromAPI reads false as "not set" unless the program set it.
+func logpushFromAPI(live *bool, prior *bool) *bool {
+	if live == nil || (!*live && prior == nil) {
+		return nil
+	}
+	return ptr(*live)
+}
+
+func (m *WorkerMigrations) toAPI(current *string) *cfapi.Migrations {
+	out := &cfapi.Migrations{
+		NewTag:           m.NewTag,
+		OldTag:           deref(m.OldTag),
+		NewClasses:       m.NewClasses,
+		NewSqliteClasses: m.NewSqliteClasses,
+		DeletedClasses:   m.DeletedClasses,
+	}
+	// Cloudflare wants old_tag to name the tag the script is at; the
+	// provider knows it, so the program does not have to repeat it.
+	if m.OldTag == nil && current != nil {
+		out.OldTag = *current
+	}
+	for _, r := range m.RenamedClasses {
+		out.RenamedClasses = append(out.RenamedClasses, cfapi.RenamedClass{From: r.From, To: r.To})
+	}
+	return out
+}
+
+// nilIfEmpty reads Cloudflare's [] as "not set", which is how a program
+// that leaves a list out decodes.
+func nilIfEmpty[T any](s []T) []T {
+	if len(s) == 0 {
+		return nil
+	}
+	return s
+}
+
+func sha256Hex(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])
+}
+
+func deref[T any](v *T) T {
+	if v == nil {
+		var zero T
+		return zero
+	}
+	return *v
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func nonEmpty(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
