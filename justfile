@@ -68,6 +68,10 @@ refresh stack: (_ready stack)
 outputs stack: _require-pulumi
     {{pulumi}} stack output --json --stack {{stack}}
 
+# Match the account's existing resources to a stack's config and write import-<stack>.json for `pulumi import` (imports nothing).
+import stack:
+    go run ./cmd/import {{stack}}
+
 # Validate, preview and, once confirmed, deploy dev.
 deploy-dev: (_deploy "dev")
 
