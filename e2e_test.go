@@ -1,0 +1,262 @@
+package main
+
+// The end-to-end suite: the real pulumi CLI, driven through the Automation
+// API with an inline program, a file backend in a temp dir and passphrase
+// secrets, deploying to the local Cloudflare API over loopback. It needs
+// the pinned CLI (`just tools`); without it the suite is skipped, except in
+// CI, where its absence is a failure.
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/auto"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optdestroy"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optpreview"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optrefresh"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/tokens"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/workspace"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"github.com/stretchr/testify/require"
+
+	"github.com/dome/infra/internal/cfemu"
+)
+
+const e2ePassphrase = "e2e-passphrase"
+
+// pulumiCLI finds the pinned CLI that `just tools` builds, or one on PATH.
+func pulumiCLI(t testing.TB) auto.PulumiCommand {
+	t.Helper()
+	root, err := filepath.Abs(".tools")
+	require.NoError(t, err)
+	if _, err := os.Stat(filepath.Join(root, "bin", "pulumi")); err != nil {
+		path, lookErr := exec.LookPath("pulumi")
+		if lookErr != nil {
+			if os.Getenv("CI") != "" {
+				t.Fatal("no pulumi CLI: .ci/run must run `just tools` before the tests")
+			}
+			t.Skip("no pulumi CLI: run `just tools` to build the pinned one, then rerun")
+		}
+		root = filepath.Dir(filepath.Dir(path))
+	}
+	cmd, err := auto.NewPulumiCommand(&auto.PulumiCommandOptions{Root: root, SkipVersionCheck: true})
+	require.NoError(t, err)
+	return cmd
+}
+
+var (
+	pluginOnce sync.Once
+	pluginDir  string
+	pluginErr  error
+)
+
+// pluginBin builds the companion provider's plugin once per test binary,
+// so the suite tests the code in this tree, not a stale ./bin.
+func pluginBin(t testing.TB) string {
+	t.Helper()
+	pluginOnce.Do(func() {
+		pluginDir, pluginErr = os.MkdirTemp("", "domecf-plugin-")
+		if pluginErr != nil {
+			return
+		}
+		out, err := exec.Command("go", "build", "-o", filepath.Join(pluginDir, "pulumi-resource-domecf"), "./cmd/pulumi-resource-domecf").CombinedOutput()
+		if err != nil {
+			pluginErr = fmt.Errorf("build plugin: %v: %s", err, out)
+		}
+	})
+	require.NoError(t, pluginErr)
+	return pluginDir
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if pluginDir != "" {
+		_ = os.RemoveAll(pluginDir)
+	}
+	os.Exit(code)
+}
+
+// engine is one stack on the real engine, with its own state folder,
+// Pulumi home and log of what the CLI printed.
+type engine struct {
+	t     testing.TB
+	stack auto.Stack
+	dir   string
+	log   *bytes.Buffer
+}
+
+func newEngine(t testing.TB, stackName string, program pulumi.RunFunc, env map[string]string) *engine {
+	t.Helper()
+	dir := t.TempDir()
+	vars := map[string]string{
+		"PULUMI_BACKEND_URL":       "file://" + filepath.Join(dir, "state"),
+		"PULUMI_CONFIG_PASSPHRASE": e2ePassphrase,
+		"PULUMI_HOME":              filepath.Join(dir, "home"),
+		"PULUMI_SKIP_UPDATE_CHECK": "true",
+	}
+	for k, v := range env {
+		vars[k] = v
+	}
+	for _, sub := range []string{"state", "work"} {
+		require.NoError(t, os.MkdirAll(filepath.Join(dir, sub), 0o755))
+	}
+	project := workspace.Project{
+		Name:    tokens.PackageName("dome"),
+		Runtime: workspace.NewProjectRuntimeInfo("go", nil),
+		Plugins: &workspace.Plugins{Providers: []workspace.PluginOptions{{Name: "domecf", Path: pluginBin(t)}}},
+	}
+	ctx := context.Background()
+	stack, err := auto.UpsertStackInlineSource(ctx, stackName, "dome", program,
+		auto.Pulumi(pulumiCLI(t)),
+		auto.Project(project),
+		auto.WorkDir(filepath.Join(dir, "work")),
+		auto.EnvVars(vars),
+		auto.SecretsProvider("passphrase"),
+	)
+	require.NoError(t, err)
+	return &engine{t: t, stack: stack, dir: dir, log: &bytes.Buffer{}}
+}
+
+// dump shows what the CLI printed when a test fails.
+func (e *engine) dump() {
+	if e.t.Failed() {
+		e.t.Log(e.log.String())
+	}
+}
+
+func (e *engine) up() map[string]int {
+	e.t.Helper()
+	res, err := e.stack.Up(context.Background(), optup.ProgressStreams(e.log), optup.ErrorProgressStreams(e.log))
+	require.NoError(e.t, err, e.log.String())
+	return *res.Summary.ResourceChanges
+}
+
+func (e *engine) upErr() error {
+	_, err := e.stack.Up(context.Background(), optup.ProgressStreams(e.log), optup.ErrorProgressStreams(e.log))
+	return err
+}
+
+func (e *engine) preview() map[string]int {
+	e.t.Helper()
+	res, err := e.stack.Preview(context.Background(), optpreview.Diff(), optpreview.ProgressStreams(e.log), optpreview.ErrorProgressStreams(e.log))
+	require.NoError(e.t, err, e.log.String())
+	out := map[string]int{}
+	for op, n := range res.ChangeSummary {
+		out[string(op)] = n
+	}
+	return out
+}
+
+func (e *engine) refresh() map[string]int {
+	e.t.Helper()
+	res, err := e.stack.Refresh(context.Background(), optrefresh.ProgressStreams(e.log), optrefresh.ErrorProgressStreams(e.log))
+	require.NoError(e.t, err, e.log.String())
+	return *res.Summary.ResourceChanges
+}
+
+func (e *engine) destroy() {
+	e.t.Helper()
+	_, err := e.stack.Destroy(context.Background(), optdestroy.ProgressStreams(e.log), optdestroy.ErrorProgressStreams(e.log))
+	require.NoError(e.t, err, e.log.String())
+}
+
+// stateFile returns the stack's checkpoint exactly as the backend stored it.
+func (e *engine) stateFile() string {
+	e.t.Helper()
+	var found string
+	err := filepath.WalkDir(filepath.Join(e.dir, "state"), func(path string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && strings.HasSuffix(path, ".json") && strings.Contains(path, string(os.PathSeparator)+"stacks"+string(os.PathSeparator)) {
+			found = path
+		}
+		return err
+	})
+	require.NoError(e.t, err)
+	require.NotEmpty(e.t, found, "no stack checkpoint under %s", e.dir)
+	data, err := os.ReadFile(found)
+	require.NoError(e.t, err)
+	return string(data)
+}
+
+// outputsJSON is what `pulumi stack output --json` prints.
+func (e *engine) outputsJSON() map[string]any {
+	e.t.Helper()
+	out, err := e.stack.Outputs(context.Background())
+	require.NoError(e.t, err)
+	m := map[string]any{}
+	for k, v := range out {
+		if v.Secret {
+			m[k] = "[secret]"
+		} else {
+			m[k] = v.Value
+		}
+	}
+	return m
+}
+
+// onlySame reports whether a change summary has nothing but unchanged resources.
+func onlySame(t testing.TB, changes map[string]int) {
+	t.Helper()
+	for op, n := range changes {
+		require.Equal(t, "same", op, "unexpected %d %q changes in %v", n, op, changes)
+	}
+}
+
+// mutations returns the mutating requests the emulator saw.
+func mutations(emu *cfemu.Emulator) []string {
+	var out []string
+	for _, r := range emu.Requests() {
+		if r.Mutating() {
+			out = append(out, r.Method+" "+r.Path)
+		}
+	}
+	return out
+}
+
+// seed creates a resource directly in the emulated account, as an
+// earlier deploy or the dashboard would have, and returns its result.
+func seed(t testing.TB, srv *httptest.Server, token, account, path, body string) map[string]any {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, srv.URL+"/client/v4/accounts/"+account+path, strings.NewReader(body))
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := srv.Client().Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, resp.StatusCode, string(raw))
+	var env struct {
+		Result map[string]any `json:"result"`
+	}
+	require.NoError(t, json.Unmarshal(raw, &env))
+	return env.Result
+}
+
+// get reads one answer's result from the emulated account.
+func get(t testing.TB, srv *httptest.Server, token, account, path string) (int, map[string]any) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, srv.URL+"/client/v4/accounts/"+account+path, nil)
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := srv.Client().Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	var env struct {
+		Result map[string]any `json:"result"`
+	}
+	_ = json.NewDecoder(resp.Body).Decode(&env)
+	return resp.StatusCode, env.Result
+}
