@@ -80,6 +80,13 @@ func pluginBin(t testing.TB) string {
 	return pluginDir
 }
 
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
+
 func TestMain(m *testing.M) {
 	code := m.Run()
 	if pluginDir != "" {
@@ -108,6 +115,9 @@ func newEngine(t testing.TB, stackName string, program pulumi.RunFunc, env map[s
 	}
 	for k, v := range env {
 		vars[k] = v
+		if v == "" {
+			delete(vars, k) // inherit the process's value
+		}
 	}
 	for _, sub := range []string{"state", "work"} {
 		require.NoError(t, os.MkdirAll(filepath.Join(dir, sub), 0o755))

@@ -28,8 +28,8 @@ tools:
     @if [ -x .tools/bin/pulumi ] && [ "$(.tools/bin/pulumi version)" = "{{pulumi_version}}" ]; then echo ".tools/bin/pulumi {{pulumi_version}} is built"; exit 0; fi; \
      cd tools/pulumi && go build -ldflags "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version={{pulumi_version}}" -o ../../.tools/bin/pulumi github.com/pulumi/pulumi/pkg/v3/cmd/pulumi
 
-# Vet, check formatting, and run every test.
-test:
+# Vet, check formatting, and run every test, the end-to-end suite on the pinned Pulumi CLI included.
+test: tools
     go vet ./...
     @unformatted="$(gofmt -l .)"; if [ -n "$unformatted" ]; then echo "gofmt needed:"; echo "$unformatted"; exit 1; fi
     go test ./...

@@ -1,0 +1,93 @@
+package main
+
+import (
+	"fmt"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/dome/infra/internal/cfemu"
+	"github.com/dome/infra/internal/domecf"
+)
+
+// chains is a generated topology of workers in service-binding chains:
+// width chains, each depth workers long, every worker bound to the one
+// before it in its chain.
+func chains(baseURL string, width, depth int) pulumi.RunFunc {
+	return func(ctx *pulumi.Context) error {
+		prov, err := domecf.NewProvider(ctx, "domecf", domecf.ProviderArgs{
+			APIToken:   pulumi.ToSecret(pulumi.String(e2eToken)).(pulumi.StringOutput),
+			AccountID:  pulumi.String(e2eAccount),
+			APIBaseURL: pulumi.String(baseURL),
+		})
+		if err != nil {
+			return err
+		}
+		for c := 0; c < width; c++ {
+			var prev *domecf.WorkerScript
+			for d := 0; d < depth; d++ {
+				name := fmt.Sprintf("w-%d-%d", c, d)
+				args := domecf.WorkerScriptArgs{
+					Name:              pulumi.String(name),
+					Content:           pulumi.String("export default { fetch() { return new Response('" + name + "'); } };"),
+					CompatibilityDate: "2025-04-15",
+				}
+				if prev != nil {
+					args.Bindings = []domecf.Binding{{Type: "service", Name: "PREV", Service: prev.Name}}
+				}
+				if prev, err = domecf.NewWorkerScript(ctx, name, args, pulumi.Provider(prov)); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+}
+
+// BenchmarkDeployLatency deploys a generated topology on the real engine
+// with the emulator adding a fixed latency to every request, and compares
+// the wall time with the ideal: the longest dependency chain times the
+// latency of the calls each resource makes in turn (a worker create is a
+// GET then a PUT). The engine's fixed start-up cost is measured by the same
+// deploy without latency and reported apart; parallelism must keep the
+// latency-bound part within 1.5x of the ideal.
+func BenchmarkDeployLatency(b *testing.B) {
+	const (
+		width, depth   = 8, 3
+		latency        = 500 * time.Millisecond
+		callsPerCreate = 2
+	)
+	deploy := func(lat time.Duration) time.Duration {
+		emu, err := cfemu.New(cfemu.Config{Token: e2eToken, AccountID: e2eAccount})
+		if err != nil {
+			b.Fatal(err)
+		}
+		srv := httptest.NewServer(emu)
+		defer srv.Close()
+		if lat > 0 {
+			emu.Inject(cfemu.Fault{Latency: lat})
+		}
+		e := newEngine(b, "bench", chains(srv.URL+"/client/v4", width, depth), nil)
+		start := time.Now()
+		changes := e.up()
+		took := time.Since(start)
+		if changes["create"] != width*depth+2 {
+			b.Fatalf("created %v", changes)
+		}
+		return took
+	}
+	for b.Loop() {
+		base := deploy(0)
+		wall := deploy(latency)
+		ideal := time.Duration(depth*callsPerCreate) * latency
+		ratio := float64(wall-base) / float64(ideal)
+		b.ReportMetric(wall.Seconds(), "wall-s")
+		b.ReportMetric(base.Seconds(), "no-latency-s")
+		b.ReportMetric(ideal.Seconds(), "ideal-s")
+		b.ReportMetric(ratio, "x-ideal")
+		b.Logf("%d workers in %d chains of %d, %v per request: wall %v, without latency %v, ideal %v, latency-bound part %.2fx the ideal",
+			width*depth, width, depth, latency, wall.Round(time.Millisecond), base.Round(time.Millisecond), ideal, ratio)
+	}
+}
