@@ -43,8 +43,7 @@ emulator *args: build
     set -a; . ./.env.local; set +a; exec bin/cfemu -addr 127.0.0.1:8787 -tls -log -cert-dir .emulator -state .emulator/state.json {{args}}
 
 # Create a stack in the state backend, with passphrase-encrypted secrets.
-pulumi-stack-init stack: _require-pulumi
-    @[ -f "Pulumi.{{stack}}.yaml" ] || { echo "error: Pulumi.{{stack}}.yaml is missing: add the stack's config file first (copy Pulumi.dev.yaml)" >&2; exit 1; }
+pulumi-stack-init stack: _require-pulumi (_known stack)
     @if [[ "$PULUMI_BACKEND_URL" == file://* ]]; then mkdir -p "${PULUMI_BACKEND_URL#file://}"; fi
     {{pulumi}} stack init {{stack}} --secrets-provider passphrase
 
@@ -53,7 +52,7 @@ pulumi-preview stack: (_ready stack)
     {{pulumi}} preview --stack {{stack}} --diff
 
 # Apply a stack's changes (Pulumi asks before it changes anything; prod asks more).
-pulumi-up stack: (_ready stack) (_guard-prod stack)
+pulumi-up stack: (_guard-prod stack) (_ready stack)
     {{pulumi}} up --stack {{stack}}
 
 # Destroy a stack's resources. Refused for prod.
@@ -99,11 +98,13 @@ _deploy stack: (_ready stack)
      elif [ "{{stack}}" != prod ] && [ "${DOME_CONFIRM:-}" != "{{stack}}" ]; then echo "error: no terminal to confirm on: set DOME_CONFIRM={{stack}} to deploy {{stack}} from CI" >&2; exit 1; fi
     {{pulumi}} up --stack {{stack}} --yes --skip-preview
 
-# Everything a Pulumi command needs: the CLI, the stack's file, a valid configuration with credentials, and the built plugin.
-_ready stack: _require-pulumi build
-    @[ -f "Pulumi.{{stack}}.yaml" ] || { echo "error: unknown stack '{{stack}}': Pulumi.{{stack}}.yaml is missing (stacks: {{stacks}}, local)" >&2; exit 1; }
+# Everything a Pulumi command needs: the CLI, the stack's file, the built plugin, a valid configuration with credentials, and the stack.
+_ready stack: _require-pulumi (_known stack) build
     @go run ./cmd/validate {{stack}}
     @{{pulumi}} stack ls --json | grep -q '"name": *"{{stack}}"' || { echo "error: stack '{{stack}}' does not exist in $PULUMI_BACKEND_URL: run 'just pulumi-stack-init {{stack}}'" >&2; exit 1; }
+
+_known stack:
+    @[ -f "Pulumi.{{stack}}.yaml" ] || { echo "error: unknown stack '{{stack}}': Pulumi.{{stack}}.yaml is missing (stacks: {{stacks}}, local)" >&2; exit 1; }
 
 _require-pulumi:
     @command -v {{pulumi}} >/dev/null || { echo "error: the pulumi CLI is not installed: install it (README.md, Getting started) or run 'just tools' to build it here" >&2; exit 1; }
