@@ -14,6 +14,9 @@ stacks := "dev staging prod"
 
 pulumi_version := "v3.274.1"
 
+# Runs pulumi for a stack with its .env loaded: on <stack> <pulumi args> (see _pulumi).
+on := just_executable() + " --justfile " + justfile() + " _pulumi"
+
 # List the recipes.
 default:
     @just --list --unsorted
@@ -45,30 +48,30 @@ emulator *args: build
 # Create a stack in the state backend, with passphrase-encrypted secrets.
 pulumi-stack-init stack: _require-pulumi (_known stack)
     @if [[ "$PULUMI_BACKEND_URL" == file://* ]]; then mkdir -p "${PULUMI_BACKEND_URL#file://}"; fi
-    {{pulumi}} stack init {{stack}} --secrets-provider passphrase
+    @{{on}} {{stack}} stack init {{stack}} --secrets-provider passphrase
 
 # Preview a stack's changes.
 pulumi-preview stack: (_ready stack)
-    {{pulumi}} preview --stack {{stack}} --diff
+    @{{on}} {{stack}} preview --stack {{stack}} --diff
 
 # Apply a stack's changes (Pulumi asks before it changes anything; prod asks more).
 pulumi-up stack: (_guard-prod stack) (_ready stack)
-    {{pulumi}} up --stack {{stack}}
+    @{{on}} {{stack}} up --stack {{stack}}
 
 # Destroy a stack's resources. Refused for prod.
 pulumi-destroy stack: (_refuse-prod stack "destroy") (_ready stack)
-    {{pulumi}} destroy --stack {{stack}}
+    @{{on}} {{stack}} destroy --stack {{stack}}
 
 # Update a stack's state from what Cloudflare holds.
 refresh stack: (_ready stack)
-    {{pulumi}} refresh --stack {{stack}}
+    @{{on}} {{stack}} refresh --stack {{stack}}
 
 # Print a stack's outputs as JSON (what CI reads).
-outputs stack: _require-pulumi
-    {{pulumi}} stack output --json --stack {{stack}}
+outputs stack: _require-pulumi (_known stack)
+    @{{on}} {{stack}} stack output --json --stack {{stack}}
 
 # Match the account's existing resources to a stack's config and write import-<stack>.json for `pulumi import` (imports nothing).
-import stack:
+import stack: (_known stack)
     go run ./cmd/import {{stack}}
 
 # Validate, preview and, once confirmed, deploy dev.
@@ -85,23 +88,43 @@ deploy-all: deploy-dev deploy-staging deploy-prod
 
 # Preview every environment.
 preview-all:
-    for s in {{stacks}}; do just pulumi-preview "$s"; done
+    @for s in {{stacks}}; do {{just_executable()}} --justfile {{justfile()}} pulumi-preview "$s"; done
 
 # Destroy dev, after asking.
 destroy-dev: (_ready "dev")
-    @read -r -p "Destroy every resource of the dev stack? [y/N] " answer && [[ "$answer" == [yY]* ]] || { echo "aborted"; exit 1; }
-    {{pulumi}} destroy --stack dev --yes
+    @if [ -t 0 ]; then read -r -p "Destroy every resource of the dev stack? [y/N] " answer && [[ "$answer" == [yY]* ]] || { echo "aborted" >&2; exit 1; }; \
+     elif [ "${DOME_CONFIRM_DESTROY:-}" != dev ]; then echo "error: no terminal to confirm on: set DOME_CONFIRM_DESTROY=dev to destroy dev from CI" >&2; exit 1; fi
+    @{{on}} dev destroy --stack dev --yes
 
 _deploy stack: (_ready stack)
-    {{pulumi}} preview --stack {{stack}} --diff
-    @if [ -t 0 ]; then read -r -p "Deploy these changes to {{stack}}? [y/N] " answer && [[ "$answer" == [yY]* ]] || { echo "aborted"; exit 1; }; \
+    @{{on}} {{stack}} preview --stack {{stack}} --diff
+    @if [ -t 0 ]; then read -r -p "Deploy these changes to {{stack}}? [y/N] " answer && [[ "$answer" == [yY]* ]] || { echo "aborted" >&2; exit 1; }; \
      elif [ "{{stack}}" != prod ] && [ "${DOME_CONFIRM:-}" != "{{stack}}" ]; then echo "error: no terminal to confirm on: set DOME_CONFIRM={{stack}} to deploy {{stack}} from CI" >&2; exit 1; fi
-    {{pulumi}} up --stack {{stack}} --yes --skip-preview
+    @{{on}} {{stack}} up --stack {{stack}} --yes --skip-preview
 
 # Everything a Pulumi command needs: the CLI, the stack's file, the built plugin, a valid configuration with credentials, and the stack.
 _ready stack: _require-pulumi (_known stack) build
     @go run ./cmd/validate {{stack}}
-    @{{pulumi}} stack ls --json | grep -q '"name": *"{{stack}}"' || { echo "error: stack '{{stack}}' does not exist in $PULUMI_BACKEND_URL: run 'just pulumi-stack-init {{stack}}'" >&2; exit 1; }
+    @{{on}} {{stack}} stack ls --json | grep -q '"name": *"{{stack}}"' || { echo "error: stack '{{stack}}' does not exist in $PULUMI_BACKEND_URL: run 'just pulumi-stack-init {{stack}}'" >&2; exit 1; }
+
+# Runs pulumi with .env.<stack> loaded (variables already set win, as in the program) once the passphrase is known.
+_pulumi stack +args:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    if [ -f ".env.{{stack}}" ]; then
+      while IFS= read -r line || [ -n "$line" ]; do
+        [[ "$line" =~ ^[[:space:]]*(export[[:space:]]+)?([A-Za-z_][A-Za-z0-9_]*)[[:space:]]*=[[:space:]]*(.*)$ ]] || continue
+        name="${BASH_REMATCH[2]}" value="${BASH_REMATCH[3]}"
+        if [[ "$value" =~ ^\"(.*)\"$ || "$value" =~ ^\'(.*)\'$ ]]; then value="${BASH_REMATCH[1]}"; fi
+        [ -n "${!name:-}" ] || export "$name=$value"
+      done < ".env.{{stack}}"
+    fi
+    if [ -z "${PULUMI_CONFIG_PASSPHRASE:-}" ] && [ -z "${PULUMI_CONFIG_PASSPHRASE_FILE:-}" ]; then
+      echo "error: PULUMI_CONFIG_PASSPHRASE is not set: the {{stack}} stack's secrets are encrypted with a passphrase; export it or put it in .env.{{stack}}" >&2
+      exit 1
+    fi
+    echo "+ pulumi {{args}}" >&2
+    exec {{pulumi}} {{args}}
 
 _known stack:
     @[ -f "Pulumi.{{stack}}.yaml" ] || { echo "error: unknown stack '{{stack}}': Pulumi.{{stack}}.yaml is missing (stacks: {{stacks}}, local)" >&2; exit 1; }

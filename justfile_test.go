@@ -64,7 +64,8 @@ func TestJustfileGuards(t *testing.T) {
 
 	// With one (any executable will do: the guards stop before calling it).
 	require.NoError(t, os.MkdirAll(filepath.Join(dir, ".tools", "bin"), 0o755))
-	require.NoError(t, os.WriteFile(filepath.Join(dir, ".tools", "bin", "pulumi"), []byte("#!/bin/sh\necho unexpected pulumi call >&2; exit 3\n"), 0o755))
+	fake := "#!/bin/sh\necho \"fake pulumi: $* passphrase=$PULUMI_CONFIG_PASSPHRASE backend=$PULUMI_BACKEND_URL\"\n"
+	require.NoError(t, os.WriteFile(filepath.Join(dir, ".tools", "bin", "pulumi"), []byte(fake), 0o755))
 	// The fake CLI is untracked; ignore it so the tree stays clean.
 	require.NoError(t, os.WriteFile(filepath.Join(dir, ".git", "info", "exclude"), []byte(".tools/\n"), 0o644))
 
@@ -86,9 +87,23 @@ func TestJustfileGuards(t *testing.T) {
 			out, err := run(tt.env, tt.args...)
 			require.Error(t, err, out)
 			require.Contains(t, out, tt.want)
-			require.NotContains(t, out, "unexpected pulumi call")
+			require.NotContains(t, out, "fake pulumi", "the guard stops before any Pulumi call")
 		})
 	}
+
+	// Pulumi calls name their stack, load .env.<stack> (the environment
+	// winning) and need the secrets passphrase.
+	out, err = run(nil, "outputs", "dev")
+	require.Error(t, err)
+	require.Contains(t, out, "error: PULUMI_CONFIG_PASSPHRASE is not set: the dev stack's secrets are encrypted with a passphrase; export it or put it in .env.dev")
+	require.NoError(t, os.WriteFile(filepath.Join(dir, ".env.dev"), []byte("# dev\nPULUMI_CONFIG_PASSPHRASE=\"from-file\"\n"), 0o600))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, ".git", "info", "exclude"), []byte(".tools/\n.env.dev\n"), 0o644))
+	out, err = run(nil, "outputs", "dev")
+	require.NoError(t, err, out)
+	require.Contains(t, out, "fake pulumi: stack output --json --stack dev passphrase=from-file backend=file://"+dir+"/.state")
+	out, err = run([]string{"PULUMI_CONFIG_PASSPHRASE=from-shell", "PULUMI_BACKEND_URL=s3://team-state"}, "outputs", "dev")
+	require.NoError(t, err, out)
+	require.Contains(t, out, "fake pulumi: stack output --json --stack dev passphrase=from-shell backend=s3://team-state")
 
 	// A dirty tree blocks prod, confirmed or not.
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "uncommitted.txt"), []byte("x"), 0o644))
