@@ -10,10 +10,26 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// justIn returns a runner of recipes from this repository's justfile in a
-// fresh git repository holding only that justfile, so each guard is seen
-// on its own, with no terminal and without a pulumi CLI unless given one.
-func justIn(t *testing.T) (dir string, run func(env []string, args ...string) (string, error)) {
+// fakePulumi stands in for the CLI: it logs each call and answers `stack
+// ls` with the three stacks, so recipes can be run end to end here.
+const fakePulumi = `#!/bin/sh
+echo "$* | passphrase=$PULUMI_CONFIG_PASSPHRASE backend=$PULUMI_BACKEND_URL" >> "$FAKE_PULUMI_LOG"
+case "$1 $2" in
+  "stack ls") echo '[{"name": "dev"}, {"name": "staging"}, {"name": "prod"}]' ;;
+esac
+`
+
+// project is a copy of this repository's tracked files in a scratch git
+// repository, with Dome's services beside it as Pulumi.yaml expects, and a
+// runner of its recipes with no terminal and a PATH without pulumi.
+type project struct {
+	t   *testing.T
+	dir string
+	log string
+	env []string
+}
+
+func newProject(t *testing.T) *project {
 	t.Helper()
 	justBin, err := exec.LookPath("just")
 	if err != nil {
@@ -22,54 +38,93 @@ func justIn(t *testing.T) (dir string, run func(env []string, args ...string) (s
 		}
 		t.Skip("just is not installed (npm install -g rust-just)")
 	}
-	dir = t.TempDir()
-	data, err := os.ReadFile("justfile")
+	goBin, err := exec.LookPath("go")
 	require.NoError(t, err)
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "justfile"), data, 0o644))
-	for _, f := range []string{"Pulumi.dev.yaml", "Pulumi.prod.yaml"} {
-		data, err := os.ReadFile(f)
-		require.NoError(t, err)
-		require.NoError(t, os.WriteFile(filepath.Join(dir, f), data, 0o644))
-	}
-	git := func(args ...string) {
-		cmd := exec.Command("git", append([]string{"-c", "user.name=t", "-c", "user.email=t@example.com"}, args...)...)
-		cmd.Dir = dir
-		out, err := cmd.CombinedOutput()
-		require.NoError(t, err, string(out))
-	}
-	git("init", "-q")
-	git("add", ".")
-	git("commit", "-qm", "fixture")
 
-	// A PATH with just, git, a shell and the core utilities, but no pulumi.
-	path := strings.Join([]string{filepath.Dir(justBin), "/usr/bin", "/bin"}, string(os.PathListSeparator))
-	run = func(env []string, args ...string) (string, error) {
-		cmd := exec.Command(justBin, args...)
-		cmd.Dir = dir
-		cmd.Env = append([]string{"PATH=" + path, "HOME=" + dir}, env...)
-		cmd.Stdin = nil // no terminal: every confirmation needs its variable
-		out, err := cmd.CombinedOutput()
-		return string(out), err
+	root := t.TempDir()
+	p := &project{t: t, dir: filepath.Join(root, "infra"), log: filepath.Join(root, "pulumi.log")}
+	files, err := exec.Command("git", "ls-files", "--cached", "--others", "--exclude-standard").Output()
+	require.NoError(t, err)
+	for _, f := range strings.Fields(string(files)) {
+		data, err := os.ReadFile(f)
+		if os.IsNotExist(err) {
+			continue // deleted in the work tree
+		}
+		require.NoError(t, err)
+		require.NoError(t, os.MkdirAll(filepath.Join(p.dir, filepath.Dir(f)), 0o755))
+		require.NoError(t, os.WriteFile(filepath.Join(p.dir, f), data, 0o644))
 	}
-	return dir, run
+	require.NoError(t, os.CopyFS(filepath.Join(root, "services"), os.DirFS("testdata/services")))
+	p.git("init", "-q")
+	p.git("add", ".")
+	p.git("commit", "-qm", "fixture")
+
+	// The environment of a developer who has set nothing yet.
+	for _, kv := range os.Environ() {
+		name, _, _ := strings.Cut(kv, "=")
+		if name == "PATH" || strings.HasPrefix(name, "PULUMI_") || strings.HasPrefix(name, "CLOUDFLARE_") || strings.HasPrefix(name, "DOME_") {
+			continue
+		}
+		p.env = append(p.env, kv)
+	}
+	path := []string{filepath.Dir(justBin), filepath.Dir(goBin), "/usr/bin", "/bin"}
+	p.env = append(p.env, "PATH="+strings.Join(path, string(os.PathListSeparator)), "FAKE_PULUMI_LOG="+p.log)
+	return p
 }
 
-func TestJustfileGuards(t *testing.T) {
-	dir, run := justIn(t)
+func (p *project) git(args ...string) {
+	p.t.Helper()
+	cmd := exec.Command("git", append([]string{"-c", "user.name=t", "-c", "user.email=t@example.com"}, args...)...)
+	cmd.Dir = p.dir
+	out, err := cmd.CombinedOutput()
+	require.NoError(p.t, err, string(out))
+}
+
+// write adds an untracked file the scratch repository ignores.
+func (p *project) write(name, content string, mode os.FileMode) {
+	p.t.Helper()
+	path := filepath.Join(p.dir, name)
+	require.NoError(p.t, os.MkdirAll(filepath.Dir(path), 0o755))
+	require.NoError(p.t, os.WriteFile(path, []byte(content), mode))
+	f, err := os.OpenFile(filepath.Join(p.dir, ".git", "info", "exclude"), os.O_APPEND|os.O_WRONLY, 0)
+	require.NoError(p.t, err)
+	defer f.Close()
+	_, err = f.WriteString("/" + name + "\n")
+	require.NoError(p.t, err)
+}
+
+// just runs a recipe; stdin is not a terminal.
+func (p *project) just(env []string, args ...string) (string, error) {
+	cmd := exec.Command("just", args...)
+	cmd.Dir = p.dir
+	cmd.Env = append(append([]string{}, p.env...), env...)
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+// calls returns the Pulumi calls made since the last look.
+func (p *project) calls() []string {
+	p.t.Helper()
+	data, err := os.ReadFile(p.log)
+	if os.IsNotExist(err) {
+		return nil
+	}
+	require.NoError(p.t, err)
+	require.NoError(p.t, os.Remove(p.log))
+	return strings.Split(strings.TrimSpace(string(data)), "\n")
+}
+
+func TestRecipes(t *testing.T) {
+	p := newProject(t)
 
 	// Without a CLI every Pulumi recipe stops first and says how to get one.
-	out, err := run(nil, "pulumi-preview", "dev")
+	out, err := p.just(nil, "pulumi-preview", "dev")
 	require.Error(t, err)
 	require.Contains(t, out, "error: the pulumi CLI is not installed: install it (README.md, Getting started) or run 'just tools' to build it here")
 
-	// With one (any executable will do: the guards stop before calling it).
-	require.NoError(t, os.MkdirAll(filepath.Join(dir, ".tools", "bin"), 0o755))
-	fake := "#!/bin/sh\necho \"fake pulumi: $* passphrase=$PULUMI_CONFIG_PASSPHRASE backend=$PULUMI_BACKEND_URL\"\n"
-	require.NoError(t, os.WriteFile(filepath.Join(dir, ".tools", "bin", "pulumi"), []byte(fake), 0o755))
-	// The fake CLI is untracked; ignore it so the tree stays clean.
-	require.NoError(t, os.WriteFile(filepath.Join(dir, ".git", "info", "exclude"), []byte(".tools/\n"), 0o644))
+	p.write(".tools/bin/pulumi", fakePulumi, 0o755)
 
-	tests := []struct {
+	guards := []struct {
 		name string
 		env  []string
 		args []string
@@ -77,46 +132,81 @@ func TestJustfileGuards(t *testing.T) {
 	}{
 		{"unknown stack", nil, []string{"pulumi-preview", "nope"}, "error: unknown stack 'nope': Pulumi.nope.yaml is missing (stacks: dev staging prod, local)"},
 		{"stack init needs the stack's file", nil, []string{"pulumi-stack-init", "qa"}, "error: unknown stack 'qa'"},
+		{"credentials", nil, []string{"pulumi-preview", "dev"}, "CLOUDFLARE_API_TOKEN: the Cloudflare API token is not set; export CLOUDFLARE_API_TOKEN or put it in .env.dev"},
 		{"destroying prod is refused", nil, []string{"pulumi-destroy", "prod"}, "error: refusing to destroy prod: production resources are protected"},
 		{"deploy-prod without a terminal needs the variable", nil, []string{"deploy-prod"}, "error: no terminal to confirm on: set DOME_CONFIRM_PROD=prod to deploy prod from CI"},
 		{"deploy-prod with the wrong confirmation", []string{"DOME_CONFIRM_PROD=yes"}, []string{"deploy-prod"}, "set DOME_CONFIRM_PROD=prod"},
 		{"pulumi-up prod is guarded too", nil, []string{"pulumi-up", "prod"}, "set DOME_CONFIRM_PROD=prod"},
+		{"passphrase", nil, []string{"outputs", "dev"}, "error: PULUMI_CONFIG_PASSPHRASE is not set: the dev stack's secrets are encrypted with a passphrase; export it or put it in .env.dev"},
 	}
-	for _, tt := range tests {
+	for _, tt := range guards {
 		t.Run(tt.name, func(t *testing.T) {
-			out, err := run(tt.env, tt.args...)
+			out, err := p.just(tt.env, tt.args...)
 			require.Error(t, err, out)
 			require.Contains(t, out, tt.want)
-			require.NotContains(t, out, "fake pulumi", "the guard stops before any Pulumi call")
+			require.Empty(t, p.calls(), "the guard stops before any change")
 		})
 	}
 
-	// Pulumi calls name their stack, load .env.<stack> (the environment
-	// winning) and need the secrets passphrase.
-	out, err = run(nil, "outputs", "dev")
+	// Credentials for every stack, from .env files as a developer keeps them.
+	for _, stack := range []string{"dev", "staging", "prod"} {
+		p.write(".env."+stack, "CLOUDFLARE_ACCOUNT_ID=0123456789abcdef0123456789abcdef\nCLOUDFLARE_API_TOKEN='tok'\nPULUMI_CONFIG_PASSPHRASE=\"pass-"+stack+"\"\n", 0o600)
+	}
+	backend := "backend=file://" + p.dir + "/.state"
+
+	flows := []struct {
+		name  string
+		env   []string
+		args  []string
+		calls []string
+	}{
+		{"stack init", nil, []string{"pulumi-stack-init", "staging"}, []string{"stack init staging --secrets-provider passphrase | passphrase=pass-staging " + backend}},
+		{"preview", nil, []string{"pulumi-preview", "dev"}, []string{"stack ls --json | passphrase=pass-dev " + backend, "preview --stack dev --diff | passphrase=pass-dev " + backend}},
+		{"the environment wins over .env", []string{"PULUMI_CONFIG_PASSPHRASE=shell", "PULUMI_BACKEND_URL=s3://team-state"}, []string{"outputs", "dev"}, []string{"stack output --json --stack dev | passphrase=shell backend=s3://team-state"}},
+		{"refresh", nil, []string{"refresh", "staging"}, []string{"stack ls --json | passphrase=pass-staging " + backend, "refresh --stack staging | passphrase=pass-staging " + backend}},
+		{"deploy-dev from CI", []string{"DOME_CONFIRM=dev"}, []string{"deploy-dev"}, []string{
+			"stack ls --json | passphrase=pass-dev " + backend,
+			"preview --stack dev --diff | passphrase=pass-dev " + backend,
+			"up --stack dev --yes --skip-preview | passphrase=pass-dev " + backend,
+		}},
+		{"deploy-prod from CI on a clean tree", []string{"DOME_CONFIRM_PROD=prod"}, []string{"deploy-prod"}, []string{
+			"stack ls --json | passphrase=pass-prod " + backend,
+			"preview --stack prod --diff | passphrase=pass-prod " + backend,
+			"up --stack prod --yes --skip-preview | passphrase=pass-prod " + backend,
+		}},
+		{"preview-all", nil, []string{"preview-all"}, []string{
+			"stack ls --json | passphrase=pass-dev " + backend, "preview --stack dev --diff | passphrase=pass-dev " + backend,
+			"stack ls --json | passphrase=pass-staging " + backend, "preview --stack staging --diff | passphrase=pass-staging " + backend,
+			"stack ls --json | passphrase=pass-prod " + backend, "preview --stack prod --diff | passphrase=pass-prod " + backend,
+		}},
+		{"destroy-dev from CI", []string{"DOME_CONFIRM_DESTROY=dev"}, []string{"destroy-dev"}, []string{"stack ls --json | passphrase=pass-dev " + backend, "destroy --stack dev --yes | passphrase=pass-dev " + backend}},
+	}
+	for _, tt := range flows {
+		t.Run(tt.name, func(t *testing.T) {
+			out, err := p.just(tt.env, tt.args...)
+			require.NoError(t, err, out)
+			require.Equal(t, tt.calls, p.calls())
+		})
+	}
+
+	// Without confirmation nothing is applied, though the preview ran.
+	out, err = p.just(nil, "deploy-staging")
 	require.Error(t, err)
-	require.Contains(t, out, "error: PULUMI_CONFIG_PASSPHRASE is not set: the dev stack's secrets are encrypted with a passphrase; export it or put it in .env.dev")
-	require.NoError(t, os.WriteFile(filepath.Join(dir, ".env.dev"), []byte("# dev\nPULUMI_CONFIG_PASSPHRASE=\"from-file\"\n"), 0o600))
-	require.NoError(t, os.WriteFile(filepath.Join(dir, ".git", "info", "exclude"), []byte(".tools/\n.env.dev\n"), 0o644))
-	out, err = run(nil, "outputs", "dev")
-	require.NoError(t, err, out)
-	require.Contains(t, out, "fake pulumi: stack output --json --stack dev passphrase=from-file backend=file://"+dir+"/.state")
-	out, err = run([]string{"PULUMI_CONFIG_PASSPHRASE=from-shell", "PULUMI_BACKEND_URL=s3://team-state"}, "outputs", "dev")
-	require.NoError(t, err, out)
-	require.Contains(t, out, "fake pulumi: stack output --json --stack dev passphrase=from-shell backend=s3://team-state")
+	require.Contains(t, out, "error: no terminal to confirm on: set DOME_CONFIRM=staging to deploy staging from CI")
+	require.Equal(t, []string{"stack ls --json | passphrase=pass-staging " + backend, "preview --stack staging --diff | passphrase=pass-staging " + backend}, p.calls())
 
 	// A dirty tree blocks prod, confirmed or not.
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "uncommitted.txt"), []byte("x"), 0o644))
-	out, err = run([]string{"DOME_CONFIRM_PROD=prod"}, "deploy-prod")
+	require.NoError(t, os.WriteFile(filepath.Join(p.dir, "uncommitted.txt"), []byte("x"), 0o644))
+	out, err = p.just([]string{"DOME_CONFIRM_PROD=prod"}, "deploy-prod")
 	require.Error(t, err)
 	require.Contains(t, out, "error: refusing to deploy prod from a dirty git tree: commit or stash your changes first")
-}
+	require.Empty(t, p.calls())
 
-func TestJustValidate(t *testing.T) {
-	if _, err := exec.LookPath("just"); err != nil {
-		t.Skip("just is not installed (npm install -g rust-just)")
-	}
-	out, err := exec.Command("just", "validate", "local").CombinedOutput()
-	require.NoError(t, err, string(out))
-	require.Contains(t, string(out), "stack local: configuration is valid (environment dev, protected: false)")
+	// build puts the plugin where Pulumi.yaml points Pulumi.
+	_, err = os.Stat(filepath.Join(p.dir, "bin", "pulumi-resource-domecf"))
+	require.NoError(t, err, "just build (run by every Pulumi recipe) puts the plugin in ./bin")
+
+	out, err = p.just(nil, "validate", "local")
+	require.NoError(t, err, out)
+	require.Contains(t, out, "stack local: configuration is valid (environment dev, protected: false)")
 }
