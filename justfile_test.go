@@ -1,10 +1,13 @@
 package main
 
 import (
+	"bufio"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -114,6 +117,34 @@ func (p *project) calls() []string {
 	return strings.Split(strings.TrimSpace(string(data)), "\n")
 }
 
+// startEmulator runs `just emulator` on a free loopback port until the test
+// ends and returns the host:port it serves.
+func (p *project) startEmulator() string {
+	p.t.Helper()
+	cmd := exec.Command("just", "emulator", "-addr", "127.0.0.1:0")
+	cmd.Dir, cmd.Env = p.dir, p.env
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // to stop just and the emulator together
+	r, w := io.Pipe()
+	cmd.Stdout, cmd.Stderr = w, w
+	require.NoError(p.t, cmd.Start())
+	p.t.Cleanup(func() {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+		_ = cmd.Wait()
+		_ = w.Close()
+	})
+	const serving = "serving the Cloudflare API emulator at https://"
+	lines := bufio.NewScanner(r)
+	for lines.Scan() {
+		if _, rest, ok := strings.Cut(lines.Text(), serving); ok {
+			go func() { _, _ = io.Copy(io.Discard, r) }()
+			host, _, _ := strings.Cut(rest, "/")
+			return host
+		}
+	}
+	p.t.Fatalf("just emulator stopped before serving: %v", lines.Err())
+	return ""
+}
+
 func TestRecipes(t *testing.T) {
 	p := newProject(t)
 
@@ -194,6 +225,14 @@ func TestRecipes(t *testing.T) {
 	require.Error(t, err)
 	require.Contains(t, out, "error: no terminal to confirm on: set DOME_CONFIRM=staging to deploy staging from CI")
 	require.Equal(t, []string{"stack ls --json | passphrase=pass-staging " + backend, "preview --stack staging --diff | passphrase=pass-staging " + backend}, p.calls())
+
+	// The emulator recipe serves the local stack, and import plans against it.
+	host := p.startEmulator()
+	p.write("Pulumi.local.yaml", "config:\n  dome:environment: dev\n  dome:apiHostname: "+host+"\n  dome:servicesRoot: ../services\n", 0o644)
+	out, err = p.just([]string{"SSL_CERT_FILE=" + filepath.Join(p.dir, ".emulator", "cfemu-cert.pem")}, "import", "local")
+	require.NoError(t, err, out)
+	require.Contains(t, out, "stack local: 0 existing resources match the config; wrote "+filepath.Join(".", "import-local.json"))
+	require.Contains(t, out, "create  worker dome-api (dome-api-dev) (not in the account)")
 
 	// A dirty tree blocks prod, confirmed or not.
 	require.NoError(t, os.WriteFile(filepath.Join(p.dir, "uncommitted.txt"), []byte("x"), 0o644))

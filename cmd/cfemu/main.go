@@ -91,7 +91,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 		logger.Printf("certificate: %s", certPath)
 		logger.Printf("trust it with: export SSL_CERT_FILE=%s", certPath)
 		logger.Printf("(SSL_CERT_FILE replaces the system roots for Go programs; SSL_CERT_DIR=%s adds to them)", filepath.Dir(certPath))
-		logger.Printf("point Pulumi at it with: pulumi config set cloudflare:apiHostname %s", host)
+		logger.Printf("point a stack at it with dome:apiHostname: %s in its Pulumi.<stack>.yaml (Pulumi.local.yaml does)", host)
 	}
 	if *state != "" {
 		logger.Printf("state file: %s", *state)
