@@ -17,11 +17,7 @@ import (
 // before it in its chain.
 func chains(baseURL string, width, depth int) pulumi.RunFunc {
 	return func(ctx *pulumi.Context) error {
-		prov, err := domecf.NewProvider(ctx, "domecf", domecf.ProviderArgs{
-			APIToken:   pulumi.ToSecret(pulumi.String(e2eToken)).(pulumi.StringOutput),
-			AccountID:  pulumi.String(e2eAccount),
-			APIBaseURL: pulumi.String(baseURL),
-		})
+		use, err := e2eProvider(ctx, baseURL)
 		if err != nil {
 			return err
 		}
@@ -37,7 +33,7 @@ func chains(baseURL string, width, depth int) pulumi.RunFunc {
 				if prev != nil {
 					args.Bindings = []domecf.Binding{{Type: "service", Name: "PREV", Service: prev.Name}}
 				}
-				if prev, err = domecf.NewWorkerScript(ctx, name, args, pulumi.Provider(prov)); err != nil {
+				if prev, err = domecf.NewWorkerScript(ctx, name, args, use); err != nil {
 					return err
 				}
 			}

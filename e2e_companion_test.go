@@ -21,6 +21,19 @@ const (
 	e2eSecret  = "e2e-webhook-secret-do-not-leak"
 )
 
+// e2eProvider is the companion provider pointed at the emulator at baseURL.
+func e2eProvider(ctx *pulumi.Context, baseURL string) (pulumi.ResourceOption, error) {
+	prov, err := domecf.NewProvider(ctx, "domecf", domecf.ProviderArgs{
+		APIToken:   pulumi.ToSecret(pulumi.String(e2eToken)).(pulumi.StringOutput),
+		AccountID:  pulumi.String(e2eAccount),
+		APIBaseURL: pulumi.String(baseURL),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return pulumi.Provider(prov), nil
+}
+
 // companion is what the companion-provider program deploys; tests change
 // it between runs.
 type companion struct {
@@ -37,15 +50,10 @@ type companion struct {
 // R2 bucket, queues and KV namespace that already exist in the account.
 func (c *companion) program(baseURL string, ids map[string]string) pulumi.RunFunc {
 	return func(ctx *pulumi.Context) error {
-		prov, err := domecf.NewProvider(ctx, "domecf", domecf.ProviderArgs{
-			APIToken:   pulumi.ToSecret(pulumi.String(e2eToken)).(pulumi.StringOutput),
-			AccountID:  pulumi.String(e2eAccount),
-			APIBaseURL: pulumi.String(baseURL),
-		})
+		use, err := e2eProvider(ctx, baseURL)
 		if err != nil {
 			return err
 		}
-		use := pulumi.Provider(prov)
 		target, err := domecf.NewWorkerScript(ctx, "target", domecf.WorkerScriptArgs{
 			Name:              pulumi.String("e2e-target"),
 			Content:           pulumi.String("export default { fetch() { return new Response('target'); } };"),

@@ -58,16 +58,19 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 	if err := checkLoopback(*addr); err != nil {
 		return err
 	}
-	emu, err := cfemu.New(cfemu.Config{Token: *token, AccountID: *account, StateFile: *state})
+	logger := log.New(out, "cfemu: ", 0)
+	cfg := cfemu.Config{Token: *token, AccountID: *account, StateFile: *state}
+	if *logReqs {
+		// The request log never holds the token, so neither does this line.
+		cfg.OnRequest = func(r cfemu.Request) {
+			logger.Printf("%s %s %d %s", r.Method, r.Path, r.Status, r.Duration.Round(time.Microsecond))
+		}
+	}
+	emu, err := cfemu.New(cfg)
 	if err != nil {
 		return err
 	}
-	logger := log.New(out, "cfemu: ", 0)
-	var handler http.Handler = emu
-	if *logReqs {
-		handler = logRequests(emu, logger)
-	}
-	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: emu, ReadHeaderTimeout: 10 * time.Second}
 	scheme := "http"
 	var certPath string
 	if *useTLS {
@@ -140,31 +143,4 @@ func checkLoopback(addr string) error {
 		return nil
 	}
 	return fmt.Errorf("-addr %q is not a loopback address; use 127.0.0.1, ::1 or localhost", addr)
-}
-
-// statusWriter remembers the status for the request log line.
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-func (s *statusWriter) WriteHeader(code int) {
-	if s.status == 0 {
-		s.status = code
-	}
-	s.ResponseWriter.WriteHeader(code)
-}
-
-// logRequests prints one line per request. It never prints headers, so
-// the token stays out of the log.
-func logRequests(next http.Handler, logger *log.Logger) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		sw := &statusWriter{ResponseWriter: w}
-		next.ServeHTTP(sw, r)
-		if sw.status == 0 {
-			sw.status = http.StatusOK
-		}
-		logger.Printf("%s %s %d %s", r.Method, r.URL.Path, sw.status, time.Since(start).Round(time.Microsecond))
-	})
 }

@@ -41,14 +41,7 @@ func main() {
 }
 
 func validate(w io.Writer, dir, stack string) error {
-	if err := config.LoadDotEnv(dir, stack); err != nil {
-		return err
-	}
-	vals, err := config.ReadFiles(dir, stack)
-	if err != nil {
-		return err
-	}
-	cfg, err := config.Load(vals, os.Getenv)
+	cfg, err := config.LoadStack(dir, stack)
 	if err != nil {
 		return err
 	}

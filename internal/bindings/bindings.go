@@ -86,55 +86,27 @@ func Resolve(cfg *config.Config, w config.Worker, r Resources) ([]domecf.Binding
 
 func resolve(self string, b config.Binding, r Resources) (domecf.Binding, error) {
 	out := domecf.Binding{Type: b.Type, Name: b.Name}
-	missing := func(kind string) error { return fmt.Errorf("%s %q is not in this stack", kind, b.Target) }
+	var err error
 	switch b.Type {
 	case config.BindD1:
-		db, ok := r.Databases[b.Target]
-		if !ok {
-			return out, missing("D1 database")
-		}
-		out.ID = db.ID().ToStringOutput()
+		err = use(r.Databases, b.Target, "D1 database", func(db *cloudflare.D1Database) { out.ID = db.ID().ToStringOutput() })
 	case config.BindR2:
-		bucket, ok := r.Buckets[b.Target]
-		if !ok {
-			return out, missing("R2 bucket")
-		}
-		out.BucketName = bucket.Name
+		err = use(r.Buckets, b.Target, "R2 bucket", func(bucket *cloudflare.R2Bucket) { out.BucketName = bucket.Name })
 	case config.BindQueue:
-		q, ok := r.Queues[b.Target]
-		if !ok {
-			return out, missing("queue")
-		}
-		out.QueueName = q.Name
+		err = use(r.Queues, b.Target, "queue", func(q *cloudflare.Queue) { out.QueueName = q.Name })
 	case config.BindVectorize:
-		ix, ok := r.Indexes[b.Target]
-		if !ok {
-			return out, missing("Vectorize index")
-		}
-		out.IndexName = ix.Name
+		err = use(r.Indexes, b.Target, "Vectorize index", func(ix *domecf.VectorizeIndex) { out.IndexName = ix.Name })
 	case config.BindKV:
-		ns, ok := r.Namespaces[b.Target]
-		if !ok {
-			return out, missing("KV namespace")
-		}
-		out.NamespaceID = ns.ID().ToStringOutput()
+		err = use(r.Namespaces, b.Target, "KV namespace", func(ns *cloudflare.WorkersKvNamespace) { out.NamespaceID = ns.ID().ToStringOutput() })
 	case config.BindService:
-		target, ok := r.Workers[b.Target]
-		if !ok {
-			return out, missing("worker")
-		}
-		out.Service = target.Name
+		err = use(r.Workers, b.Target, "worker", func(w *domecf.WorkerScript) { out.Service = w.Name })
 		if b.Environment != "" {
 			out.Environment = pulumi.String(b.Environment)
 		}
 	case config.BindDurableObject:
 		out.ClassName = pulumi.String(b.ClassName)
 		if b.ScriptName != "" && b.ScriptName != self {
-			host, ok := r.Workers[b.ScriptName]
-			if !ok {
-				return out, fmt.Errorf("worker %q hosting class %q is not in this stack", b.ScriptName, b.ClassName)
-			}
-			out.ScriptName = host.Name
+			err = use(r.Workers, b.ScriptName, "worker", func(host *domecf.WorkerScript) { out.ScriptName = host.Name })
 		}
 	case config.BindAnalyticsEngine:
 		out.Dataset = pulumi.String(b.Dataset)
@@ -142,9 +114,20 @@ func resolve(self string, b config.Binding, r Resources) (domecf.Binding, error)
 		out.ID = pulumi.String(b.ID)
 	case config.BindAI:
 	default:
-		return out, fmt.Errorf("unknown binding type %q", b.Type)
+		err = fmt.Errorf("unknown binding type %q", b.Type)
 	}
-	return out, nil
+	return out, err
+}
+
+// use hands set the resource called name, or says it is not in this stack:
+// validation makes that a bug, but one that must not become a wrong binding.
+func use[R any](m map[string]R, name, kind string, set func(R)) error {
+	res, ok := m[name]
+	if !ok {
+		return fmt.Errorf("%s %q is not in this stack", kind, name)
+	}
+	set(res)
+	return nil
 }
 
 func plain(name, text string) domecf.Binding {

@@ -24,6 +24,9 @@ type Config struct {
 	Token     string // the one accepted bearer token (required)
 	AccountID string // the one known account id (required)
 	StateFile string // optional: load at New if present, save after every mutation (atomic write)
+	// OnRequest, if set, hears of every request once it is answered, as
+	// the request log records it (token redacted).
+	OnRequest func(Request)
 }
 
 // Emulator serves the emulated API. It is safe for concurrent use.
@@ -249,9 +252,7 @@ func (e *Emulator) record(r *http.Request, body []byte, status int, start time.T
 	if h.Get("Authorization") != "" {
 		h.Set("Authorization", "Bearer [redacted]")
 	}
-	e.logMu.Lock()
-	defer e.logMu.Unlock()
-	e.log = append(e.log, Request{
+	req := Request{
 		Method:   r.Method,
 		Path:     r.URL.Path,
 		RawQuery: r.URL.RawQuery,
@@ -260,5 +261,11 @@ func (e *Emulator) record(r *http.Request, body []byte, status int, start time.T
 		Status:   status,
 		Time:     start,
 		Duration: time.Since(start),
-	})
+	}
+	e.logMu.Lock()
+	e.log = append(e.log, req)
+	e.logMu.Unlock()
+	if e.cfg.OnRequest != nil {
+		e.cfg.OnRequest(req)
+	}
 }

@@ -10,6 +10,20 @@ import (
 	"github.com/joho/godotenv"
 )
 
+// LoadStack reads a stack's configuration offline, as the program sees
+// it: dir/.env.<stack> into the environment, then Pulumi.yaml and
+// Pulumi.<stack>.yaml, validated.
+func LoadStack(dir, stack string) (*Config, error) {
+	if err := LoadDotEnv(dir, stack); err != nil {
+		return nil, err
+	}
+	vals, err := ReadFiles(dir, stack)
+	if err != nil {
+		return nil, err
+	}
+	return Load(vals, os.Getenv)
+}
+
 // LoadDotEnv loads dir/.env.<stack> into the process environment when the
 // file exists. Variables already set to a non-empty value win, so CI's
 // environment overrides a developer's file.
