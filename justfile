@@ -45,6 +45,13 @@ validate stack:
 emulator *args: build
     set -a; . ./.env.local; set +a; exec bin/cfemu -addr 127.0.0.1:8787 -tls -log -cert-dir .emulator -state .emulator/state.json {{args}}
 
+# Deploy Dome's dev environment to the local emulator (run `just emulator` first), creating the local stack on first use.
+deploy-local: _require-pulumi build
+    @[ -f .emulator/cfemu-cert.pem ] || { echo "error: the emulator has not run here yet: start it with 'just emulator' in another terminal" >&2; exit 1; }
+    @{{on}} local stack ls --json | grep -q '"name": *"local"' || {{just_executable()}} --justfile {{justfile()}} pulumi-stack-init local
+    @go run ./cmd/validate local
+    @SSL_CERT_FILE="{{justfile_directory()}}/.emulator/cfemu-cert.pem" {{on}} local up --stack local --yes
+
 # Create a stack in the state backend, with passphrase-encrypted secrets.
 pulumi-stack-init stack: _require-pulumi (_known stack)
     @if [[ "$PULUMI_BACKEND_URL" == file://* ]]; then mkdir -p "${PULUMI_BACKEND_URL#file://}"; fi

@@ -16,7 +16,7 @@ import (
 // fakePulumi stands in for the CLI: it logs each call and answers `stack
 // ls` with the three stacks, so recipes can be run end to end here.
 const fakePulumi = `#!/bin/sh
-echo "$* | passphrase=$PULUMI_CONFIG_PASSPHRASE backend=$PULUMI_BACKEND_URL" >> "$FAKE_PULUMI_LOG"
+echo "$* | passphrase=$PULUMI_CONFIG_PASSPHRASE backend=$PULUMI_BACKEND_URL${SSL_CERT_FILE:+ cert=$SSL_CERT_FILE}" >> "$FAKE_PULUMI_LOG"
 case "$1 $2" in
   "stack ls") echo '[{"name": "dev"}, {"name": "staging"}, {"name": "prod"}]' ;;
 esac
@@ -65,7 +65,7 @@ func newProject(t *testing.T) *project {
 	// The environment of a developer who has set nothing yet.
 	for _, kv := range os.Environ() {
 		name, _, _ := strings.Cut(kv, "=")
-		if name == "PATH" || strings.HasPrefix(name, "PULUMI_") || strings.HasPrefix(name, "CLOUDFLARE_") || strings.HasPrefix(name, "DOME_") {
+		if name == "PATH" || name == "SSL_CERT_FILE" || strings.HasPrefix(name, "PULUMI_") || strings.HasPrefix(name, "CLOUDFLARE_") || strings.HasPrefix(name, "DOME_") {
 			continue
 		}
 		p.env = append(p.env, kv)
@@ -233,6 +233,15 @@ func TestRecipes(t *testing.T) {
 	require.NoError(t, err, out)
 	require.Contains(t, out, "stack local: 0 existing resources match the config; wrote "+filepath.Join(".", "import-local.json"))
 	require.Contains(t, out, "create  worker dome-api (dome-api-dev) (not in the account)")
+
+	// deploy-local creates the local stack on first use and trusts the emulator.
+	out, err = p.just(nil, "deploy-local")
+	require.NoError(t, err, out)
+	require.Equal(t, []string{
+		"stack ls --json | passphrase=local " + backend,
+		"stack init local --secrets-provider passphrase | passphrase=local " + backend,
+		"up --stack local --yes | passphrase=local " + backend + " cert=" + filepath.Join(p.dir, ".emulator", "cfemu-cert.pem"),
+	}, p.calls())
 
 	// A dirty tree blocks prod, confirmed or not.
 	require.NoError(t, os.WriteFile(filepath.Join(p.dir, "uncommitted.txt"), []byte("x"), 0o644))
