@@ -90,7 +90,7 @@ deploy-staging: (_deploy "staging")
 # Validate, preview and deploy prod: type "prod" to confirm (in CI set DOME_CONFIRM_PROD=prod); refuses a dirty git tree.
 deploy-prod: (_guard-prod "prod") (_deploy "prod")
 
-# Deploy dev, then staging, then prod, each confirmed on its own.
+# Deploy dev, then staging, then prod, each confirmed on its own (from CI: DOME_CONFIRM="dev staging" DOME_CONFIRM_PROD=prod).
 deploy-all: deploy-dev deploy-staging deploy-prod
 
 # Preview every environment.
@@ -106,7 +106,7 @@ destroy-dev: (_ready "dev")
 _deploy stack: (_ready stack)
     @{{on}} {{stack}} preview --stack {{stack}} --diff
     @if [ -t 0 ]; then read -r -p "Deploy these changes to {{stack}}? [y/N] " answer && [[ "$answer" == [yY]* ]] || { echo "aborted" >&2; exit 1; }; \
-     elif [ "{{stack}}" != prod ] && [ "${DOME_CONFIRM:-}" != "{{stack}}" ]; then echo "error: no terminal to confirm on: set DOME_CONFIRM={{stack}} to deploy {{stack}} from CI" >&2; exit 1; fi
+     elif [ "{{stack}}" != prod ] && [[ " ${DOME_CONFIRM:-} " != *" {{stack}} "* ]]; then echo "error: no terminal to confirm on: set DOME_CONFIRM={{stack}} (or a list such as \"dev staging\") to deploy {{stack}} from CI" >&2; exit 1; fi
     @{{on}} {{stack}} up --stack {{stack}} --yes --skip-preview
 
 # Everything a Pulumi command needs: the CLI, the stack's file, the built plugin, a valid configuration with credentials, and the stack.

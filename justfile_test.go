@@ -211,6 +211,19 @@ func TestRecipes(t *testing.T) {
 			"stack ls --json | passphrase=pass-prod " + backend, "preview --stack prod --diff | passphrase=pass-prod " + backend,
 		}},
 		{"destroy-dev from CI", []string{"DOME_CONFIRM_DESTROY=dev"}, []string{"destroy-dev"}, []string{"stack ls --json | passphrase=pass-dev " + backend, "destroy --stack dev --yes | passphrase=pass-dev " + backend}},
+		{"pulumi-up leaves confirmation to Pulumi", nil, []string{"pulumi-up", "staging"}, []string{"stack ls --json | passphrase=pass-staging " + backend, "up --stack staging | passphrase=pass-staging " + backend}},
+		{"pulumi-destroy leaves confirmation to Pulumi", nil, []string{"pulumi-destroy", "dev"}, []string{"stack ls --json | passphrase=pass-dev " + backend, "destroy --stack dev | passphrase=pass-dev " + backend}},
+		{"deploy-all from CI", []string{"DOME_CONFIRM=dev staging", "DOME_CONFIRM_PROD=prod"}, []string{"deploy-all"}, []string{
+			"stack ls --json | passphrase=pass-dev " + backend,
+			"preview --stack dev --diff | passphrase=pass-dev " + backend,
+			"up --stack dev --yes --skip-preview | passphrase=pass-dev " + backend,
+			"stack ls --json | passphrase=pass-staging " + backend,
+			"preview --stack staging --diff | passphrase=pass-staging " + backend,
+			"up --stack staging --yes --skip-preview | passphrase=pass-staging " + backend,
+			"stack ls --json | passphrase=pass-prod " + backend,
+			"preview --stack prod --diff | passphrase=pass-prod " + backend,
+			"up --stack prod --yes --skip-preview | passphrase=pass-prod " + backend,
+		}},
 	}
 	for _, tt := range flows {
 		t.Run(tt.name, func(t *testing.T) {
@@ -223,7 +236,7 @@ func TestRecipes(t *testing.T) {
 	// Without confirmation nothing is applied, though the preview ran.
 	out, err = p.just(nil, "deploy-staging")
 	require.Error(t, err)
-	require.Contains(t, out, "error: no terminal to confirm on: set DOME_CONFIRM=staging to deploy staging from CI")
+	require.Contains(t, out, `error: no terminal to confirm on: set DOME_CONFIRM=staging (or a list such as "dev staging") to deploy staging from CI`)
 	require.Equal(t, []string{"stack ls --json | passphrase=pass-staging " + backend, "preview --stack staging --diff | passphrase=pass-staging " + backend}, p.calls())
 
 	// The emulator recipe serves the local stack, and import plans against it.
