@@ -32,6 +32,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/dome/infra/internal/cfemu"
+	"github.com/dome/infra/internal/config"
 )
 
 const e2ePassphrase = "e2e-passphrase"
@@ -269,4 +270,45 @@ func get(t testing.TB, srv *httptest.Server, token, account, path string) (int, 
 	}
 	_ = json.NewDecoder(resp.Body).Decode(&env)
 	return resp.StatusCode, env.Result
+}
+
+// TestStackFilesReadAsPulumiReadsThem checks the offline reader that
+// `just validate` and the mock tests rely on against the real CLI: every
+// stack's merged configuration must be exactly what `pulumi config` shows.
+func TestStackFilesReadAsPulumiReadsThem(t *testing.T) {
+	cli := pulumiCLI(t)
+	dir := t.TempDir()
+	for _, f := range []string{"Pulumi.yaml", "Pulumi.dev.yaml", "Pulumi.staging.yaml", "Pulumi.prod.yaml", "Pulumi.local.yaml"} {
+		data, err := os.ReadFile(f)
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(filepath.Join(dir, f), data, 0o644))
+	}
+	env := []string{
+		"PULUMI_BACKEND_URL=file://" + t.TempDir(),
+		"PULUMI_CONFIG_PASSPHRASE=" + e2ePassphrase,
+		"PULUMI_HOME=" + t.TempDir(),
+		"PULUMI_SKIP_UPDATE_CHECK=true",
+	}
+	pulumi := func(args ...string) string {
+		out, stderr, _, err := cli.Run(context.Background(), dir, nil, nil, nil, env, args...)
+		require.NoError(t, err, stderr)
+		return out
+	}
+	for _, stack := range []string{"dev", "staging", "prod", "local"} {
+		t.Run(stack, func(t *testing.T) {
+			pulumi("stack", "init", stack, "--secrets-provider", "passphrase")
+			pulumi("config", "set", "--secret", "dome:webhookKey", "hunter2", "--stack", stack)
+			var shown map[string]struct{ Value string }
+			require.NoError(t, json.Unmarshal([]byte(pulumi("config", "--json", "--stack", stack)), &shown))
+			want := map[string]string{}
+			for k, v := range shown {
+				want[k] = v.Value
+			}
+			vals, err := config.ReadFiles(dir, stack)
+			require.NoError(t, err)
+			require.Equal(t, want, vals.Config)
+			require.Equal(t, []string{"dome:webhookKey"}, vals.SecretKeys())
+			require.Equal(t, "[secret]", vals.Config["dome:webhookKey"])
+		})
+	}
 }
