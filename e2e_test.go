@@ -298,11 +298,17 @@ func TestStackFilesReadAsPulumiReadsThem(t *testing.T) {
 		t.Run(stack, func(t *testing.T) {
 			pulumi("stack", "init", stack, "--secrets-provider", "passphrase")
 			pulumi("config", "set", "--secret", "dome:webhookKey", "hunter2", "--stack", stack)
-			var shown map[string]struct{ Value string }
+			var shown map[string]struct {
+				Value  string
+				Secret bool
+			}
 			require.NoError(t, json.Unmarshal([]byte(pulumi("config", "--json", "--stack", stack)), &shown))
 			want := map[string]string{}
 			for k, v := range shown {
 				want[k] = v.Value
+				if v.Secret {
+					want[k] = "[secret]" // unknown offline, like the CLI without --show-secrets
+				}
 			}
 			vals, err := config.ReadFiles(dir, stack)
 			require.NoError(t, err)
