@@ -26,10 +26,18 @@ build:
     go build -o bin/pulumi-resource-domecf ./cmd/pulumi-resource-domecf
     go build -o bin/cfemu ./cmd/cfemu
 
-# Build the pinned Pulumi CLI into .tools/bin once (about 8 minutes cold); recipes use it when no pulumi is on PATH.
+# Build the pinned Pulumi CLI once per machine (about 8 minutes cold) and link it as .tools/bin/pulumi; recipes use it when no pulumi is on PATH.
 tools:
-    @if [ -x .tools/bin/pulumi ] && [ "$(.tools/bin/pulumi version)" = "{{pulumi_version}}" ]; then echo ".tools/bin/pulumi {{pulumi_version}} is built"; exit 0; fi; \
-     cd tools/pulumi && go build -ldflags "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version={{pulumi_version}}" -o ../../.tools/bin/pulumi github.com/pulumi/pulumi/pkg/v3/cmd/pulumi
+    #!/usr/bin/env bash
+    set -euo pipefail
+    cache="${XDG_CACHE_HOME:-$HOME/.cache}/dome-infra/pulumi-{{pulumi_version}}"
+    if [ ! -x "$cache/pulumi" ]; then
+      echo "building the Pulumi CLI {{pulumi_version}} into $cache (once per machine)"
+      (cd tools/pulumi && go build -ldflags "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version={{pulumi_version}}" -o "$cache/pulumi" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi)
+    fi
+    mkdir -p .tools/bin
+    ln -sfn "$cache/pulumi" .tools/bin/pulumi
+    echo ".tools/bin/pulumi -> $cache/pulumi ($(.tools/bin/pulumi version))"
 
 # Vet, check formatting, and run every test, the end-to-end suite on the pinned Pulumi CLI included.
 test: tools
