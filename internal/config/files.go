@@ -64,7 +64,7 @@ func ReadFiles(dir, stack string) (*Values, error) {
 	for k, node := range project.Config {
 		value, ok, err := projectValue(&node)
 		if err != nil {
-			return nil, fmt.Errorf("Pulumi.yaml: config %q: %w", k, err)
+			return nil, fmt.Errorf("config %q in Pulumi.yaml: %w", k, err)
 		}
 		if ok {
 			v.Config[v.fullKey(k)] = value
