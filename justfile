@@ -13,6 +13,7 @@ pulumi := `command -v pulumi 2>/dev/null || echo .tools/bin/pulumi`
 stacks := "dev staging prod"
 
 pulumi_version := "v3.274.1"
+staticcheck_version := "v0.8.2"
 
 # Runs pulumi for a stack with its .env loaded: on <stack> <pulumi args> (see _pulumi).
 on := just_executable() + " --justfile " + justfile() + " _pulumi"
@@ -39,9 +40,10 @@ tools:
     ln -sfn "$cache/pulumi" .tools/bin/pulumi
     echo ".tools/bin/pulumi -> $cache/pulumi ($(.tools/bin/pulumi version))"
 
-# Vet, check formatting, and run every test, the end-to-end suite on the pinned Pulumi CLI included.
+# Vet, lint, check formatting, and run every test, the end-to-end suite on the pinned Pulumi CLI included.
 test: tools
     go vet ./...
+    go run honnef.co/go/tools/cmd/staticcheck@{{staticcheck_version}} ./...
     @unformatted="$(gofmt -l .)"; if [ -n "$unformatted" ]; then echo "gofmt needed:"; echo "$unformatted"; exit 1; fi
     go test ./...
 
