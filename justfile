@@ -31,7 +31,7 @@ build:
 tools:
     #!/usr/bin/env bash
     set -euo pipefail
-    cache="${XDG_CACHE_HOME:-$HOME/.cache}/dome-infra/pulumi-{{pulumi_version}}"
+    cache="${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/dome-infra/pulumi-{{pulumi_version}}"
     if [ ! -x "$cache/pulumi" ]; then
       echo "building the Pulumi CLI {{pulumi_version}} into $cache (once per machine)"
       (cd tools/pulumi && go build -ldflags "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version={{pulumi_version}}" -o "$cache/pulumi" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi)
