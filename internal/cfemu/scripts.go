@@ -86,6 +86,18 @@ type migrations struct {
 	migrationStep
 }
 
+// onScript adapts a handler of an existing script: any other name gets
+// Cloudflare's not-found answer before the handler runs.
+func (e *Emulator) onScript(h func(c *call, s *script) reply) func(*call) reply {
+	return func(c *call) reply {
+		s := e.st.Scripts[c.p["script"]]
+		if s == nil {
+			return scriptNotFound(c.p["script"])
+		}
+		return h(c, s)
+	}
+}
+
 func scriptNotFound(name string) reply {
 	return fail(http.StatusNotFound, 10007, "workers.api.error.script_not_found: script %q not found", name)
 }
@@ -431,20 +443,12 @@ func (s *script) main() module {
 
 // scriptGet answers with the raw main module, as Cloudflare does; the
 // official provider treats a non-empty 2xx body as "the script exists".
-func (e *Emulator) scriptGet(c *call) reply {
-	s := e.st.Scripts[c.p["script"]]
-	if s == nil {
-		return scriptNotFound(c.p["script"])
-	}
+func (e *Emulator) scriptGet(c *call, s *script) reply {
 	return reply{status: http.StatusOK, raw: s.main().Body, rawType: "application/javascript"}
 }
 
 // scriptContent answers with the main module and its own content type.
-func (e *Emulator) scriptContent(c *call) reply {
-	s := e.st.Scripts[c.p["script"]]
-	if s == nil {
-		return scriptNotFound(c.p["script"])
-	}
+func (e *Emulator) scriptContent(c *call, s *script) reply {
 	m := s.main()
 	return reply{status: http.StatusOK, raw: m.Body, rawType: m.ContentType}
 }
@@ -483,11 +487,7 @@ func bindingViews(bs []binding) []binding {
 	return out
 }
 
-func (e *Emulator) scriptBindings(c *call) reply {
-	s := e.st.Scripts[c.p["script"]]
-	if s == nil {
-		return scriptNotFound(c.p["script"])
-	}
+func (e *Emulator) scriptBindings(c *call, s *script) reply {
 	return ok(bindingViews(s.Bindings))
 }
 
@@ -522,21 +522,13 @@ func settingsOf(s *script) settingsView {
 	}
 }
 
-func (e *Emulator) scriptSettingsGet(c *call) reply {
-	s := e.st.Scripts[c.p["script"]]
-	if s == nil {
-		return scriptNotFound(c.p["script"])
-	}
+func (e *Emulator) scriptSettingsGet(c *call, s *script) reply {
 	return ok(settingsOf(s))
 }
 
 // scriptSettingsPatch merges the fields present in the multipart "settings"
 // part into the script; fields left out keep their value.
-func (e *Emulator) scriptSettingsPatch(c *call) reply {
-	s := e.st.Scripts[c.p["script"]]
-	if s == nil {
-		return scriptNotFound(c.p["script"])
-	}
+func (e *Emulator) scriptSettingsPatch(c *call, s *script) reply {
 	parts, rp, good := readForm(c)
 	if !good {
 		return rp
@@ -619,19 +611,11 @@ func scriptSettingsOf(s *script) scriptSettingsView {
 		Tags: orEmpty(s.Tags), TailConsumers: orEmpty(s.TailConsumers)}
 }
 
-func (e *Emulator) scriptScriptSettingsGet(c *call) reply {
-	s := e.st.Scripts[c.p["script"]]
-	if s == nil {
-		return scriptNotFound(c.p["script"])
-	}
+func (e *Emulator) scriptScriptSettingsGet(c *call, s *script) reply {
 	return ok(scriptSettingsOf(s))
 }
 
-func (e *Emulator) scriptScriptSettingsPatch(c *call) reply {
-	s := e.st.Scripts[c.p["script"]]
-	if s == nil {
-		return scriptNotFound(c.p["script"])
-	}
+func (e *Emulator) scriptScriptSettingsPatch(c *call, s *script) reply {
 	var fields map[string]json.RawMessage
 	if rp, good := c.decode(&fields); !good {
 		return rp
@@ -696,21 +680,13 @@ func (e *Emulator) dependent(name string) (string, string) {
 	return "", ""
 }
 
-func (e *Emulator) schedulesGet(c *call) reply {
-	s := e.st.Scripts[c.p["script"]]
-	if s == nil {
-		return scriptNotFound(c.p["script"])
-	}
+func (e *Emulator) schedulesGet(c *call, s *script) reply {
 	return ok(map[string]any{"schedules": orEmpty(s.Schedules)})
 }
 
 // schedulesPut replaces the cron triggers; the body is a JSON array, and an
 // empty array is how clients remove them all.
-func (e *Emulator) schedulesPut(c *call) reply {
-	s := e.st.Scripts[c.p["script"]]
-	if s == nil {
-		return scriptNotFound(c.p["script"])
-	}
+func (e *Emulator) schedulesPut(c *call, s *script) reply {
 	var in []struct {
 		Cron string `json:"cron"`
 	}
