@@ -27,11 +27,11 @@ func main() {
 		if err := config.LoadDotEnv(ctx.RootDirectory(), ctx.Stack()); err != nil {
 			return err
 		}
-		outputs, err := run(ctx, os.Getenv)
+		outs, err := run(ctx, os.Getenv)
 		if err != nil {
 			return err
 		}
-		for name, value := range outputs {
+		for name, value := range outs {
 			ctx.Export(name, value)
 		}
 		return nil
