@@ -17,7 +17,7 @@ import (
 
 const (
 	e2eAccount = "0123456789abcdef0123456789abcdef"
-	e2eToken   = "e2e-token-do-not-leak"
+	e2eToken   = "e2e-token-do-not-leak-00000000000000000000"
 	e2eSecret  = "e2e-webhook-secret-do-not-leak"
 )
 

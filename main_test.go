@@ -21,7 +21,7 @@ import (
 
 const (
 	testAccount = "0123456789abcdef0123456789abcdef"
-	testToken   = "test-token-value-never-printed"
+	testToken   = "test-token-value-never-printed-000000000"
 )
 
 var testEnv = map[string]string{config.EnvAccountID: testAccount, config.EnvAPIToken: testToken}

@@ -22,7 +22,7 @@ import (
 // TestRun plans the adoption of the local stack from an emulated account
 // that already holds its silo database and dome-api worker.
 func TestRun(t *testing.T) {
-	const account, token = "00000000000000000000000000000001", "local-emulator-token"
+	const account, token = "00000000000000000000000000000001", "local-emulator-token-not-a-real-secret-0"
 	t.Setenv(config.EnvAccountID, "")
 	t.Setenv(config.EnvAPIToken, "")
 

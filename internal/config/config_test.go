@@ -13,7 +13,7 @@ import (
 
 const (
 	testAccount = "0123456789abcdef0123456789abcdef"
-	testToken   = "tok-123"
+	testToken   = "tok-1234567890123456789012345678901234567"
 )
 
 func env(vars map[string]string) func(string) string {
@@ -293,9 +293,12 @@ func TestValidation(t *testing.T) {
 			},
 		},
 		{
-			name: "malformed account id",
-			env:  env(map[string]string{EnvAccountID: "my-account", EnvAPIToken: "t"}),
-			want: []string{`dome:accountId: "my-account" is not a Cloudflare account id (32 lowercase hex characters); copy it from the dashboard's Workers overview, or fix CLOUDFLARE_ACCOUNT_ID`},
+			name: "malformed account id and token",
+			env:  env(map[string]string{EnvAccountID: "my-account", EnvAPIToken: "short-token"}),
+			want: []string{
+				`dome:accountId: "my-account" is not a Cloudflare account id (32 lowercase hex characters); copy it from the dashboard's Workers overview, or fix CLOUDFLARE_ACCOUNT_ID`,
+				"CLOUDFLARE_API_TOKEN: is not a Cloudflare API token (11 characters; the official provider accepts only tokens of 40 letters, digits, hyphens and underscores); copy the whole token from the dashboard",
+			},
 		},
 		{
 			name: "stack settings",

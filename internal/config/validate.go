@@ -20,13 +20,15 @@ import (
 // what Cloudflare sees. Vectorize's pattern is from Cloudflare's OpenAPI
 // schema; the others follow Cloudflare's documented naming rules.
 var (
-	workerName    = regexp.MustCompile(`^[a-z0-9]([a-z0-9_-]*[a-z0-9])?$`)
-	bucketName    = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]*[a-z0-9])?$`)
-	queueName     = regexp.MustCompile(`^[a-z0-9]([a-z0-9_-]*[a-z0-9])?$`)
-	databaseName  = regexp.MustCompile(`^[a-z0-9]([a-z0-9_-]*[a-z0-9])?$`)
-	indexName     = regexp.MustCompile(`^[a-z]+[a-z0-9_-]*[a-z0-9]+$`)
-	jsIdentifier  = regexp.MustCompile(`^[A-Za-z_$][A-Za-z0-9_$]*$`)
-	accountID     = regexp.MustCompile(`^[0-9a-f]{32}$`)
+	workerName   = regexp.MustCompile(`^[a-z0-9]([a-z0-9_-]*[a-z0-9])?$`)
+	bucketName   = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]*[a-z0-9])?$`)
+	queueName    = regexp.MustCompile(`^[a-z0-9]([a-z0-9_-]*[a-z0-9])?$`)
+	databaseName = regexp.MustCompile(`^[a-z0-9]([a-z0-9_-]*[a-z0-9])?$`)
+	indexName    = regexp.MustCompile(`^[a-z]+[a-z0-9_-]*[a-z0-9]+$`)
+	jsIdentifier = regexp.MustCompile(`^[A-Za-z_$][A-Za-z0-9_$]*$`)
+	accountID    = regexp.MustCompile(`^[0-9a-f]{32}$`)
+	// The official provider's own check of api_token, unanchored as it is there.
+	apiToken      = regexp.MustCompile(`[A-Za-z0-9-_]{40}`)
 	hostPort      = regexp.MustCompile(`^[A-Za-z0-9.-]+(:[0-9]{1,5})?$|^\[[0-9a-fA-F:]+\](:[0-9]{1,5})?$`)
 	compatDate    = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`)
 	cronField     = regexp.MustCompile(`^[0-9A-Za-z*/,?#LW-]+$`)
@@ -121,8 +123,12 @@ func (c *Config) validateStack(ps *Problems) {
 	case !accountID.MatchString(c.AccountID):
 		ps.add(key(KeyAccountID), "%q is not a Cloudflare account id (32 lowercase hex characters); copy it from the dashboard's Workers overview, or fix %s", c.AccountID, EnvAccountID)
 	}
-	if c.APIToken == "" {
+	switch {
+	case c.APIToken == "":
 		ps.add(EnvAPIToken, "the Cloudflare API token is not set; export %s or put it in .env.%s (never in a Pulumi.*.yaml file)", EnvAPIToken, c.Stack)
+	case !apiToken.MatchString(c.APIToken.Reveal()):
+		// The value itself is never echoed: it is a secret even when malformed.
+		ps.add(EnvAPIToken, "is not a Cloudflare API token (%d characters; the official provider accepts only tokens of 40 letters, digits, hyphens and underscores); copy the whole token from the dashboard", len(c.APIToken.Reveal()))
 	}
 	if c.APIHostname != "" && !hostPort.MatchString(c.APIHostname) {
 		ps.add(key(KeyAPIHostname), "%q is not host[:port]; give the API host without scheme or path, e.g. 127.0.0.1:8787", c.APIHostname)
