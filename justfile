@@ -60,7 +60,7 @@ deploy-local: _require-pulumi build
     @[ -f .emulator/cfemu-cert.pem ] || { echo "error: the emulator has not run here yet: start it with 'just emulator' in another terminal" >&2; exit 1; }
     @{{on}} local stack ls --json | grep -q '"name": *"local"' || {{just_executable()}} --justfile {{justfile()}} pulumi-stack-init local
     @go run ./cmd/validate local
-    @SSL_CERT_FILE="{{justfile_directory()}}/.emulator/cfemu-cert.pem" {{on}} local up --stack local --yes
+    @{{on}} local up --stack local --yes
 
 # Create a stack in the state backend, with passphrase-encrypted secrets.
 pulumi-stack-init stack: _require-pulumi (_known stack)
@@ -79,9 +79,9 @@ pulumi-up stack: (_guard-prod stack) (_ready stack)
 pulumi-destroy stack: (_refuse-prod stack "destroy") (_ready stack)
     @{{on}} {{stack}} destroy --stack {{stack}}
 
-# Update a stack's state from what Cloudflare holds.
+# Update a stack's state from what Cloudflare holds (it changes no resource, so without a terminal it proceeds).
 refresh stack: (_ready stack)
-    @{{on}} {{stack}} refresh --stack {{stack}}
+    @if [ -t 0 ]; then {{on}} {{stack}} refresh --stack {{stack}}; else {{on}} {{stack}} refresh --stack {{stack}} --yes; fi
 
 # Print a stack's outputs as JSON (what CI reads).
 outputs stack: _require-pulumi (_known stack)
@@ -89,7 +89,7 @@ outputs stack: _require-pulumi (_known stack)
 
 # Match the account's existing resources to a stack's config and write import-<stack>.json for `pulumi import` (imports nothing).
 import stack: (_known stack)
-    go run ./cmd/import {{stack}}
+    {{ if stack == "local" { "SSL_CERT_FILE=" + justfile_directory() / ".emulator/cfemu-cert.pem" } else { "" } }} go run ./cmd/import {{stack}}
 
 # Validate, preview and, once confirmed, deploy dev.
 deploy-dev: (_deploy "dev")
@@ -124,7 +124,8 @@ _ready stack: _require-pulumi (_known stack) build
     @go run ./cmd/validate {{stack}}
     @{{on}} {{stack}} stack ls --json | grep -q '"name": *"{{stack}}"' || { echo "error: stack '{{stack}}' does not exist in $PULUMI_BACKEND_URL: run 'just pulumi-stack-init {{stack}}'" >&2; exit 1; }
 
-# Runs pulumi with .env.<stack> loaded (variables already set win, as in the program) once the passphrase is known.
+# Runs pulumi with .env.<stack> loaded (variables already set win, as in the program) once the passphrase is known;
+# the local stack also trusts the emulator's certificate.
 _pulumi stack +args:
     #!/usr/bin/env bash
     set -euo pipefail
@@ -135,6 +136,10 @@ _pulumi stack +args:
         if [[ "$value" =~ ^\"(.*)\"$ || "$value" =~ ^\'(.*)\'$ ]]; then value="${BASH_REMATCH[1]}"; fi
         [ -n "${!name:-}" ] || export "$name=$value"
       done < ".env.{{stack}}"
+    fi
+    if [ "{{stack}}" = local ]; then
+      # The local stack talks to the emulator, whose certificate only it trusts.
+      export SSL_CERT_FILE="{{justfile_directory()}}/.emulator/cfemu-cert.pem"
     fi
     if [ -z "${PULUMI_CONFIG_PASSPHRASE:-}" ] && [ -z "${PULUMI_CONFIG_PASSPHRASE_FILE:-}" ]; then
       echo "error: PULUMI_CONFIG_PASSPHRASE is not set: the {{stack}} stack's secrets are encrypted with a passphrase; export it or put it in .env.{{stack}}" >&2

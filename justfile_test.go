@@ -13,12 +13,16 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// fakePulumi stands in for the CLI: it logs each call and answers `stack
-// ls` with the three stacks, so recipes can be run end to end here.
+// fakePulumi stands in for the CLI: it logs each call, and keeps a list of
+// stacks (dev, staging and prod to begin with) for `stack init` and `stack
+// ls`, so recipes can be run end to end here.
 const fakePulumi = `#!/bin/sh
 echo "$* | passphrase=$PULUMI_CONFIG_PASSPHRASE backend=$PULUMI_BACKEND_URL${SSL_CERT_FILE:+ cert=$SSL_CERT_FILE}" >> "$FAKE_PULUMI_LOG"
+stacks="$FAKE_PULUMI_LOG.stacks"
+[ -f "$stacks" ] || printf 'dev\nstaging\nprod\n' > "$stacks"
 case "$1 $2" in
-  "stack ls") echo '[{"name": "dev"}, {"name": "staging"}, {"name": "prod"}]' ;;
+  "stack init") echo "$3" >> "$stacks" ;;
+  "stack ls") printf '['; sep=''; while read -r s; do printf '%s{"name": "%s"}' "$sep" "$s"; sep=', '; done < "$stacks"; echo ']' ;;
 esac
 `
 
@@ -194,7 +198,7 @@ func TestRecipes(t *testing.T) {
 		{"stack init", nil, []string{"pulumi-stack-init", "staging"}, []string{"stack init staging --secrets-provider passphrase | passphrase=pass-staging " + backend}},
 		{"preview", nil, []string{"pulumi-preview", "dev"}, []string{"stack ls --json | passphrase=pass-dev " + backend, "preview --stack dev --diff | passphrase=pass-dev " + backend}},
 		{"the environment wins over .env", []string{"PULUMI_CONFIG_PASSPHRASE=shell", "PULUMI_BACKEND_URL=s3://team-state"}, []string{"outputs", "dev"}, []string{"stack output --json --stack dev | passphrase=shell backend=s3://team-state"}},
-		{"refresh", nil, []string{"refresh", "staging"}, []string{"stack ls --json | passphrase=pass-staging " + backend, "refresh --stack staging | passphrase=pass-staging " + backend}},
+		{"refresh", nil, []string{"refresh", "staging"}, []string{"stack ls --json | passphrase=pass-staging " + backend, "refresh --stack staging --yes | passphrase=pass-staging " + backend}},
 		{"deploy-dev from CI", []string{"DOME_CONFIRM=dev"}, []string{"deploy-dev"}, []string{
 			"stack ls --json | passphrase=pass-dev " + backend,
 			"preview --stack dev --diff | passphrase=pass-dev " + backend,
@@ -242,7 +246,7 @@ func TestRecipes(t *testing.T) {
 	// The emulator recipe serves the local stack, and import plans against it.
 	host := p.startEmulator()
 	p.write("Pulumi.local.yaml", "config:\n  dome:environment: dev\n  dome:apiHostname: "+host+"\n  dome:servicesRoot: ../services\n", 0o644)
-	out, err = p.just([]string{"SSL_CERT_FILE=" + filepath.Join(p.dir, ".emulator", "cfemu-cert.pem")}, "import", "local")
+	out, err = p.just(nil, "import", "local") // the local stack trusts the emulator's certificate
 	require.NoError(t, err, out)
 	require.Contains(t, out, "stack local: 0 existing resources match the config; wrote "+filepath.Join(".", "import-local.json"))
 	require.Contains(t, out, "create  worker dome-api (dome-api-dev) (not in the account)")
@@ -250,11 +254,16 @@ func TestRecipes(t *testing.T) {
 	// deploy-local creates the local stack on first use and trusts the emulator.
 	out, err = p.just(nil, "deploy-local")
 	require.NoError(t, err, out)
+	local := "passphrase=local " + backend + " cert=" + filepath.Join(p.dir, ".emulator", "cfemu-cert.pem")
 	require.Equal(t, []string{
-		"stack ls --json | passphrase=local " + backend,
-		"stack init local --secrets-provider passphrase | passphrase=local " + backend,
-		"up --stack local --yes | passphrase=local " + backend + " cert=" + filepath.Join(p.dir, ".emulator", "cfemu-cert.pem"),
+		"stack ls --json | " + local,
+		"stack init local --secrets-provider passphrase | " + local,
+		"up --stack local --yes | " + local,
 	}, p.calls())
+	// Every later call on the local stack trusts the emulator too.
+	out, err = p.just(nil, "refresh", "local")
+	require.NoError(t, err, out)
+	require.Equal(t, []string{"stack ls --json | " + local, "refresh --stack local --yes | " + local}, p.calls())
 
 	// A dirty tree blocks prod, confirmed or not.
 	require.NoError(t, os.WriteFile(filepath.Join(p.dir, "uncommitted.txt"), []byte("x"), 0o644))
