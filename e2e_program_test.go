@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optpreview"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/stretchr/testify/require"
 
@@ -100,7 +101,19 @@ func TestProgramOnEngine(t *testing.T) {
 			onlySame(t, e.refresh())
 
 			if stackName == "prod" {
-				_, err := e.stack.Destroy(context.Background())
+				// A change that would replace a bucket fails at preview,
+				// naming the bucket and showing the property.
+				var topo config.Topology
+				require.NoError(t, json.Unmarshal([]byte(vals.Config["dome:topology"]), &topo))
+				topo.R2Buckets[1].Location = "WEUR"
+				raw, err := json.Marshal(topo)
+				require.NoError(t, err)
+				require.NoError(t, e.stack.SetConfig(context.Background(), "dome:topology", auto.ConfigValue{Value: string(raw)}))
+				_, err = e.stack.Preview(context.Background(), optpreview.Diff())
+				require.ErrorContains(t, err, `unable to replace resource "urn:pulumi:prod::dome::cloudflare:index/r2Bucket:R2Bucket::silo-content"`)
+				require.ErrorContains(t, err, `+ location : "WEUR"`)
+
+				_, err = e.stack.Destroy(context.Background())
 				require.ErrorContains(t, err, "protect", "prod's stateful resources refuse deletion")
 				return
 			}
