@@ -23,6 +23,7 @@ const (
 	typeR2    = "cloudflare:index/r2Bucket:R2Bucket"
 	typeQueue = "cloudflare:index/queue:Queue"
 	typeKV    = "cloudflare:index/workersKvNamespace:WorkersKvNamespace"
+	typeCron  = "cloudflare:index/workersCronTrigger:WorkersCronTrigger"
 
 	// The program's explicit providers, which imported resources must use.
 	cloudflareProvider = "cloudflare"
@@ -72,12 +73,14 @@ type Account interface {
 	ListKVNamespaces(context.Context) ([]cfapi.KVNamespace, error)
 	ListVectorizeIndexes(context.Context) ([]cfapi.VectorizeIndex, error)
 	ListScripts(context.Context) ([]cfapi.Script, error)
+	GetSchedules(ctx context.Context, scriptName string) ([]cfapi.Schedule, error)
 	ListQueueConsumers(ctx context.Context, queueID string) ([]cfapi.Consumer, error)
 }
 
 // Build lists the account and matches it to cfg. Import ids follow each
-// provider's convention: <account>/<id> for the official one, the name for
-// companion workers and indexes, <queue id>/<consumer id> for consumers.
+// provider's convention: <account>/<id> for the official one (the script
+// name for cron triggers), the name for companion workers and indexes,
+// <queue id>/<consumer id> for consumers.
 func Build(ctx context.Context, cfg *config.Config, acct Account) (*Plan, error) {
 	p := &Plan{}
 	acc := func(id string) string { return cfg.AccountID + "/" + id }
@@ -170,6 +173,16 @@ func Build(ctx context.Context, cfg *config.Config, acct Account) (*Plan, error)
 			continue
 		}
 		add(domecf.TypeWorkerScript, w.Name, name, domecfProvider)
+		if len(w.Crons) > 0 {
+			schedules, err := acct.GetSchedules(ctx, name)
+			if err != nil {
+				return nil, fmt.Errorf("cron triggers of worker %s: %w", name, err)
+			}
+			// A script without triggers has nothing to adopt: the next up sets them.
+			if len(schedules) > 0 {
+				add(typeCron, w.Name, acc(name), cloudflareProvider)
+			}
+		}
 		for _, c := range w.Consumers {
 			queueID, ok := queueIDs[cfg.Name(c.Queue)]
 			if !ok {

@@ -42,7 +42,12 @@ func newAPI(t *testing.T) *api {
 // post creates a resource the way any client would and returns its result.
 func (a *api) post(path, body string) map[string]any {
 	a.t.Helper()
-	req, err := http.NewRequest(http.MethodPost, a.srv.URL+"/client/v4/accounts/"+account+path, strings.NewReader(body))
+	return a.send(http.MethodPost, path, body)
+}
+
+func (a *api) send(method, path, body string) map[string]any {
+	a.t.Helper()
+	req, err := http.NewRequest(method, a.srv.URL+"/client/v4/accounts/"+account+path, strings.NewReader(body))
 	require.NoError(a.t, err)
 	req.Header.Set("Authorization", "Bearer "+token)
 	req.Header.Set("Content-Type", "application/json")
@@ -76,6 +81,9 @@ func TestBuild(t *testing.T) {
 	require.NoError(t, err)
 	consumer, err := a.client.CreateQueueConsumer(ctx, queue, cfapi.ConsumerParams{ScriptName: "worker-dev", DeadLetterQueue: "jobs-dlq-dev"})
 	require.NoError(t, err)
+	a.send(http.MethodPut, "/workers/scripts/worker-dev/schedules", `[{"cron":"*/5 * * * *"}]`)
+	_, err = a.client.UploadScript(ctx, cfapi.UploadScriptParams{ScriptName: "cron-dev", Metadata: cfapi.ScriptMetadata{MainModule: "index.js"}, Content: "export default {}"})
+	require.NoError(t, err)
 
 	cfg := &config.Config{Environment: "dev", AccountID: account, APIHostname: "127.0.0.1:8787", Topology: config.Topology{
 		D1Databases:      []config.Database{{Name: "silo"}, {Name: "meta"}},
@@ -84,8 +92,9 @@ func TestBuild(t *testing.T) {
 		Queues:           []config.Queue{{Name: "jobs"}, {Name: "jobs-dlq"}},
 		VectorizeIndexes: []config.Index{{Name: "notes"}},
 		Workers: []config.Worker{
-			{Name: "worker", Consumers: []config.Consumer{{Queue: "jobs", DeadLetterQueue: "jobs-dlq"}}},
+			{Name: "worker", Consumers: []config.Consumer{{Queue: "jobs", DeadLetterQueue: "jobs-dlq"}}, Crons: []string{"*/5 * * * *"}},
 			{Name: "api"},
+			{Name: "cron", Crons: []string{"0 * * * *"}}, // exists, but has no triggers yet
 		},
 	}}
 	plan, err := Build(ctx, cfg, a.client)
@@ -100,9 +109,11 @@ func TestBuild(t *testing.T) {
 		{Type: typeQueue, Name: "jobs-dlq", ID: account + "/" + dlq, Provider: "cloudflare", Version: "5.49.1"},
 		{Type: "domecf:index:VectorizeIndex", Name: "notes", ID: "notes-dev", Provider: "domecf"},
 		{Type: "domecf:index:WorkerScript", Name: "worker", ID: "worker-dev", Provider: "domecf"},
+		{Type: typeCron, Name: "worker", ID: account + "/worker-dev", Provider: "cloudflare", Version: "5.49.1"},
 		{Type: "domecf:index:QueueConsumer", Name: "jobs", ID: queue + "/" + consumer.ConsumerID, Provider: "domecf"},
+		{Type: "domecf:index:WorkerScript", Name: "cron", ID: "cron-dev", Provider: "domecf"},
 	}, plan.File.Resources)
-	require.Equal(t, 7, plan.Found())
+	require.Equal(t, 9, plan.Found())
 	require.Equal(t, []string{
 		"D1 database meta (meta-dev)",
 		"KV namespace cache (cache-dev)",

@@ -229,3 +229,16 @@ func (c *Client) DeleteScript(ctx context.Context, scriptName string) error {
 func (c *Client) ListScripts(ctx context.Context) ([]Script, error) {
 	return listAll[Script](ctx, c, c.accountPath("workers", "scripts"), 0)
 }
+
+// Schedule is one cron trigger of a script.
+type Schedule struct {
+	Cron string `json:"cron"`
+}
+
+// GetSchedules returns a script's cron triggers.
+func (c *Client) GetSchedules(ctx context.Context, scriptName string) ([]Schedule, error) {
+	res, err := call[struct {
+		Schedules []Schedule `json:"schedules"`
+	}](ctx, c, http.MethodGet, c.accountPath("workers", "scripts", scriptName, "schedules"), nil)
+	return res.Schedules, err
+}

@@ -247,7 +247,21 @@ func checkBindings(inputs property.Map) (property.Map, []p.CheckFailure) {
 // Diff reports each changed property; only a new name needs a new script,
 // everything else is a re-upload.
 func (*WorkerScript) Diff(_ context.Context, req infer.DiffRequest[WorkerScriptArgs, WorkerScriptState]) (infer.DiffResponse, error) {
-	return diffInputs(req.State.WorkerScriptArgs, req.Inputs, diffPolicy{replace: map[string]bool{"name": true}}), nil
+	return diffInputs(defaultRate(req.State.WorkerScriptArgs), defaultRate(req.Inputs), diffPolicy{replace: map[string]bool{"name": true}}), nil
+}
+
+// defaultRate spells out Cloudflare's default head sampling rate (1). An
+// unset rate and 1 are the same setting, and Read reports the default as
+// unset, so without this an imported script would differ from a program
+// that writes the default out.
+func defaultRate(a WorkerScriptArgs) WorkerScriptArgs {
+	if o := a.Observability; o != nil && o.HeadSamplingRate == nil {
+		one := 1.0
+		spelled := *o
+		spelled.HeadSamplingRate = &one
+		a.Observability = &spelled
+	}
+	return a
 }
 
 // Create uploads a new script. It refuses to overwrite a script that is

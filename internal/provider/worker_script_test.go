@@ -1,10 +1,12 @@
 package provider
 
 import (
+	"context"
 	"encoding/json"
 	"testing"
 
 	p "github.com/pulumi/pulumi-go-provider"
+	"github.com/pulumi/pulumi-go-provider/infer"
 	"github.com/pulumi/pulumi/sdk/v3/go/property"
 	"github.com/stretchr/testify/require"
 
@@ -359,4 +361,30 @@ func TestSettingsReadBack(t *testing.T) {
 	require.Equal(t, &no, logpushFromAPI(&no, &no))
 	require.Equal(t, &yes, logpushFromAPI(&yes, nil))
 	require.Nil(t, logpushFromAPI(nil, &yes))
+}
+
+func TestWorkerScriptDiffTakesTheDefaultSamplingRateAsUnset(t *testing.T) {
+	rate := func(v float64) *float64 { return &v }
+	args := func(o *WorkerObservability) WorkerScriptArgs {
+		return WorkerScriptArgs{Name: "w", Content: "export default {}", Observability: o}
+	}
+	tests := []struct {
+		name     string
+		old, new *WorkerObservability
+		changes  bool
+	}{
+		{"unset then the default", &WorkerObservability{Enabled: true}, &WorkerObservability{Enabled: true, HeadSamplingRate: rate(1)}, false},
+		{"the default then unset", &WorkerObservability{Enabled: true, HeadSamplingRate: rate(1)}, &WorkerObservability{Enabled: true}, false},
+		{"unset then a tenth", &WorkerObservability{Enabled: true}, &WorkerObservability{Enabled: true, HeadSamplingRate: rate(0.1)}, true},
+		{"observability turned off", &WorkerObservability{Enabled: true}, &WorkerObservability{Enabled: false}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d, err := (&WorkerScript{}).Diff(context.Background(), infer.DiffRequest[WorkerScriptArgs, WorkerScriptState]{
+				ID: "w", State: WorkerScriptState{WorkerScriptArgs: args(tt.old)}, Inputs: args(tt.new),
+			})
+			require.NoError(t, err)
+			require.Equal(t, tt.changes, d.HasChanges, "%v", d.DetailedDiff)
+		})
+	}
 }
