@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -13,6 +14,8 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/stretchr/testify/require"
 
+	"github.com/dome/infra/internal/adopt"
+	"github.com/dome/infra/internal/cfapi"
 	"github.com/dome/infra/internal/cfemu"
 	"github.com/dome/infra/internal/config"
 	"github.com/dome/infra/internal/naming"
@@ -34,6 +37,15 @@ func requireCloudflarePlugin(t *testing.T) {
 	}
 	t.Skip("the official Cloudflare provider plugin 5.49.1 is not installed, and no download site is reachable here; " +
 		"on a machine with internet, `pulumi plugin install resource cloudflare 5.49.1` enables this whole-program suite")
+}
+
+// stackConfig is a stack's configuration as the Automation API sets it.
+func stackConfig(vals *config.Values) auto.ConfigMap {
+	cfg := auto.ConfigMap{}
+	for k, v := range vals.Config {
+		cfg[k] = auto.ConfigValue{Value: v}
+	}
+	return cfg
 }
 
 // TestProgramOnEngine deploys the whole Dome program, for dev and prod, to
@@ -74,11 +86,7 @@ func TestProgramOnEngine(t *testing.T) {
 				"PULUMI_HOME":    "", // the user's, where the official plugin is installed
 			})
 			defer e.dump()
-			cfg := auto.ConfigMap{}
-			for k, v := range vals.Config {
-				cfg[k] = auto.ConfigValue{Value: v}
-			}
-			require.NoError(t, e.stack.SetAllConfig(context.Background(), cfg))
+			require.NoError(t, e.stack.SetAllConfig(context.Background(), stackConfig(vals)))
 
 			changes := e.up()
 			require.Greater(t, changes["create"], 20)
@@ -117,6 +125,23 @@ func TestProgramOnEngine(t *testing.T) {
 				require.ErrorContains(t, err, "protect", "prod's stateful resources refuse deletion")
 				return
 			}
+			// What `just import` writes adopts everything into an empty
+			// stack; after it, only the two providers change (they gain the token).
+			client, err := cfapi.New(cfapi.Options{BaseURL: "https://" + host + "/client/v4", Token: e2eToken, AccountID: e2eAccount, HTTPClient: srv.Client()})
+			require.NoError(t, err)
+			cfg, err := config.Load(vals, func(k string) string { return env[k] })
+			require.NoError(t, err)
+			plan, err := adopt.Build(context.Background(), cfg, client)
+			require.NoError(t, err)
+			require.Empty(t, plan.Missing)
+			file := filepath.Join(t.TempDir(), "import.json")
+			require.NoError(t, os.WriteFile(file, must(json.Marshal(plan.File)), 0o644))
+			adopted := newEngine(t, "adopted", program, map[string]string{"SSL_CERT_FILE": certFile, "CLOUDFLARE_RPS": "100", "PULUMI_HOME": "", config.EnvAPIToken: e2eToken})
+			defer adopted.dump()
+			require.NoError(t, adopted.stack.SetAllConfig(context.Background(), stackConfig(vals)))
+			adopted.cli("import", "--file", file, "--yes", "--generate-code=false")
+			require.Equal(t, map[string]int{"same": 19, "update": 2}, adopted.preview())
+
 			e.destroy()
 		})
 	}

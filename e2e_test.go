@@ -102,6 +102,7 @@ type engine struct {
 	t     testing.TB
 	stack auto.Stack
 	dir   string
+	env   map[string]string
 	log   *bytes.Buffer
 }
 
@@ -137,7 +138,19 @@ func newEngine(t testing.TB, stackName string, program pulumi.RunFunc, env map[s
 		auto.SecretsProvider("passphrase"),
 	)
 	require.NoError(t, err)
-	return &engine{t: t, stack: stack, dir: dir, log: &bytes.Buffer{}}
+	return &engine{t: t, stack: stack, dir: dir, env: vars, log: &bytes.Buffer{}}
+}
+
+// cli runs the pulumi CLI on this stack's project and backend.
+func (e *engine) cli(args ...string) {
+	e.t.Helper()
+	env := make([]string, 0, len(e.env))
+	for k, v := range e.env {
+		env = append(env, k+"="+v)
+	}
+	out, stderr, _, err := pulumiCLI(e.t).Run(context.Background(), e.stack.Workspace().WorkDir(), nil, nil, nil, env, append(args, "--stack", e.stack.Name())...)
+	e.log.WriteString(out + stderr)
+	require.NoError(e.t, err, stderr)
 }
 
 // dump shows what the CLI printed when a test fails.
