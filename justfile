@@ -20,7 +20,7 @@ on := just_executable() + " --justfile " + justfile() + " _pulumi"
 
 # List the recipes.
 default:
-    @just --list --unsorted
+    @{{just_executable()}} --justfile {{justfile()}} --list --unsorted
 
 # Build the companion provider plugin (found by Pulumi through Pulumi.yaml) and the emulator into ./bin.
 build:
