@@ -98,7 +98,7 @@ func (c *companion) program(baseURL string, ids map[string]string) pulumi.RunFun
 			Observability:      &domecf.Observability{Enabled: true, HeadSamplingRate: 1},
 			Placement:          "smart",
 			Tags:               []string{"e2e"},
-			Migrations:         &domecf.Migrations{NewTag: "v1", NewSqliteClasses: []string{"Counter"}},
+			Migrations:         []domecf.Migration{{Tag: "v1", NewSqliteClasses: []string{"Counter"}}},
 		}, use, pulumi.DependsOn(deps))
 		if err != nil {
 			return err

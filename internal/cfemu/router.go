@@ -81,6 +81,10 @@ func (e *Emulator) buildRoutes() []route {
 		{"GET", acc + "/workers/scripts/:script/script-settings", e.onScript(e.scriptScriptSettingsGet)},
 		{"PATCH", acc + "/workers/scripts/:script/script-settings", e.onScript(e.scriptScriptSettingsPatch)},
 		{"GET", acc + "/workers/scripts/:script/content/v2", e.onScript(e.scriptContent)},
+		{"GET", acc + "/workers/scripts/:script/secrets", e.onScript(e.secretList)},
+		{"PUT", acc + "/workers/scripts/:script/secrets", e.onScript(e.secretPut)},
+		{"GET", acc + "/workers/scripts/:script/secrets/:secret", e.onScript(e.secretGet)},
+		{"DELETE", acc + "/workers/scripts/:script/secrets/:secret", e.onScript(e.secretDelete)},
 		{"GET", acc + "/workers/scripts/:script/schedules", e.onScript(e.schedulesGet)},
 		{"PUT", acc + "/workers/scripts/:script/schedules", e.onScript(e.schedulesPut)},
 

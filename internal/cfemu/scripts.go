@@ -225,7 +225,10 @@ func (e *Emulator) scriptUpload(c *call) reply {
 	}
 	bindings := meta.Bindings
 	if prev != nil {
-		bindings = keepBindings(bindings, prev.Bindings, meta.KeepBindings)
+		// Secrets survive uploads that leave them out, which is how a
+		// `wrangler secret put` value outlives the next deploy; only the
+		// secrets endpoint's DELETE removes one.
+		bindings = keepBindings(bindings, prev.Bindings, append(slices.Clone(meta.KeepBindings), "secret_text"))
 	}
 	checked, rp, good := e.checkBindings(next, prev, bindings)
 	if !good {

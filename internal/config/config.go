@@ -5,6 +5,7 @@
 package config
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"path/filepath"
@@ -169,7 +170,7 @@ type Worker struct {
 	Secrets    map[string]string `json:"secrets,omitempty"`
 	Consumers  []Consumer        `json:"consumers,omitempty"`
 	Crons      []string          `json:"crons,omitempty"`
-	Migrations *Migrations       `json:"migrations,omitempty"`
+	Migrations Migrations        `json:"migrations,omitempty"`
 	Logpush    bool              `json:"logpush,omitempty"`
 	// Placement is "smart" for Smart Placement, empty for the default.
 	Placement string   `json:"placement,omitempty"`
@@ -237,14 +238,41 @@ type Consumer struct {
 	RetryDelay      *int   `json:"retryDelay,omitempty"`
 }
 
-// Migrations declares Durable Object class changes, applied when Tag moves.
-type Migrations struct {
-	Tag              string   `json:"tag"`
+// Migrations is a worker's Durable Object migration history, oldest step
+// first, as wrangler's [[migrations]]: Cloudflare records the tag a script
+// is at, and each deploy applies only the steps after it. In YAML a single
+// step may be written as the step itself instead of a one-item list.
+type Migrations []Migration
+
+// Migration is one step of the history: the class changes it makes, named by tag.
+type Migration struct {
+	Tag string `json:"tag"`
+	// OldTag, on the first step only, is the tag the script was at before
+	// this history starts (steps applied by another tool and not listed).
 	OldTag           string   `json:"oldTag,omitempty"`
 	NewClasses       []string `json:"newClasses,omitempty"`
 	NewSqliteClasses []string `json:"newSqliteClasses,omitempty"`
 	RenamedClasses   []Rename `json:"renamedClasses,omitempty"`
 	DeletedClasses   []string `json:"deletedClasses,omitempty"`
+}
+
+// UnmarshalJSON reads a list of steps or a single step, refusing unknown
+// fields like the rest of the topology.
+func (m *Migrations) UnmarshalJSON(data []byte) error {
+	if t := bytes.TrimSpace(data); len(t) > 0 && t[0] == '{' {
+		var one Migration
+		if err := decodeStrict(string(data), &one); err != nil {
+			return err
+		}
+		*m = Migrations{one}
+		return nil
+	}
+	var steps []Migration
+	if err := decodeStrict(string(data), &steps); err != nil {
+		return err
+	}
+	*m = steps
+	return nil
 }
 
 // Rename is a Durable Object class renamed by a migration.

@@ -359,8 +359,8 @@ func TestValidation(t *testing.T) {
 			name: "durable objects, crons, migrations, reserved vars",
 			topo: func(tp *Topology) {
 				s := worker(tp, "store")
-				s.Migrations.Tag = ""
-				s.Migrations.NewSqliteClasses = []string{"Other"}
+				s.Migrations[0].Tag = ""
+				s.Migrations[0].NewSqliteClasses = []string{"Other"}
 				w := worker(tp, "worker")
 				w.Crons = []string{"every minute", "*/5 * * * *", "*/5 * * * *"}
 				w.Bindings[1].ScriptName = "ghost"
@@ -368,11 +368,30 @@ func TestValidation(t *testing.T) {
 			},
 			want: []string{
 				`dome:topology.workers[api].vars.LOG_LEVEL: binding name "LOG_LEVEL" is reserved: the program sets it in every worker from dome:logLevel; remove it here`,
-				`dome:topology.workers[store].bindings[COUNTER].className: Durable Object class "Counter" is not declared by worker "store"'s migrations; add it to migrations.newSqliteClasses (or newClasses)`,
-				"dome:topology.workers[store].migrations.tag: is empty; every migration needs a tag (e.g. v1) so Cloudflare applies it once",
+				`dome:topology.workers[store].bindings[COUNTER].className: Durable Object class "Counter" is not created by any step of worker "store"'s migrations (or a later step renames or deletes it); add it to a step's newSqliteClasses (or newClasses)`,
+				"dome:topology.workers[store].migrations[0].tag: is empty; every migration step needs a tag (e.g. v1) so Cloudflare applies it once",
 				"dome:topology.workers[worker].bindings[COUNTER].scriptName: Service 'ghost' not found; declared: api, store, worker",
 				`dome:topology.workers[worker].crons[0]: "every minute" is not a cron expression; use five fields: minute hour day-of-month month day-of-week, e.g. "*/5 * * * *"`,
 				`dome:topology.workers[worker].crons[2]: "*/5 * * * *" is listed twice; remove one`,
+			},
+		},
+		{
+			name: "migration history",
+			topo: func(tp *Topology) {
+				worker(tp, "store").Migrations = Migrations{
+					{Tag: "v1", NewSqliteClasses: []string{"Counter", "Room"}},
+					{Tag: "v2", OldTag: "v1", NewClasses: []string{"Room"}, RenamedClasses: []Rename{{From: "Lobby", To: "Hall"}}},
+					{Tag: "v2", DeletedClasses: []string{"Ghost", "Room"}},
+					{Tag: "v4", DeletedClasses: []string{"Counter"}},
+				}
+			},
+			want: []string{
+				`dome:topology.workers[store].bindings[COUNTER].className: Durable Object class "Counter" is not created by any step of worker "store"'s migrations (or a later step renames or deletes it); add it to a step's newSqliteClasses (or newClasses)`,
+				`dome:topology.workers[store].migrations[1].oldTag: "v1" is set on step 1; only the first step may name the tag the script was at before this history, since each later step follows the one before it; remove it`,
+				`dome:topology.workers[store].migrations[1]: creates class "Room", which an earlier step already created; remove it from this step`,
+				`dome:topology.workers[store].migrations[1].renamedClasses[0].from: renames class "Lobby", which no earlier step creates (created so far: Counter, Room); fix the name, or create the class in an earlier step`,
+				`dome:topology.workers[store].migrations[2].tag: "v2" is also the tag of step 1; every step needs its own tag (e.g. v3)`,
+				`dome:topology.workers[store].migrations[2].deletedClasses[0]: deletes class "Ghost", which no earlier step creates (created so far: Counter, Room); fix the name, or remove the deletion`,
 			},
 		},
 		{

@@ -70,10 +70,11 @@ func TestWrappersMatchTheProviderSchema(t *testing.T) {
 			Logpush:       true,
 			Placement:     "smart",
 			Tags:          []string{"t"},
-			Migrations: &Migrations{
-				NewTag: "v2", OldTag: "v1", NewClasses: []string{"A"}, NewSqliteClasses: []string{"B"},
+			Migrations: []Migration{{
+				Tag: "v2", OldTag: "v1", NewClasses: []string{"A"}, NewSqliteClasses: []string{"B"},
 				RenamedClasses: []RenamedClass{{From: "C", To: "D"}}, DeletedClasses: []string{"E"},
-			},
+			}},
+			SourceMap: s("{}"),
 		})
 		return err
 	}, pulumi.WithMocks("dome", "test", c))

@@ -126,7 +126,7 @@ func TestSchema(t *testing.T) {
 	}{
 		"domecf:index:WorkerScript": {
 			inputs: []string{"name", "mainModule", "content", "compatibilityDate", "compatibilityFlags", "bindings",
-				"observability", "logpush", "placement", "tags", "migrations"},
+				"observability", "logpush", "placement", "tags", "migrations", "sourceMap"},
 			required: []string{"name", "content"}, replace: "name",
 		},
 		"domecf:index:VectorizeIndex": {

@@ -85,19 +85,20 @@ func Create(ctx *pulumi.Context, cfg *config.Config, res bindings.Resources, opt
 	return out, nil
 }
 
-func migrations(m *config.Migrations) *domecf.Migrations {
-	if m == nil {
-		return nil
-	}
-	out := &domecf.Migrations{
-		NewTag:           m.Tag,
-		OldTag:           m.OldTag,
-		NewClasses:       m.NewClasses,
-		NewSqliteClasses: m.NewSqliteClasses,
-		DeletedClasses:   m.DeletedClasses,
-	}
-	for _, r := range m.RenamedClasses {
-		out.RenamedClasses = append(out.RenamedClasses, domecf.RenamedClass{From: r.From, To: r.To})
+func migrations(steps config.Migrations) []domecf.Migration {
+	out := make([]domecf.Migration, 0, len(steps))
+	for _, m := range steps {
+		step := domecf.Migration{
+			Tag:              m.Tag,
+			OldTag:           m.OldTag,
+			NewClasses:       m.NewClasses,
+			NewSqliteClasses: m.NewSqliteClasses,
+			DeletedClasses:   m.DeletedClasses,
+		}
+		for _, r := range m.RenamedClasses {
+			step.RenamedClasses = append(step.RenamedClasses, domecf.RenamedClass{From: r.From, To: r.To})
+		}
+		out = append(out, step)
 	}
 	return out
 }
