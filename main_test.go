@@ -269,11 +269,12 @@ func TestStacks(t *testing.T) {
 			apiOut := wo["dome-api"].(map[string]any)
 			require.Equal(t, phys("dome-api"), apiOut["name"])
 			require.Equal(t, []string{"AI", "CONSTELLATION", "SILO", "ENVIRONMENT", "LOG_LEVEL", "VERSION"}, apiOut["bindings"])
-			mod, err := bundle.Build("testdata/services/dome-api/src/index.ts")
+			mod, err := bundle.Build("testdata/services/dome-api/src/index.ts", bundle.Options{SourceMap: true})
 			require.NoError(t, err)
 			require.Equal(t, mod.SHA256, apiOut["bundleSha256"])
 			sum := sha256.Sum256([]byte(str(t, api.Inputs, "content")))
 			require.Equal(t, hex.EncodeToString(sum[:]), apiOut["bundleSha256"], "the hash is of what was uploaded")
+			require.Equal(t, mod.SourceMap, str(t, api.Inputs, "sourceMap"), "source maps are on by default")
 			require.Equal(t, map[string]any{"id": "queueconsumer-new-content-ai", "worker": "ai-processor"}, d.outputs["queueConsumers"].(map[string]any)["new-content-ai"])
 		})
 	}

@@ -175,7 +175,15 @@ type Worker struct {
 	// Placement is "smart" for Smart Placement, empty for the default.
 	Placement string   `json:"placement,omitempty"`
 	Tags      []string `json:"tags,omitempty"`
+	// SourceMaps uploads a bundled worker's source map beside it, so
+	// Workers Logs shows stack traces in the sources; on unless set false.
+	SourceMaps *bool `json:"sourceMaps,omitempty"`
+	// Minify shortens the bundle.
+	Minify bool `json:"minify,omitempty"`
 }
+
+// UploadsSourceMap reports whether the worker's bundle goes with its source map.
+func (w Worker) UploadsSourceMap() bool { return w.SourceMaps == nil || *w.SourceMaps }
 
 // Dependencies returns the workers w must be deployed after: the targets of
 // its service bindings and the workers hosting its Durable Object classes.

@@ -514,8 +514,10 @@ func (*WorkerScript) Read(ctx context.Context, req infer.ReadRequest[WorkerScrip
 		Logpush:            logpushFromAPI(settings.Logpush, prior.Logpush),
 		Tags:               nilIfEmpty(settings.Tags),
 		// Cloudflare reports only the tag a script is at, not the steps that
-		// led there, so the migration input is whatever state last held.
+		// led there, so the migration input is whatever state last held;
+		// likewise the content endpoint returns the main module, not its map.
 		Migrations: prior.Migrations,
+		SourceMap:  prior.SourceMap,
 	}
 	if args.MainModule == "" {
 		args.MainModule = defaultMainModule

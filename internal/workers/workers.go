@@ -37,7 +37,7 @@ func Create(ctx *pulumi.Context, cfg *config.Config, res bindings.Resources, opt
 	out := make(map[string]*Worker, len(ordered))
 	for _, w := range ordered {
 		entry := filepath.Join(cfg.ServicesRoot, w.Main)
-		mod, err := bundle.Build(entry)
+		mod, err := bundle.Build(entry, bundle.Options{SourceMap: w.UploadsSourceMap(), Minify: w.Minify})
 		if err != nil {
 			return nil, fmt.Errorf("worker %q: %w", w.Name, err)
 		}
@@ -60,6 +60,7 @@ func Create(ctx *pulumi.Context, cfg *config.Config, res bindings.Resources, opt
 			Placement:  w.Placement,
 			Tags:       w.Tags,
 			Migrations: migrations(w.Migrations),
+			SourceMap:  sourceMap(mod),
 		}, opts...)
 		if err != nil {
 			return nil, fmt.Errorf("worker %q: %w", w.Name, err)
@@ -83,6 +84,14 @@ func Create(ctx *pulumi.Context, cfg *config.Config, res bindings.Resources, opt
 		out[w.Name] = worker
 	}
 	return out, nil
+}
+
+// sourceMap is the bundle's map as an input, nil (no map part) without one.
+func sourceMap(mod bundle.Module) pulumi.StringInput {
+	if mod.SourceMap == "" {
+		return nil
+	}
+	return pulumi.String(mod.SourceMap)
 }
 
 func migrations(steps config.Migrations) []domecf.Migration {
