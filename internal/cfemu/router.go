@@ -41,6 +41,10 @@ func (e *Emulator) buildRoutes() []route {
 		{"GET", acc + "/r2/buckets/:name", e.r2Get},
 		{"DELETE", acc + "/r2/buckets/:name", e.r2Delete},
 
+		{"GET", acc + "/event_notifications/r2/:bucket/configuration", e.notificationsGet},
+		{"PUT", acc + "/event_notifications/r2/:bucket/configuration/queues/:queue", e.notificationsPut},
+		{"DELETE", acc + "/event_notifications/r2/:bucket/configuration/queues/:queue", e.notificationsDelete},
+
 		// The current queue API addresses queues by id...
 		{"GET", acc + "/queues", e.queueList},
 		{"POST", acc + "/queues", e.queueCreate},

@@ -14,6 +14,8 @@ const (
 	TypeWorkerScript   = Package + ":index:WorkerScript"
 	TypeVectorizeIndex = Package + ":index:VectorizeIndex"
 	TypeQueueConsumer  = Package + ":index:QueueConsumer"
+
+	TypeR2EventNotification = Package + ":index:R2EventNotification"
 )
 
 // Provider is an explicit instance of the companion provider.

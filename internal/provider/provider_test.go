@@ -138,6 +138,9 @@ func TestSchema(t *testing.T) {
 				"maxConcurrency", "retryDelay"},
 			required: []string{"queueId", "scriptName"}, replace: "queueId",
 		},
+		"domecf:index:R2EventNotification": {
+			inputs: []string{"bucketName", "queueId", "rules"}, required: []string{"bucketName", "queueId", "rules"}, replace: "queueId",
+		},
 	}
 	require.ElementsMatch(t, keys(want), keys(spec.Resources))
 	for tok, w := range want {
