@@ -158,6 +158,7 @@ const (
 	tWorker   = "domecf:index:WorkerScript"
 	tIndex    = "domecf:index:VectorizeIndex"
 	tConsumer = "domecf:index:QueueConsumer"
+	tNotify   = "domecf:index:R2EventNotification"
 )
 
 func TestStacks(t *testing.T) {
@@ -180,7 +181,7 @@ func TestStacks(t *testing.T) {
 				{tD1, "dome-meta"}, {tD1, "silo"},
 				{tR2, "dome-raw"}, {tR2, "silo-content"},
 				{tQueue, "new-content-constellation"}, {tQueue, "new-content-constellation-dlq"},
-				{tQueue, "new-content-ai"}, {tQueue, "new-content-ai-dlq"},
+				{tQueue, "new-content-ai"}, {tQueue, "new-content-ai-dlq"}, {tQueue, "silo-content-uploaded"},
 				{tIndex, "dome-notes"},
 			}
 			for _, s := range stateful {
@@ -245,6 +246,18 @@ func TestStacks(t *testing.T) {
 				require.Equal(t, 10.0, c.Inputs["batchSize"].NumberValue())
 				require.Contains(t, c.Deps, urn(tt.stack, tWorker, worker))
 			}
+			// silo-content announces stored objects on silo-content-uploaded,
+			// once both exist; the notification is not stateful, so never protected.
+			notify := m.find(t, tNotify, "silo-content/silo-content-uploaded")
+			require.Equal(t, phys("silo-content"), str(t, notify.Inputs, "bucketName"))
+			require.Equal(t, "queue-silo-content-uploaded", str(t, notify.Inputs, "queueId"))
+			require.Equal(t, resource.NewPropertyValue([]any{map[string]any{
+				"actions":     []any{"PutObject", "CompleteMultipartUpload"},
+				"description": "New content stored by silo.",
+			}}), notify.Inputs["rules"])
+			require.False(t, notify.Protect)
+			require.ElementsMatch(t, []string{urn(tt.stack, tR2, "silo-content"), urn(tt.stack, tQueue, "silo-content-uploaded")}, notify.Deps)
+
 			cron := m.find(t, tCron, "dome-cron")
 			require.Equal(t, phys("dome-cron"), str(t, cron.Inputs, "scriptName"))
 			require.Equal(t, "0 * * * *", cron.Inputs["schedules"].ArrayValue()[0].StringValue())
@@ -261,7 +274,7 @@ func TestStacks(t *testing.T) {
 			require.Equal(t, map[string]any{"name": phys("silo"), "id": "d1database-silo"}, dbs["silo"])
 			require.Len(t, dbs, 2)
 			require.Len(t, d.outputs["r2Buckets"], 2)
-			require.Len(t, d.outputs["queues"], 4)
+			require.Len(t, d.outputs["queues"], 5)
 			require.Equal(t, map[string]any{"name": phys("dome-notes"), "id": "vectorizeindex-dome-notes"}, d.outputs["vectorizeIndexes"].(map[string]any)["dome-notes"])
 			require.Empty(t, d.outputs["kvNamespaces"])
 			wo := d.outputs["workers"].(map[string]any)

@@ -20,8 +20,9 @@ func TestValidate(t *testing.T) {
   d1Databases        dome-meta-dev, silo-dev
   r2Buckets          dome-raw-dev, silo-content-dev
   kvNamespaces       -
-  queues             new-content-constellation-dev, new-content-constellation-dlq-dev, new-content-ai-dev, new-content-ai-dlq-dev
+  queues             new-content-constellation-dev, new-content-constellation-dlq-dev, new-content-ai-dev, new-content-ai-dlq-dev, silo-content-uploaded-dev
   vectorizeIndexes   dome-notes-dev
+  r2 notifications   silo-content-dev -> silo-content-uploaded-dev
   workers (in order) constellation-dev, silo-dev, dome-api-dev, ai-processor-dev, dome-cron-dev, dome-notify-dev
 `, out.String())
 

@@ -75,12 +75,14 @@ type Account interface {
 	ListScripts(context.Context) ([]cfapi.Script, error)
 	GetSchedules(ctx context.Context, scriptName string) ([]cfapi.Schedule, error)
 	ListQueueConsumers(ctx context.Context, queueID string) ([]cfapi.Consumer, error)
+	GetR2EventNotifications(ctx context.Context, bucket string) (cfapi.BucketNotifications, error)
 }
 
 // Build lists the account and matches it to cfg. Import ids follow each
 // provider's convention: <account>/<id> for the official one (the script
 // name for cron triggers), the name for companion workers and indexes,
-// <queue id>/<consumer id> for consumers.
+// <queue id>/<consumer id> for consumers, <bucket>/<queue id> for event
+// notifications.
 func Build(ctx context.Context, cfg *config.Config, acct Account) (*Plan, error) {
 	p := &Plan{}
 	acc := func(id string) string { return cfg.AccountID + "/" + id }
@@ -148,6 +150,12 @@ func Build(ctx context.Context, cfg *config.Config, acct Account) (*Plan, error)
 		}
 	}
 
+	for _, b := range t.R2Buckets {
+		if err := adoptNotifications(ctx, cfg, acct, b, bucketNames, queueIDs, add, p); err != nil {
+			return nil, err
+		}
+	}
+
 	indexes, err := acct.ListVectorizeIndexes(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("list Vectorize indexes: %w", err)
@@ -202,6 +210,30 @@ func Build(ctx context.Context, cfg *config.Config, acct Account) (*Plan, error)
 
 	p.File.Resources = append(providers(cfg), p.File.Resources...)
 	return p, nil
+}
+
+// adoptNotifications imports each (bucket, queue) pair of b's event
+// notifications that the account already has rules for.
+func adoptNotifications(ctx context.Context, cfg *config.Config, acct Account, b config.Bucket, buckets, queueIDs map[string]string,
+	add func(typ, logical, id, provider string), p *Plan) error {
+	pairs := b.NotifiedQueues()
+	bucket, exists := buckets[cfg.Name(b.Name)]
+	var live cfapi.BucketNotifications
+	if exists && len(pairs) > 0 {
+		var err error
+		if live, err = acct.GetR2EventNotifications(ctx, bucket); err != nil {
+			return fmt.Errorf("event notifications of bucket %s: %w", bucket, err)
+		}
+	}
+	for _, q := range pairs {
+		queueID, ok := queueIDs[cfg.Name(q)]
+		if _, found := live.Queue(queueID); exists && ok && found {
+			add(domecf.TypeR2EventNotification, b.Name+"/"+q, bucket+"/"+queueID, domecfProvider)
+		} else {
+			p.Missing = append(p.Missing, fmt.Sprintf("event notifications %s/%s (%s to %s)", b.Name, q, cfg.Name(b.Name), cfg.Name(q)))
+		}
+	}
+	return nil
 }
 
 // providers declares the program's explicit providers, created by the

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -127,6 +128,30 @@ type Bucket struct {
 	Name string `json:"name"`
 	// Location is R2's location hint (WNAM, ENAM, WEUR, EEUR, APAC, OC).
 	Location string `json:"location,omitempty"`
+	// EventNotifications send the bucket's object events to queues.
+	EventNotifications []EventNotification `json:"eventNotifications,omitempty"`
+}
+
+// EventNotification is one rule sending a bucket's object events to a
+// queue: the actions, for keys starting with Prefix and ending with Suffix.
+type EventNotification struct {
+	Queue       string   `json:"queue"` // logical name
+	Actions     []string `json:"actions"`
+	Prefix      string   `json:"prefix,omitempty"`
+	Suffix      string   `json:"suffix,omitempty"`
+	Description string   `json:"description,omitempty"`
+}
+
+// NotifiedQueues lists the queues the bucket's rules send to, in the order
+// they first appear: Cloudflare keeps one configuration per (bucket, queue).
+func (b Bucket) NotifiedQueues() []string {
+	var out []string
+	for _, n := range b.EventNotifications {
+		if !slices.Contains(out, n.Queue) {
+			out = append(out, n.Queue)
+		}
+	}
+	return out
 }
 
 // KVNamespace is a Workers KV namespace.

@@ -376,6 +376,24 @@ func TestValidation(t *testing.T) {
 			},
 		},
 		{
+			name: "event notifications",
+			topo: func(tp *Topology) {
+				tp.R2Buckets[0].EventNotifications = []EventNotification{
+					{Queue: "jobs", Actions: []string{"PutObject", "CompleteMultipartUpload"}, Prefix: "uploads/"},
+					{Queue: "jobs-dlq", Actions: []string{"DeleteObject"}, Prefix: "uploads/"},
+					{Queue: "emails", Actions: []string{"GetObject"}},
+					{Queue: "jobs-dlq", Actions: []string{"CompleteMultipartUpload"}, Prefix: "uploads/videos/", Suffix: ".mp4"},
+					{Queue: "jobs"},
+				}
+			},
+			want: []string{
+				`dome:topology.r2Buckets[raw].eventNotifications[2].queue: Queue 'emails' not found; event notifications need a declared queue (declared: jobs, jobs-dlq)`,
+				`dome:topology.r2Buckets[raw].eventNotifications[2].actions: "GetObject" is not an R2 event; use some of PutObject, CopyObject, DeleteObject, CompleteMultipartUpload, LifecycleDeletion`,
+				`dome:topology.r2Buckets[raw].eventNotifications[3]: overlaps eventNotifications[0] for CompleteMultipartUpload (prefix "uploads/videos/", suffix ".mp4" against prefix "uploads/", suffix ""): an object could match both, which Cloudflare refuses; make the prefixes or suffixes disjoint, or merge the two rules`,
+				`dome:topology.r2Buckets[raw].eventNotifications[4].actions: is empty; list the object events to send: some of PutObject, CopyObject, DeleteObject, CompleteMultipartUpload, LifecycleDeletion`,
+			},
+		},
+		{
 			name: "migration history",
 			topo: func(tp *Topology) {
 				worker(tp, "store").Migrations = Migrations{
@@ -496,4 +514,32 @@ func FuzzLoad(f *testing.F) {
 			t.Fatalf("Load returned config %v and error %v", c, err)
 		}
 	})
+}
+
+// A worker's migrations are a list of steps; one step may be written alone.
+func TestMigrationsDecode(t *testing.T) {
+	tests := []struct {
+		name, raw string
+		want      Migrations
+		err       string
+	}{
+		{name: "one step, as wrangler's single migration", raw: `{"tag":"v1","newSqliteClasses":["Room"]}`,
+			want: Migrations{{Tag: "v1", NewSqliteClasses: []string{"Room"}}}},
+		{name: "a history", raw: `[{"tag":"v1","newClasses":["A"]},{"tag":"v2","renamedClasses":[{"from":"A","to":"B"}]}]`,
+			want: Migrations{{Tag: "v1", NewClasses: []string{"A"}}, {Tag: "v2", RenamedClasses: []Rename{{From: "A", To: "B"}}}}},
+		{name: "a misspelt field in a step", raw: `[{"tag":"v1","newClass":["A"]}]`, err: `unknown field "newClass"`},
+		{name: "a misspelt field in a single step", raw: `{"tag":"v1","deleted":["A"]}`, err: `unknown field "deleted"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var topo Topology
+			err := decodeStrict(`{"workers":[{"name":"w","migrations":`+tt.raw+`}]}`, &topo)
+			if tt.err != "" {
+				require.ErrorContains(t, err, tt.err)
+				return
+			}
+			require.NoError(t, err)
+			require.Equal(t, tt.want, topo.Workers[0].Migrations)
+		})
+	}
 }

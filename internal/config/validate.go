@@ -40,6 +40,7 @@ var (
 	metrics         = []string{"cosine", "euclidean", "dot-product"}
 	metadataTypes   = []string{"string", "number", "boolean"}
 	bucketLocations = []string{"WNAM", "ENAM", "WEUR", "EEUR", "APAC", "OC"}
+	r2Actions       = []string{"PutObject", "CopyObject", "DeleteObject", "CompleteMultipartUpload", "LifecycleDeletion"}
 	bindingTypes    = []string{BindD1, BindR2, BindQueue, BindService, BindAI, BindVectorize, BindKV, BindDurableObject, BindAnalyticsEngine, BindHyperdrive}
 )
 
@@ -80,6 +81,7 @@ func (c *Config) validate() Problems {
 		if b.Location != "" && !slices.Contains(bucketLocations, b.Location) {
 			ps.add(itemKey("r2Buckets", b.Name)+".location", "%q is not an R2 location hint; use one of %s, or leave it out", b.Location, strings.Join(bucketLocations, ", "))
 		}
+		validateNotifications(&ps, b, queues)
 	}
 	for _, ix := range t.VectorizeIndexes {
 		validateIndex(&ps, ix)
@@ -189,6 +191,48 @@ func (c *Config) names(ps *Problems, field, kind string, n int, name func(int) s
 		}
 	}
 	return s
+}
+
+// validateNotifications checks a bucket's event notification rules as
+// Cloudflare would: a declared queue, known actions, and no two rules (for
+// any queue) that one object could match for the same action.
+func validateNotifications(ps *Problems, b Bucket, queues nameSet) {
+	k := itemKey("r2Buckets", b.Name) + ".eventNotifications"
+	for i, n := range b.EventNotifications {
+		nk := fmt.Sprintf("%s[%d]", k, i)
+		if !queues.has(n.Queue) {
+			ps.add(nk+".queue", "Queue '%s' not found; event notifications need a declared queue (%s)", n.Queue, queues.list())
+		}
+		if len(n.Actions) == 0 {
+			ps.add(nk+".actions", "is empty; list the object events to send: some of %s", strings.Join(r2Actions, ", "))
+		}
+		for _, a := range n.Actions {
+			if !slices.Contains(r2Actions, a) {
+				ps.add(nk+".actions", "%q is not an R2 event; use some of %s", a, strings.Join(r2Actions, ", "))
+			}
+		}
+		for j, o := range b.EventNotifications[:i] {
+			if a := sharedAction(n, o); a != "" && rangesOverlap(n, o) {
+				ps.add(nk, "overlaps eventNotifications[%d] for %s (prefix %q, suffix %q against prefix %q, suffix %q): an object could match both, which Cloudflare refuses; make the prefixes or suffixes disjoint, or merge the two rules", j, a, n.Prefix, n.Suffix, o.Prefix, o.Suffix)
+			}
+		}
+	}
+}
+
+func sharedAction(a, b EventNotification) string {
+	for _, x := range a.Actions {
+		if slices.Contains(b.Actions, x) {
+			return x
+		}
+	}
+	return ""
+}
+
+// rangesOverlap reports whether some key starts with both prefixes and
+// ends with both suffixes: one prefix extends the other, and so do the suffixes.
+func rangesOverlap(a, b EventNotification) bool {
+	return (strings.HasPrefix(a.Prefix, b.Prefix) || strings.HasPrefix(b.Prefix, a.Prefix)) &&
+		(strings.HasSuffix(a.Suffix, b.Suffix) || strings.HasSuffix(b.Suffix, a.Suffix))
 }
 
 func validateIndex(ps *Problems, ix Index) {
