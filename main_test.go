@@ -381,3 +381,30 @@ func mustAbs(t testing.TB, p string) string {
 	require.NoError(t, err)
 	return abs
 }
+
+// The worker settings of issue 8 are YAML edits: a migration history, source
+// maps off for one worker, minify for another.
+func TestWorkerBuildSettingsFromYAML(t *testing.T) {
+	d, err := deploy(t, "dev", testEnv, func(v *config.Values) {
+		topo := v.Config["dome:topology"]
+		topo = strings.Replace(topo, `"name":"dome-notify"`, `"name":"dome-notify","sourceMaps":false,"bindings":[{"type":"durable_object_namespace","name":"HALLS","className":"Hall"}],`+
+			`"migrations":[{"tag":"v1","newSqliteClasses":["Room"]},{"tag":"v2","renamedClasses":[{"from":"Room","to":"Hall"}]}]`, 1)
+		topo = strings.Replace(topo, `"name":"dome-cron"`, `"name":"dome-cron","minify":true`, 1)
+		v.Config["dome:topology"] = topo
+	})
+	require.NoError(t, err)
+
+	notify := d.mocks.find(t, tWorker, "dome-notify")
+	_, hasMap := notify.Inputs["sourceMap"]
+	require.False(t, hasMap, "sourceMaps: false uploads the module alone")
+	require.Equal(t, resource.NewPropertyValue([]any{
+		map[string]any{"tag": "v1", "newSqliteClasses": []any{"Room"}},
+		map[string]any{"tag": "v2", "renamedClasses": []any{map[string]any{"from": "Room", "to": "Hall"}}},
+	}), notify.Inputs["migrations"])
+
+	cron := d.mocks.find(t, tWorker, "dome-cron")
+	minified, err := bundle.Build("testdata/services/dome-cron/src/index.ts", bundle.Options{SourceMap: true, Minify: true})
+	require.NoError(t, err)
+	require.Equal(t, minified.Code, str(t, cron.Inputs, "content"))
+	require.Equal(t, minified.SourceMap, str(t, cron.Inputs, "sourceMap"))
+}
