@@ -151,11 +151,11 @@ func TestCompanionLifecycle(t *testing.T) {
 	seed(t, srv, e2eToken, e2eAccount, "/queues", `{"queue_name":"e2e-jobs-dlq"}`)
 
 	spec := &companion{
-		content:   "export class Counter {} export default { fetch() { return new Response('v1'); } };",
-		dims:      32,
-		metadata:  []domecf.MetadataIndex{{PropertyName: "kind", IndexType: "string"}},
-		withIndex: true,
-		batchSize: 10,
+		content:       "export class Counter {} export default { fetch() { return new Response('v1'); } };",
+		dims:          32,
+		metadata:      []domecf.MetadataIndex{{PropertyName: "kind", IndexType: "string"}},
+		withIndex:     true,
+		batchSize:     10,
 		migrations:    []domecf.Migration{{Tag: "v1", NewSqliteClasses: []string{"Counter"}}},
 		withSecret:    true,
 		notifyActions: []string{"PutObject"},
