@@ -355,7 +355,9 @@ func (*WorkerScript) Update(ctx context.Context, req infer.UpdateRequest[WorkerS
 	if err != nil {
 		return infer.UpdateResponse[WorkerScriptState]{}, err
 	}
-	state.MigrationTag = tag
+	if tag != nil { // without migrations and an answer naming the tag, the state's stands
+		state.MigrationTag = tag
+	}
 	for _, name := range removedSecrets(req.State.Bindings, in.Bindings) {
 		if err := client.DeleteScriptSecret(ctx, in.Name, name); err != nil && !cfapi.IsNotFound(err) {
 			return infer.UpdateResponse[WorkerScriptState]{}, fmt.Errorf("worker %s: delete secret %s, which the program no longer sets: %w", in.Name, name, err)
