@@ -138,9 +138,9 @@ func (w *Worker) override(field, value string, set map[string]bool) error {
 	return fmt.Errorf("no such field")
 }
 
-// fieldKey is the key a problem in a worker's field is reported under: the
+// FieldKey is the key a problem in a worker's field is reported under: the
 // stack's override when it set the field, else the topology's.
-func (c *Config) fieldKey(worker, field string) string {
+func (c *Config) FieldKey(worker, field string) string {
 	if c.overridden[worker][field] {
 		return key(KeyWorkers) + "." + worker + "." + field
 	}
@@ -177,7 +177,7 @@ func (c *Config) validateEntryPoints(ps *Problems) {
 	domains := map[string]string{} // hostname -> worker
 	for _, w := range c.Topology.Workers {
 		for i, r := range w.Routes {
-			rk := fmt.Sprintf("%s[%d]", c.fieldKey(w.Name, "routes"), i)
+			rk := fmt.Sprintf("%s[%d]", c.FieldKey(w.Name, "routes"), i)
 			zoneOK := checkZone(ps, rk, r.Zone)
 			host, _, hasPath := strings.Cut(r.Pattern, "/")
 			switch {
@@ -200,7 +200,7 @@ func (c *Config) validateEntryPoints(ps *Problems) {
 			}
 		}
 		for i, d := range w.CustomDomains {
-			dk := fmt.Sprintf("%s[%d]", c.fieldKey(w.Name, "customDomains"), i)
+			dk := fmt.Sprintf("%s[%d]", c.FieldKey(w.Name, "customDomains"), i)
 			zoneOK := checkZone(ps, dk, d.Zone)
 			switch {
 			case d.Hostname == "":

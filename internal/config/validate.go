@@ -233,7 +233,7 @@ func (c *Config) validateWorker(ps *Problems, w Worker, targets map[string]targe
 		ps.add(k+".compatibilityDate", "%q is not a real date; write it as YYYY-MM-DD, e.g. 2025-04-15", w.CompatibilityDate)
 	}
 	if w.Placement != "" && w.Placement != "smart" {
-		ps.add(c.fieldKey(w.Name, "placement"), "%q is not a placement mode; use \"smart\" or leave it out", w.Placement)
+		ps.add(c.FieldKey(w.Name, "placement"), "%q is not a placement mode; use \"smart\" or leave it out", w.Placement)
 	}
 
 	// Bindings, vars and secrets share the worker's env object.
@@ -261,7 +261,7 @@ func (c *Config) validateWorker(ps *Problems, w Worker, targets map[string]targe
 		validateBinding(ps, bk, w, b, targets, workers, classes)
 	}
 	for _, name := range slices.Sorted(maps.Keys(w.Vars)) {
-		claim(c.fieldKey(w.Name, "vars."+name), name)
+		claim(c.FieldKey(w.Name, "vars."+name), name)
 	}
 	for _, name := range slices.Sorted(maps.Keys(w.Secrets)) {
 		claim(k+".secrets."+name, name)
@@ -296,7 +296,7 @@ func (c *Config) validateWorker(ps *Problems, w Worker, targets map[string]targe
 
 	seen := map[string]bool{}
 	for i, cron := range w.Crons {
-		ck := fmt.Sprintf("%s[%d]", c.fieldKey(w.Name, "crons"), i)
+		ck := fmt.Sprintf("%s[%d]", c.FieldKey(w.Name, "crons"), i)
 		fields := strings.Fields(cron)
 		valid := len(fields) == 5
 		for _, f := range fields {
