@@ -45,17 +45,17 @@ func (t Topology) Zones() []string {
 	return slices.Sorted(maps.Keys(set))
 }
 
-// Overridable lists the worker fields a stack may override under
-// dome:workers, each with how the override combines with Pulumi.yaml and
-// how to write it.
-var Overridable = map[string]struct{ how, example string }{
-	"vars":          {"merged key by key over the worker's vars", "{FEATURE_FLAG: \"on\"}"},
-	"workersDev":    {"replaces", "true"},
-	"routes":        {"replaces", "[{pattern: api.dome.example/*, zone: dome.example}]"},
-	"customDomains": {"replaces", "[{hostname: api.dome.example, zone: dome.example}]"},
-	"crons":         {"replaces", "[\"*/5 * * * *\"]"},
-	"placement":     {"replaces", "smart"},
-	"logpush":       {"replaces", "true"},
+// overridable maps each worker field a stack may override under
+// dome:workers to how to write it. README.md, "Per-stack overrides", says
+// how each combines with Pulumi.yaml.
+var overridable = map[string]string{
+	"vars":          "{FEATURE_FLAG: \"on\"}",
+	"workersDev":    "true",
+	"routes":        "[{pattern: api.dome.example/*, zone: dome.example}]",
+	"customDomains": "[{hostname: api.dome.example, zone: dome.example}]",
+	"crons":         "[\"*/5 * * * *\"]",
+	"placement":     "smart",
+	"logpush":       "true",
 }
 
 // applyOverrides applies dome:workers, the stack's per-worker overrides, to
@@ -72,7 +72,7 @@ func (c *Config) applyOverrides(raw string) Problems {
 	for i, w := range c.Topology.Workers {
 		declared[i] = w.Name
 	}
-	fields := slices.Sorted(maps.Keys(Overridable))
+	fields := slices.Sorted(maps.Keys(overridable))
 	c.overridden = map[string]map[string]bool{}
 	for _, name := range slices.Sorted(maps.Keys(byWorker)) {
 		wk := key(KeyWorkers) + "." + name
@@ -88,13 +88,13 @@ func (c *Config) applyOverrides(raw string) Problems {
 		for _, field := range slices.Sorted(maps.Keys(byWorker[name])) {
 			value := string(byWorker[name][field])
 			fk := wk + "." + field
-			spec, ok := Overridable[field]
+			example, ok := overridable[field]
 			if !ok {
 				ps.add(fk, "%q cannot be overridden per stack; a stack may override only %s (everything else is declared once in Pulumi.yaml)", field, strings.Join(fields, ", "))
 				continue
 			}
 			if err := w.override(field, value, set); err != nil {
-				ps.add(fk, "cannot be read: %v; write it as %s", err, spec.example)
+				ps.add(fk, "cannot be read: %v; write it as %s", err, example)
 				continue
 			}
 			set[field] = true
@@ -151,7 +151,7 @@ func (c *Config) FieldKey(worker, field string) string {
 func (c *Config) Overridden(worker string) []string {
 	var out []string
 	for f := range c.overridden[worker] {
-		if _, ok := Overridable[f]; ok {
+		if _, ok := overridable[f]; ok {
 			out = append(out, f)
 		}
 	}
