@@ -103,7 +103,7 @@ func TestEntryPointsPerStack(t *testing.T) {
 }
 
 func TestZoneNotInAccount(t *testing.T) {
-	_, err := deploy(t, "prod", testEnv, func(v *config.Values) {
+	d, err := deploy(t, "prod", testEnv, func(v *config.Values) {
 		v.Config["dome:workers"] = `{"dome-api": {"customDomains": [{"hostname": "api.dome.io", "zone": "dome.io"}]},
 			"silo": {"routes": [{"pattern": "files.dome.example/*", "zone": "dome.example"}, {"pattern": "dome.dev/files/*", "zone": "dome.dev"}]}}`
 	})
@@ -112,4 +112,9 @@ func TestZoneNotInAccount(t *testing.T) {
 		` (the account has dome.example, dome.test); add the domain to the account, or name one of its zones`)
 	require.ErrorContains(t, err, `dome:workers.silo.routes[1].zone: zone "dome.dev" is not in Cloudflare account`)
 	require.NotContains(t, err.Error(), `routes[0]`)
+	var registered []string
+	for _, r := range d.mocks.seen {
+		registered = append(registered, r.Type)
+	}
+	require.ElementsMatch(t, []string{"pulumi:providers:cloudflare", "pulumi:providers:domecf"}, registered, "nothing but the providers exists when the zone check fails")
 }

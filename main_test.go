@@ -117,7 +117,8 @@ func deploy(t testing.TB, stack string, env map[string]string, edit func(*config
 	return runMocked(vals, env)
 }
 
-// runMocked runs the program under mocks with the given configuration.
+// runMocked runs the program under mocks with the given configuration. On
+// failure it returns the deployment too, without outputs.
 func runMocked(vals *config.Values, env map[string]string) (*deployment, error) {
 	d := &deployment{mocks: &mocks{}}
 	var wg sync.WaitGroup
@@ -138,7 +139,8 @@ func runMocked(vals *config.Values, env map[string]string) (*deployment, error) 
 		info.ConfigSecretKeys = vals.SecretKeys()
 	})
 	if err != nil {
-		return nil, err
+		// What was registered before the failure stays readable.
+		return d, err
 	}
 	wg.Wait()
 	return d, nil
@@ -364,8 +366,8 @@ func TestProgramRefusesBadConfig(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			d, err := deploy(t, "dev", tt.env, tt.edit)
-			require.Nil(t, d)
 			require.Error(t, err)
+			require.Empty(t, d.mocks.seen, "nothing is registered, not even a provider")
 			for _, w := range tt.want {
 				require.Contains(t, err.Error(), w)
 			}
