@@ -53,7 +53,7 @@ validate stack:
 
 # Run the local Cloudflare API emulator on https://127.0.0.1:8787 for the local stack (state in .emulator/).
 emulator *args: build
-    set -a; . ./.env.local; set +a; exec bin/cfemu -addr 127.0.0.1:8787 -tls -log -cert-dir .emulator -state .emulator/state.json {{args}}
+    set -a; . ./.env.local; set +a; exec bin/cfemu -addr 127.0.0.1:8787 -tls -log -cert-dir .emulator -state .emulator/state.json -zone dome.example {{args}}
 
 # Deploy Dome's dev environment to the local emulator (run `just emulator` first), creating the local stack on first use.
 deploy-local: _require-pulumi build
