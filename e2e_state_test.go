@@ -186,6 +186,21 @@ func TestSharedState(t *testing.T) {
 	var viaJust map[string]any
 	require.NoError(t, json.Unmarshal([]byte(printed[strings.Index(printed, "{"):]), &viaJust), printed)
 	require.Equal(t, outs, viaJust)
+
+	// CI hands them to later jobs as the step output `json`.
+	stepOutputs := filepath.Join(t.TempDir(), "github-output")
+	printed, err = p.just([]string{"GITHUB_OUTPUT=" + stepOutputs}, "ci-outputs", "staging")
+	require.NoError(t, err, printed)
+	written := string(must(os.ReadFile(stepOutputs)))
+	header, rest, ok := strings.Cut(written, "\n")
+	require.True(t, ok, written)
+	delimiter, found := strings.CutPrefix(header, "json<<")
+	require.True(t, found, written)
+	body, ok := strings.CutSuffix(rest, "\n"+delimiter+"\n")
+	require.True(t, ok, written)
+	var viaStep map[string]any
+	require.NoError(t, json.Unmarshal([]byte(body), &viaStep), written)
+	require.Equal(t, outs, viaStep)
 }
 
 // TestLocking runs two deploys of one stack at once on the S3 backend: the
@@ -238,7 +253,7 @@ func TestLocking(t *testing.T) {
 
 	err = second.upErr()
 	require.ErrorContains(t, err, "the stack is currently locked by 1 lock(s). Either wait for the other process(es) to end or delete the lock file with `pulumi cancel`.")
-	require.ErrorContains(t, err, "s3://"+b.name+"/"+locks[0], "the message names the lock object")
+	require.ErrorContains(t, err, "s3://"+b.name+"/"+locks[0]+"?", "the message names the lock object")
 
 	close(release)
 	require.Equal(t, map[string]int{"same": 2, "update": 1}, <-done, "the first deploy completes")
@@ -261,7 +276,8 @@ func TestLocking(t *testing.T) {
 	_, err = b.backend.PutObject(b.name, stale, nil, strings.NewReader(lock), int64(len(lock)), nil)
 	require.NoError(t, err)
 	err = second.upErr()
-	require.ErrorContains(t, err, "s3://"+b.name+"/"+stale+": created by ci@runner (pid 4242)")
+	require.ErrorContains(t, err, "s3://"+b.name+"/"+stale+"?", "the message names the stale lock object")
+	require.ErrorContains(t, err, "created by ci@runner (pid 4242) at 2026-01-01T00:00:00Z")
 	second.cli("cancel", "--yes")
 	require.Empty(t, b.keys(t, ".pulumi/locks/"))
 	onlySame(t, second.up())
