@@ -301,6 +301,8 @@ func TestDrift(t *testing.T) {
 	creds := []string{"CLOUDFLARE_API_TOKEN=" + e2eToken, "CLOUDFLARE_ACCOUNT_ID=" + e2eAccount}
 	out, err := p.just(creds, "drift", "dev")
 	require.NoError(t, err, out)
+	require.Contains(t, out, "+ pulumi refresh --stack dev --preview-only --expect-no-changes --diff")
+	require.Contains(t, out, "Previewing refresh (dev)")
 	require.NotContains(t, out, "drifted")
 
 	// Logpush switched on in the dashboard.
@@ -308,7 +310,8 @@ func TestDrift(t *testing.T) {
 	emu.ResetLog()
 	out, err = p.just(creds, "drift", "dev")
 	require.Error(t, err, out)
-	require.Contains(t, out, "logpush")
+	require.Contains(t, out, "~ domecf:index:WorkerScript: (update)")
+	require.Contains(t, out, "+ logpush: true", "the diff names the property Cloudflare changed")
 	require.Contains(t, out, "error: stack 'dev' has drifted: Cloudflare no longer matches its state")
 	require.Empty(t, mutations(emu), "a drift check changes nothing in Cloudflare")
 
@@ -317,7 +320,7 @@ func TestDrift(t *testing.T) {
 	require.Error(t, err, out)
 	report := string(must(os.ReadFile(summary)))
 	require.Contains(t, report, "### `just drift dev`: failed (exit ")
-	require.Contains(t, report, "logpush")
+	require.Contains(t, report, "+ logpush: true")
 	require.NotContains(t, report, "\x1b[", "no terminal colours in the summary")
 	require.Equal(t, report, string(must(os.ReadFile(filepath.Join(p.dir, ".reports", "drift-dev.md")))))
 
