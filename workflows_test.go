@@ -480,3 +480,38 @@ func names(ss []*actionlint.String) []string {
 	}
 	return out
 }
+
+// TestCIRecipes runs the recipes the workflows add around the others: the
+// plugins CI installs, and the report of a recipe in the job summary.
+func TestCIRecipes(t *testing.T) {
+	p := newProject(t)
+	p.write(".tools/bin/pulumi", fakePulumi, 0o755)
+
+	// The official plugin at the version the program's go.mod pins, after the companion is built.
+	out, err := p.just(nil, "plugins")
+	require.NoError(t, err, out)
+	require.Equal(t, []string{"plugin install resource cloudflare 5.49.1 | passphrase= backend=file://" + p.dir + "/.state"}, p.calls())
+	_, err = os.Stat(filepath.Join(p.dir, "bin", "pulumi-resource-domecf"))
+	require.NoError(t, err)
+
+	// ci-report exits as the recipe does, with its output in the summary and in .reports/.
+	summary := filepath.Join(t.TempDir(), "summary.md")
+	reports := []struct {
+		args    []string
+		ok      bool
+		heading string
+		line    string
+	}{
+		{[]string{"validate", "local"}, true, "### `just validate local`: passed", "stack local: configuration is valid"},
+		{[]string{"validate", "nope"}, false, "### `just validate nope`: failed (exit 1)", "nope"},
+	}
+	for _, r := range reports {
+		out, err := p.just([]string{"GITHUB_STEP_SUMMARY=" + summary}, append([]string{"ci-report"}, r.args...)...)
+		require.Equal(t, r.ok, err == nil, out)
+		report := string(must(os.ReadFile(filepath.Join(p.dir, ".reports", strings.Join(r.args, "-")+".md"))))
+		require.True(t, strings.HasPrefix(report, r.heading+"\n\n```diff\n"), report)
+		require.Contains(t, report, r.line)
+		require.True(t, strings.HasSuffix(report, "```\n"), report)
+		require.Contains(t, string(must(os.ReadFile(summary))), report, "the job summary gets the same report")
+	}
+}
