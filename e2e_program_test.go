@@ -54,7 +54,8 @@ func TestProgramOnEngine(t *testing.T) {
 	requireCloudflarePlugin(t)
 	for _, stackName := range []string{"dev", "prod"} {
 		t.Run(stackName, func(t *testing.T) {
-			emu, err := cfemu.New(cfemu.Config{Token: e2eToken, AccountID: e2eAccount})
+			// The zone the stacks' routes and custom domains name.
+			emu, err := cfemu.New(cfemu.Config{Token: e2eToken, AccountID: e2eAccount, Zones: []string{"dome.example"}})
 			require.NoError(t, err)
 			certFile, tlsCfg, err := cfemu.GenerateCert(t.TempDir())
 			require.NoError(t, err)
@@ -99,6 +100,16 @@ func TestProgramOnEngine(t *testing.T) {
 			api := outs["workers"].(map[string]any)["dome-api"].(map[string]any)
 			require.Equal(t, naming.Physical(stackName, "dome-api"), api["name"])
 			require.Len(t, api["bundleSha256"], 64)
+			// Entry points as the stack's overrides declare them.
+			if stackName == "dev" {
+				require.Equal(t, "https://dome-api-dev."+cfemu.DefaultSubdomain+".workers.dev", api["url"])
+				require.Equal(t, []any{}, api["routes"])
+				require.Equal(t, []any{}, api["domains"])
+			} else {
+				require.NotContains(t, api, "url")
+				require.Equal(t, []any{"dome.example/api/*"}, api["routes"])
+				require.Equal(t, []any{"api.dome.example"}, api["domains"])
+			}
 
 			state := e.stateFile()
 			require.NotContains(t, state, e2eToken)
@@ -125,10 +136,7 @@ func TestProgramOnEngine(t *testing.T) {
 				require.ErrorContains(t, err, "protect", "prod's stateful resources refuse deletion")
 				return
 			}
-			// What `just import` writes adopts everything into an empty
-			// stack; after it, the two providers change (they gain the
-			// token), and so do the six workers: Cloudflare does not return
-			// a source map, so each is uploaded again with its map.
+			// What `just import` writes adopts everything into an empty stack.
 			client, err := cfapi.New(cfapi.Options{BaseURL: "https://" + host + "/client/v4", Token: e2eToken, AccountID: e2eAccount, HTTPClient: srv.Client()})
 			require.NoError(t, err)
 			cfg, err := config.Load(vals, func(k string) string { return env[k] })
@@ -142,7 +150,11 @@ func TestProgramOnEngine(t *testing.T) {
 			defer adopted.dump()
 			require.NoError(t, adopted.stack.SetAllConfig(context.Background(), stackConfig(vals)))
 			adopted.cli("import", "--file", file, "--yes", "--generate-code=false")
-			require.Equal(t, map[string]int{"same": 15, "update": 8}, adopted.preview())
+			// 27 resources match (the 19 of old, each worker's workers.dev
+			// setting, the new queue and notification), but the 6 workers
+			// update: Cloudflare does not return a source map, so each is
+			// uploaded again with its map; and the two providers gain the token.
+			require.Equal(t, map[string]int{"same": 21, "update": 8}, adopted.preview())
 
 			e.destroy()
 		})

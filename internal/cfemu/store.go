@@ -20,6 +20,7 @@ type store struct {
 	Indexes   map[string]*vecIndex    `json:"vectorize"`       // by name
 	// Notifications are R2 event notification rules, by bucket name.
 	Notifications map[string][]*notificationRule `json:"r2_event_notifications"`
+	entryStore
 }
 
 func newStore() *store {
@@ -54,6 +55,7 @@ func (s *store) fillMaps() {
 	if s.Notifications == nil {
 		s.Notifications = map[string][]*notificationRule{}
 	}
+	s.entryStore.fill()
 }
 
 // timeLayout has a fixed width so that timestamps sort as strings.

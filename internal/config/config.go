@@ -29,6 +29,8 @@ const (
 	KeyObservability = "observability"
 	KeyProtect       = "protect"
 	KeyTopology      = "topology"
+	// KeyWorkers holds a stack's per-worker overrides (Pulumi.<stack>.yaml).
+	KeyWorkers = "workers"
 )
 
 // Environment variables that carry credentials. They may come from the
@@ -81,6 +83,9 @@ type Config struct {
 	// in prod.
 	Protect  bool
 	Topology Topology
+	// overridden records, per worker, the fields Pulumi.<stack>.yaml set,
+	// so a problem in one is reported under the key that holds it.
+	overridden map[string]map[string]bool
 	// Secrets holds the values of the config keys named by workers' secrets,
 	// keyed by the key without namespace.
 	Secrets map[string]Secret
@@ -205,6 +210,10 @@ type Worker struct {
 	SourceMaps *bool `json:"sourceMaps,omitempty"`
 	// Minify shortens the bundle.
 	Minify bool `json:"minify,omitempty"`
+	// WorkersDev serves the worker on <script>.<account subdomain>.workers.dev.
+	WorkersDev    bool           `json:"workersDev,omitempty"`
+	Routes        []Route        `json:"routes,omitempty"`
+	CustomDomains []CustomDomain `json:"customDomains,omitempty"`
 }
 
 // UploadsSourceMap reports whether the worker's bundle goes with its source map.
@@ -370,12 +379,15 @@ func Load(src Source, getenv func(string) string) (*Config, error) {
 		c.Protect = true
 	}
 
+	topologyRead := false
 	if raw := str(KeyTopology); raw == "" {
 		probs.add(key(KeyTopology), "is not set; declare Dome's resources under config.topology.value in Pulumi.yaml")
 	} else if err := decodeStrict(raw, &c.Topology); err != nil {
 		probs.add(key(KeyTopology), "cannot be read: %v; check the spelling of its fields against README.md", err)
 		// A half-decoded topology would only add misleading problems.
 		c.Topology = Topology{}
+	} else {
+		topologyRead = true
 	}
 
 	for _, w := range c.Topology.Workers {
@@ -391,6 +403,11 @@ func Load(src Source, getenv func(string) string) (*Config, error) {
 				c.Secrets[k] = Secret(v)
 			}
 		}
+	}
+
+	// Overrides of a topology that could not be read would all look unknown.
+	if raw, ok := src.GetConfig(key(KeyWorkers)); ok && topologyRead {
+		probs = append(probs, c.applyOverrides(raw)...)
 	}
 
 	probs = append(probs, c.validate()...)

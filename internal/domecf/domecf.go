@@ -16,6 +16,8 @@ const (
 	TypeQueueConsumer  = Package + ":index:QueueConsumer"
 
 	TypeR2EventNotification = Package + ":index:R2EventNotification"
+	// TypeWorkerSubdomain is a worker's workers.dev setting.
+	TypeWorkerSubdomain = Package + ":index:WorkerSubdomain"
 )
 
 // Provider is an explicit instance of the companion provider.

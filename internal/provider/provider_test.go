@@ -141,6 +141,9 @@ func TestSchema(t *testing.T) {
 		"domecf:index:R2EventNotification": {
 			inputs: []string{"bucketName", "queueId", "rules"}, required: []string{"bucketName", "queueId", "rules"}, replace: "queueId",
 		},
+		"domecf:index:WorkerSubdomain": {
+			inputs: []string{"scriptName", "enabled"}, required: []string{"scriptName", "enabled"}, replace: "scriptName",
+		},
 	}
 	require.ElementsMatch(t, keys(want), keys(spec.Resources))
 	for tok, w := range want {
