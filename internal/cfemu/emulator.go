@@ -23,7 +23,11 @@ const maxBodyBytes = 64 << 20
 type Config struct {
 	Token     string // the one accepted bearer token (required)
 	AccountID string // the one known account id (required)
-	StateFile string // optional: load at New if present, save after every mutation (atomic write)
+	// StateFile is optional: loaded at New if present, saved after every
+	// mutation (atomic write). D1 databases are SQLite files in the folder
+	// beside it named after it (state.json: state.d1/<uuid>.sqlite); without
+	// it they live in memory.
+	StateFile string
 	// OnRequest, if set, hears of every request once it is answered, as
 	// the request log records it (token redacted).
 	OnRequest func(Request)
@@ -34,8 +38,9 @@ type Emulator struct {
 	cfg    Config
 	routes []route
 
-	mu sync.Mutex // guards st; handlers run one at a time
+	mu sync.Mutex // guards st and d1; handlers run one at a time
 	st *store
+	d1 d1Files
 
 	logMu sync.Mutex
 	log   []Request
@@ -52,7 +57,7 @@ func New(cfg Config) (*Emulator, error) {
 	if cfg.AccountID == "" {
 		return nil, errors.New("cfemu: Config.AccountID is required")
 	}
-	e := &Emulator{cfg: cfg, st: newStore()}
+	e := &Emulator{cfg: cfg, st: newStore(), d1: d1Files{dir: d1Dir(cfg.StateFile)}}
 	if cfg.StateFile != "" {
 		st, err := loadState(cfg.StateFile)
 		if err != nil {
