@@ -138,6 +138,10 @@ func TestSchema(t *testing.T) {
 				"maxConcurrency", "retryDelay"},
 			required: []string{"queueId", "scriptName"}, replace: "queueId",
 		},
+		"domecf:index:D1Migrations": {
+			inputs:   []string{"databaseId", "table", "migrations"},
+			required: []string{"databaseId"}, replace: "databaseId",
+		},
 	}
 	require.ElementsMatch(t, keys(want), keys(spec.Resources))
 	for tok, w := range want {
