@@ -14,6 +14,7 @@ const (
 	TypeWorkerScript   = Package + ":index:WorkerScript"
 	TypeVectorizeIndex = Package + ":index:VectorizeIndex"
 	TypeQueueConsumer  = Package + ":index:QueueConsumer"
+	TypeD1Migrations   = Package + ":index:D1Migrations"
 )
 
 // Provider is an explicit instance of the companion provider.
