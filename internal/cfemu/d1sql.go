@@ -254,6 +254,11 @@ func runStatement(ctx context.Context, tx *sql.Tx, stmt string, args []any, raw 
 		rows.Close()
 		return d1Result{}, err
 	}
+	types, err := rows.ColumnTypes()
+	if err != nil {
+		rows.Close()
+		return d1Result{}, err
+	}
 	var table [][]any
 	for rows.Next() {
 		vals := make([]any, len(cols))
@@ -266,7 +271,7 @@ func runStatement(ctx context.Context, tx *sql.Tx, stmt string, args []any, raw 
 			return d1Result{}, err
 		}
 		for i, v := range vals {
-			vals[i] = jsonValue(v)
+			vals[i] = jsonValue(v, types[i].DatabaseTypeName())
 		}
 		table = append(table, vals)
 	}
@@ -316,9 +321,21 @@ func runStatement(ctx context.Context, tx *sql.Tx, stmt string, args []any, raw 
 	return res, nil
 }
 
-// jsonValue is a SQLite value as D1 sends it: a blob is an array of bytes.
-func jsonValue(v any) any {
+// jsonValue is a SQLite value as D1 sends it: a blob is an array of bytes,
+// and text stays text. The driver hands text in DATE, DATETIME and TIMESTAMP
+// columns over as a time.Time; it goes back to text in SQLite's own formats,
+// those of date() and of datetime() and CURRENT_TIMESTAMP.
+func jsonValue(v any, declType string) any {
 	switch x := v.(type) {
+	case time.Time:
+		_, offset := x.Zone()
+		switch {
+		case declType == "DATE" && offset == 0 && x.Equal(x.Truncate(24*time.Hour)):
+			return x.Format(time.DateOnly)
+		case offset != 0:
+			return x.Format("2006-01-02 15:04:05.999999999-07:00")
+		}
+		return x.Format("2006-01-02 15:04:05.999999999")
 	case []byte:
 		out := make([]int, len(x))
 		for i, b := range x {

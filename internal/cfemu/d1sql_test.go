@@ -78,6 +78,15 @@ func TestD1Query(t *testing.T) {
 		require.Equal(t, map[string]any{"columns": []any{"b"}, "rows": []any{[]any{[]any{float64(1), float64(2), float64(255)}}}}, res[0].Results)
 		require.Equal(t, map[string]any{"columns": []any{}, "rows": []any{}}, res[1].Results)
 	})
+	t.Run("dates stay text", func(t *testing.T) {
+		res := h.query(id, "query", map[string]any{"sql": `CREATE TABLE log (at TIMESTAMP, day DATE);
+			INSERT INTO log VALUES ('2026-11-01 10:00:00', '2026-11-01'), ('2026-11-01 10:00:00.25', NULL);
+			SELECT at, day FROM log`})
+		require.Equal(t, []any{
+			map[string]any{"at": "2026-11-01 10:00:00", "day": "2026-11-01"},
+			map[string]any{"at": "2026-11-01 10:00:00.25", "day": nil},
+		}, res[2].Results)
+	})
 	t.Run("errors", func(t *testing.T) {
 		tests := []struct {
 			name         string
@@ -115,7 +124,7 @@ func TestD1Query(t *testing.T) {
 		require.Equal(t, []any{}, res[1].Results)
 	})
 	t.Run("the database read reflects its tables", func(t *testing.T) {
-		h.query(id, "query", map[string]any{"sql": "CREATE TABLE tags (name TEXT)"})
+		h.query(id, "query", map[string]any{"sql": "CREATE TABLE tags (name TEXT); DROP TABLE log"})
 		db := mustOK(t, h.call(http.MethodGet, "/d1/database/"+id, nil)).obj(t)
 		require.EqualValues(t, 2, db["num_tables"], "notes and tags; sqlite_sequence is SQLite's own")
 		require.Greater(t, db["file_size"], float64(0))
