@@ -100,7 +100,8 @@ func TestSchemaMigrationsOnEngine(t *testing.T) {
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "0003_links.sql"), []byte(bad), 0o644))
 	e.log.Reset()
 	require.Equal(t, map[string]int{"same": 3, "update": 1}, e.preview())
-	require.Contains(t, e.log.String(), "0003_links.sql")
+	require.Contains(t, e.log.String(), "+ [2]: {", "the diff adds the file's entry")
+	require.Contains(t, e.log.String(), "pending migrations: 0003_links.sql")
 
 	// It fails: the deploy stops with the file, the statement and D1's
 	// message, and the worker binding the database keeps its old code.
