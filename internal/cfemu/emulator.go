@@ -28,6 +28,11 @@ type Config struct {
 	// beside it named after it (state.json: state.d1/<uuid>.sqlite); without
 	// it they live in memory.
 	StateFile string
+	// Zones names the zones the account has (routes and custom domains
+	// need one); they are added at New when the state lacks them.
+	Zones []string
+	// Subdomain is the account's workers.dev subdomain; default DefaultSubdomain.
+	Subdomain string
 	// OnRequest, if set, hears of every request once it is answered, as
 	// the request log records it (token redacted).
 	OnRequest func(Request)
@@ -67,6 +72,7 @@ func New(cfg Config) (*Emulator, error) {
 			e.st = st
 		}
 	}
+	e.seedZones(cfg.Zones)
 	e.routes = e.buildRoutes()
 	return e, nil
 }

@@ -105,6 +105,7 @@ func (c *Config) validate() Problems {
 		c.validateWorker(&ps, w, targets, queues, workers, consumed)
 		edges[w.Name] = w.Dependencies()
 	}
+	c.validateEntryPoints(&ps)
 	if _, err := graph.Order(order, edges); err != nil {
 		var cycle *graph.CycleError
 		if errors.As(err, &cycle) {
@@ -236,7 +237,7 @@ func (c *Config) validateWorker(ps *Problems, w Worker, targets map[string]targe
 		ps.add(k+".compatibilityDate", "%q is not a real date; write it as YYYY-MM-DD, e.g. 2025-04-15", w.CompatibilityDate)
 	}
 	if w.Placement != "" && w.Placement != "smart" {
-		ps.add(k+".placement", "%q is not a placement mode; use \"smart\" or leave it out", w.Placement)
+		ps.add(c.FieldKey(w.Name, "placement"), "%q is not a placement mode; use \"smart\" or leave it out", w.Placement)
 	}
 
 	// Bindings, vars and secrets share the worker's env object.
@@ -264,7 +265,7 @@ func (c *Config) validateWorker(ps *Problems, w Worker, targets map[string]targe
 		validateBinding(ps, bk, w, b, targets, workers, classes)
 	}
 	for _, name := range slices.Sorted(maps.Keys(w.Vars)) {
-		claim(k+".vars."+name, name)
+		claim(c.FieldKey(w.Name, "vars."+name), name)
 	}
 	for _, name := range slices.Sorted(maps.Keys(w.Secrets)) {
 		claim(k+".secrets."+name, name)
@@ -299,7 +300,7 @@ func (c *Config) validateWorker(ps *Problems, w Worker, targets map[string]targe
 
 	seen := map[string]bool{}
 	for i, cron := range w.Crons {
-		ck := fmt.Sprintf("%s.crons[%d]", k, i)
+		ck := fmt.Sprintf("%s[%d]", c.FieldKey(w.Name, "crons"), i)
 		fields := strings.Fields(cron)
 		valid := len(fields) == 5
 		for _, f := range fields {

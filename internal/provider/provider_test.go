@@ -142,6 +142,9 @@ func TestSchema(t *testing.T) {
 			inputs:   []string{"databaseId", "table", "migrations"},
 			required: []string{"databaseId"}, replace: "databaseId",
 		},
+		"domecf:index:WorkerSubdomain": {
+			inputs: []string{"scriptName", "enabled"}, required: []string{"scriptName", "enabled"}, replace: "scriptName",
+		},
 	}
 	require.ElementsMatch(t, keys(want), keys(spec.Resources))
 	for tok, w := range want {
