@@ -138,6 +138,10 @@ func TestSchema(t *testing.T) {
 				"maxConcurrency", "retryDelay"},
 			required: []string{"queueId", "scriptName"}, replace: "queueId",
 		},
+		"domecf:index:D1Migrations": {
+			inputs:   []string{"databaseId", "table", "migrations"},
+			required: []string{"databaseId"}, replace: "databaseId",
+		},
 		"domecf:index:WorkerSubdomain": {
 			inputs: []string{"scriptName", "enabled"}, required: []string{"scriptName", "enabled"}, replace: "scriptName",
 		},
