@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
@@ -114,6 +115,26 @@ func TestProgramOnEngine(t *testing.T) {
 			state := e.stateFile()
 			require.NotContains(t, state, e2eToken)
 
+			// Schema before code: silo's migrations ran before the silo
+			// worker was uploaded, and its tables are there.
+			siloDB := outs["d1Databases"].(map[string]any)["silo"].(map[string]any)["id"].(string)
+			lastQuery, upload := -1, -1
+			for i, r := range emu.Requests() {
+				switch {
+				case r.Method == "POST" && strings.HasSuffix(r.Path, "/d1/database/"+siloDB+"/query"):
+					lastQuery = i
+				case r.Method == "PUT" && strings.HasSuffix(r.Path, "/workers/scripts/"+naming.Physical(stackName, "silo")) && upload < 0:
+					upload = i
+				}
+			}
+			require.Positive(t, lastQuery, "silo's migrations were applied")
+			require.Less(t, lastQuery, upload, "the silo worker is uploaded after its database's migrations")
+			client, err := cfapi.New(cfapi.Options{BaseURL: "https://" + host + "/client/v4", Token: e2eToken, AccountID: e2eAccount, HTTPClient: srv.Client()})
+			require.NoError(t, err)
+			res, err := client.QueryD1(context.Background(), siloDB, "SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('notes', 'note_tags', 'd1_migrations') ORDER BY name")
+			require.NoError(t, err)
+			require.Equal(t, []map[string]any{{"name": "d1_migrations"}, {"name": "note_tags"}, {"name": "notes"}}, res[0].Results)
+
 			emu.ResetLog()
 			onlySame(t, e.up())
 			require.Empty(t, mutations(emu), "a no-op deploy must not write to Cloudflare")
@@ -153,8 +174,10 @@ func TestProgramOnEngine(t *testing.T) {
 			// 27 resources match (the 19 of old, each worker's workers.dev
 			// setting, the new queue and notification), but the 6 workers
 			// update: Cloudflare does not return a source map, so each is
-			// uploaded again with its map; and the two providers gain the token.
-			require.Equal(t, map[string]int{"same": 21, "update": 8}, adopted.preview())
+			// uploaded again with its map; and the two providers gain the
+			// token. The migrations resources are not imported: created in
+			// the adopted stack, they find every file recorded and apply none.
+			require.Equal(t, map[string]int{"same": 21, "update": 8, "create": 2}, adopted.preview())
 
 			e.destroy()
 		})

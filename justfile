@@ -91,6 +91,10 @@ outputs stack: _require-pulumi (_known stack)
 import stack: (_known stack)
     {{ if stack == "local" { "SSL_CERT_FILE=" + justfile_directory() / ".emulator/cfemu-cert.pem" } else { "" } }} go run ./cmd/import {{stack}}
 
+# Print each D1 database's applied and pending schema migrations (reads only).
+db-status stack: (_known stack)
+    @{{ if stack == "local" { "SSL_CERT_FILE=" + justfile_directory() / ".emulator/cfemu-cert.pem" } else { "" } }} go run ./cmd/dbstatus {{stack}}
+
 # Validate, preview and, once confirmed, deploy dev.
 deploy-dev: (_deploy "dev")
 

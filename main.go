@@ -65,6 +65,10 @@ func run(ctx *pulumi.Context, getenv func(string) string) (pulumi.Map, error) {
 	if res.Databases, err = databases.Create(ctx, cfg, stateful...); err != nil {
 		return nil, err
 	}
+	// Deleting a migrations resource drops nothing, so it needs no protection.
+	if res.Migrations, err = databases.Migrate(ctx, cfg, res.Databases, providers); err != nil {
+		return nil, err
+	}
 	if res.Buckets, err = storage.Create(ctx, cfg, stateful...); err != nil {
 		return nil, err
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/dome/infra/internal/bindings"
 	"github.com/dome/infra/internal/config"
+	"github.com/dome/infra/internal/migrations"
 )
 
 func main() {
@@ -64,6 +65,24 @@ func validate(w io.Writer, dir, stack string) error {
 		fmt.Fprintf(w, "  %-18s %s\n", label, strings.Join(physical, ", "))
 	}
 	section("d1Databases", names(t.D1Databases, func(d config.Database) string { return d.Name }))
+	var migrated []string
+	for _, d := range t.D1Databases {
+		if dir := cfg.MigrationsDir(d); dir != "" {
+			files, err := migrations.Read(dir)
+			if err != nil {
+				return err
+			}
+			summary := cfg.Name(d.Name) + " (no files yet)"
+			if n := len(files); n > 0 {
+				summary = fmt.Sprintf("%s (%d, last %s)", cfg.Name(d.Name), n, files[n-1].Name)
+			}
+			migrated = append(migrated, summary)
+		}
+	}
+	if len(migrated) == 0 {
+		migrated = []string{"-"}
+	}
+	fmt.Fprintf(w, "  %-18s %s\n", "d1 migrations", strings.Join(migrated, ", "))
 	section("r2Buckets", names(t.R2Buckets, func(b config.Bucket) string { return b.Name }))
 	section("kvNamespaces", names(t.KVNamespaces, func(n config.KVNamespace) string { return n.Name }))
 	section("queues", names(t.Queues, func(q config.Queue) string { return q.Name }))

@@ -18,6 +18,7 @@ func TestValidate(t *testing.T) {
 	require.NoError(t, validate(&out, "../..", "local"), "the local stack validates on a fresh clone, with .env.local's credentials")
 	require.Equal(t, `stack local: configuration is valid (environment dev, protected: false)
   d1Databases        dome-meta-dev, silo-dev
+  d1 migrations      dome-meta-dev (1, last 0001_init.sql), silo-dev (2, last 0002_add_tags.sql)
   r2Buckets          dome-raw-dev, silo-content-dev
   kvNamespaces       -
   queues             new-content-constellation-dev, new-content-constellation-dlq-dev, new-content-ai-dev, new-content-ai-dlq-dev, silo-content-uploaded-dev

@@ -23,7 +23,11 @@ const maxBodyBytes = 64 << 20
 type Config struct {
 	Token     string // the one accepted bearer token (required)
 	AccountID string // the one known account id (required)
-	StateFile string // optional: load at New if present, save after every mutation (atomic write)
+	// StateFile is optional: loaded at New if present, saved after every
+	// mutation (atomic write). D1 databases are SQLite files in the folder
+	// beside it named after it (state.json: state.d1/<uuid>.sqlite); without
+	// it they live in memory.
+	StateFile string
 	// Zones names the zones the account has (routes and custom domains
 	// need one); they are added at New when the state lacks them.
 	Zones []string
@@ -39,8 +43,9 @@ type Emulator struct {
 	cfg    Config
 	routes []route
 
-	mu sync.Mutex // guards st; handlers run one at a time
+	mu sync.Mutex // guards st and d1; handlers run one at a time
 	st *store
+	d1 d1Files
 
 	logMu sync.Mutex
 	log   []Request
@@ -57,7 +62,7 @@ func New(cfg Config) (*Emulator, error) {
 	if cfg.AccountID == "" {
 		return nil, errors.New("cfemu: Config.AccountID is required")
 	}
-	e := &Emulator{cfg: cfg, st: newStore()}
+	e := &Emulator{cfg: cfg, st: newStore(), d1: d1Files{dir: d1Dir(cfg.StateFile)}}
 	if cfg.StateFile != "" {
 		st, err := loadState(cfg.StateFile)
 		if err != nil {

@@ -105,6 +105,14 @@ func (c *Config) Name(logical string) string {
 	return naming.Physical(c.Environment, logical)
 }
 
+// MigrationsDir is the absolute folder of d's migrations, or "" when it has none.
+func (c *Config) MigrationsDir(d Database) string {
+	if d.MigrationsDir == "" {
+		return ""
+	}
+	return filepath.Join(c.ServicesRoot, d.MigrationsDir)
+}
+
 // Observability is a worker's Workers Logs setting.
 type Observability struct {
 	Enabled          bool    `json:"enabled"`
@@ -126,6 +134,11 @@ type Topology struct {
 // Database is a D1 database.
 type Database struct {
 	Name string `json:"name"`
+	// MigrationsDir is the folder of the database's schema migrations
+	// (NNNN_name.sql), relative to the services root; empty for none.
+	MigrationsDir string `json:"migrationsDir,omitempty"`
+	// MigrationsTable records applied migrations; empty for wrangler's d1_migrations.
+	MigrationsTable string `json:"migrationsTable,omitempty"`
 }
 
 // Bucket is an R2 bucket.

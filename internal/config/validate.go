@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/dome/infra/internal/graph"
+	"github.com/dome/infra/internal/migrations"
 	"github.com/dome/infra/internal/naming"
 )
 
@@ -77,6 +78,9 @@ func (c *Config) validate() Problems {
 	indexes := c.names(&ps, "vectorizeIndexes", "Vectorize index", len(t.VectorizeIndexes), func(i int) string { return t.VectorizeIndexes[i].Name }, indexName, maxIndexNameLength)
 	workers := c.names(&ps, "workers", "worker", len(t.Workers), func(i int) string { return t.Workers[i].Name }, workerName, maxNameLength)
 
+	for _, d := range t.D1Databases {
+		c.validateMigrations(&ps, d)
+	}
 	for _, b := range t.R2Buckets {
 		if b.Location != "" && !slices.Contains(bucketLocations, b.Location) {
 			ps.add(itemKey("r2Buckets", b.Name)+".location", "%q is not an R2 location hint; use one of %s, or leave it out", b.Location, strings.Join(bucketLocations, ", "))
@@ -413,6 +417,24 @@ func validateMigrations(ps *Problems, k string, steps Migrations) {
 				created = slices.Delete(created, at, at+1)
 			}
 		}
+	}
+}
+
+// validateMigrations checks a database's migration files offline: the
+// folder exists, every .sql file is NNNN_name.sql, no two share a number.
+func (c *Config) validateMigrations(ps *Problems, d Database) {
+	k := itemKey("d1Databases", d.Name)
+	if d.MigrationsTable != "" && !migrations.ValidTable(d.MigrationsTable) {
+		ps.add(k+".migrationsTable", "%q is not a plain SQL identifier; use letters, digits and _, not starting with a digit, e.g. %s", d.MigrationsTable, migrations.DefaultTable)
+	}
+	if d.MigrationsDir == "" {
+		if d.MigrationsTable != "" {
+			ps.add(k+".migrationsTable", "is set, but the database has no migrationsDir; add migrationsDir (relative to %s), or remove migrationsTable", c.ServicesRoot)
+		}
+		return
+	}
+	for _, p := range migrations.Problems(c.MigrationsDir(d)) {
+		ps.add(k+".migrationsDir", "%s", p)
 	}
 }
 

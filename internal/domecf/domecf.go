@@ -16,6 +16,7 @@ const (
 	TypeQueueConsumer  = Package + ":index:QueueConsumer"
 
 	TypeR2EventNotification = Package + ":index:R2EventNotification"
+	TypeD1Migrations        = Package + ":index:D1Migrations"
 	// TypeWorkerSubdomain is a worker's workers.dev setting.
 	TypeWorkerSubdomain = Package + ":index:WorkerSubdomain"
 )

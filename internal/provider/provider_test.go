@@ -141,6 +141,10 @@ func TestSchema(t *testing.T) {
 		"domecf:index:R2EventNotification": {
 			inputs: []string{"bucketName", "queueId", "rules"}, required: []string{"bucketName", "queueId", "rules"}, replace: "queueId",
 		},
+		"domecf:index:D1Migrations": {
+			inputs:   []string{"databaseId", "table", "migrations"},
+			required: []string{"databaseId"}, replace: "databaseId",
+		},
 		"domecf:index:WorkerSubdomain": {
 			inputs: []string{"scriptName", "enabled"}, required: []string{"scriptName", "enabled"}, replace: "scriptName",
 		},

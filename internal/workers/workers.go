@@ -61,7 +61,7 @@ func Create(ctx *pulumi.Context, cfg *config.Config, res bindings.Resources, opt
 			Tags:       w.Tags,
 			Migrations: migrations(w.Migrations),
 			SourceMap:  sourceMap(mod),
-		}, opts...)
+		}, append(opts, schemaFirst(w, res))...)
 		if err != nil {
 			return nil, fmt.Errorf("worker %q: %w", w.Name, err)
 		}
@@ -84,6 +84,18 @@ func Create(ctx *pulumi.Context, cfg *config.Config, res bindings.Resources, opt
 		out[w.Name] = worker
 	}
 	return out, nil
+}
+
+// schemaFirst makes a worker wait for the schema migrations of every
+// database it binds, so new code never meets an old schema.
+func schemaFirst(w config.Worker, res bindings.Resources) pulumi.ResourceOption {
+	var deps []pulumi.Resource
+	for _, b := range w.Bindings {
+		if m, ok := res.Migrations[b.Target]; ok && b.Type == config.BindD1 {
+			deps = append(deps, m)
+		}
+	}
+	return pulumi.DependsOn(deps)
 }
 
 // sourceMap is the bundle's map as an input, nil (no map part) without one.
