@@ -158,8 +158,6 @@ func TestProgramOnEngine(t *testing.T) {
 				return
 			}
 			// What `just import` writes adopts everything into an empty stack.
-			client, err := cfapi.New(cfapi.Options{BaseURL: "https://" + host + "/client/v4", Token: e2eToken, AccountID: e2eAccount, HTTPClient: srv.Client()})
-			require.NoError(t, err)
 			cfg, err := config.Load(vals, func(k string) string { return env[k] })
 			require.NoError(t, err)
 			plan, err := adopt.Build(context.Background(), cfg, client)
