@@ -43,6 +43,11 @@ type companion struct {
 	withIndex bool
 	protect   bool
 	batchSize int
+	// The worker's Durable Object history, whether it keeps its WEBHOOK
+	// secret, and the actions the bucket notifies the jobs queue of.
+	migrations    []domecf.Migration
+	withSecret    bool
+	notifyActions []string
 }
 
 // program deploys workers with every binding type, a Vectorize index and a
@@ -68,12 +73,21 @@ func (c *companion) program(baseURL string, ids map[string]string) pulumi.RunFun
 			{Type: "queue", Name: "JOBS", QueueName: pulumi.String("e2e-jobs")},
 			{Type: "service", Name: "TARGET", Service: target.Name},
 			{Type: "plain_text", Name: "VERSION", Text: pulumi.String("1")},
-			{Type: "secret_text", Name: "WEBHOOK", Text: pulumi.ToSecret(pulumi.String(e2eSecret)).(pulumi.StringOutput)},
 			{Type: "ai", Name: "AI"},
 			{Type: "kv_namespace", Name: "CACHE", NamespaceID: pulumi.String(ids["kv"])},
 			{Type: "durable_object_namespace", Name: "COUNTER", ClassName: pulumi.String("Counter")},
 			{Type: "analytics_engine", Name: "EVENTS", Dataset: pulumi.String("e2e_events")},
 			{Type: "hyperdrive", Name: "PG", ID: pulumi.String("0123456789abcdef0123456789abcdef")},
+		}
+		if c.withSecret {
+			bindings = append(bindings, domecf.Binding{Type: "secret_text", Name: "WEBHOOK", Text: pulumi.ToSecret(pulumi.String(e2eSecret)).(pulumi.StringOutput)})
+		}
+		if _, err := domecf.NewR2EventNotification(ctx, "uploads", domecf.R2EventNotificationArgs{
+			BucketName: pulumi.String("e2e-bucket"),
+			QueueID:    pulumi.String(ids["jobs"]),
+			Rules:      []domecf.R2NotificationRule{{Actions: c.notifyActions, Prefix: "uploads/", Description: "uploaded files"}},
+		}, use); err != nil {
+			return err
 		}
 		var deps []pulumi.Resource
 		if c.withIndex {
@@ -98,7 +112,8 @@ func (c *companion) program(baseURL string, ids map[string]string) pulumi.RunFun
 			Observability:      &domecf.Observability{Enabled: true, HeadSamplingRate: 1},
 			Placement:          "smart",
 			Tags:               []string{"e2e"},
-			Migrations:         &domecf.Migrations{NewTag: "v1", NewSqliteClasses: []string{"Counter"}},
+			Migrations:         c.migrations,
+			SourceMap:          pulumi.String(`{"version":3,"sources":["index.ts"],"mappings":"AAAA"}`),
 		}, use, pulumi.DependsOn(deps))
 		if err != nil {
 			return err
@@ -136,17 +151,20 @@ func TestCompanionLifecycle(t *testing.T) {
 	seed(t, srv, e2eToken, e2eAccount, "/queues", `{"queue_name":"e2e-jobs-dlq"}`)
 
 	spec := &companion{
-		content:   "export class Counter {} export default { fetch() { return new Response('v1'); } };",
-		dims:      32,
-		metadata:  []domecf.MetadataIndex{{PropertyName: "kind", IndexType: "string"}},
-		withIndex: true,
-		batchSize: 10,
+		content:       "export class Counter {} export default { fetch() { return new Response('v1'); } };",
+		dims:          32,
+		metadata:      []domecf.MetadataIndex{{PropertyName: "kind", IndexType: "string"}},
+		withIndex:     true,
+		batchSize:     10,
+		migrations:    []domecf.Migration{{Tag: "v1", NewSqliteClasses: []string{"Counter"}}},
+		withSecret:    true,
+		notifyActions: []string{"PutObject"},
 	}
 	e := newEngine(t, "companion", spec.program(srv.URL+"/client/v4", ids), nil)
 	defer e.dump()
 
 	// Create everything.
-	require.Equal(t, map[string]int{"create": 6}, e.up(), "stack, provider, two workers, index, consumer")
+	require.Equal(t, map[string]int{"create": 7}, e.up(), "stack, provider, two workers, index, consumer, notification")
 	status, settings := get(t, srv, e2eToken, e2eAccount, "/workers/scripts/e2e-api/settings")
 	require.Equal(t, http.StatusOK, status)
 	require.Len(t, settings["bindings"], 12, "every binding type reached Cloudflare")
@@ -171,18 +189,38 @@ func TestCompanionLifecycle(t *testing.T) {
 	onlySame(t, e.refresh())
 	onlySame(t, e.preview())
 
-	// New code and consumer settings update in place.
-	spec.content = strings.Replace(spec.content, "v1", "v2", 1)
+	// New code, consumer settings, a migration step, a dropped secret and
+	// new notification rules all update in place.
+	spec.content = strings.Replace(spec.content, "v1", "v2", 1) + " export class Limiter {}"
 	spec.batchSize = 20
 	spec.metadata = append(spec.metadata, domecf.MetadataIndex{PropertyName: "year", IndexType: "number"})
-	require.Equal(t, map[string]int{"same": 3, "update": 3}, e.up())
+	spec.migrations = append(spec.migrations, domecf.Migration{Tag: "v2", NewClasses: []string{"Limiter"}})
+	spec.withSecret = false
+	spec.notifyActions = []string{"PutObject", "CompleteMultipartUpload"}
+	emu.ResetLog()
+	require.Equal(t, map[string]int{"same": 3, "update": 4}, e.up())
 	_, q := get(t, srv, e2eToken, e2eAccount, "/queues/"+ids["jobs"])
 	consumer := q["consumers"].([]any)[0].(map[string]any)
 	require.Equal(t, 20.0, consumer["settings"].(map[string]any)["batch_size"])
+	var upload cfemu.Request
+	for _, r := range emu.Requests() {
+		if r.Method == http.MethodPut && strings.HasSuffix(r.Path, "/workers/scripts/e2e-api") {
+			upload = r
+		}
+	}
+	require.Contains(t, string(upload.Body), `"migrations":{"new_tag":"v2","old_tag":"v1","new_classes":["Limiter"]}`, "only the new step is sent")
+	require.Contains(t, string(upload.Body), "application/source-map")
+	status, secrets := getList(t, srv, e2eToken, e2eAccount, "/workers/scripts/e2e-api/secrets")
+	require.Equal(t, http.StatusOK, status)
+	require.Empty(t, secrets, "the secret left the config, so it left the worker")
+	_, notifications := get(t, srv, e2eToken, e2eAccount, "/event_notifications/r2/e2e-bucket/configuration")
+	rules := notifications["queues"].([]any)[0].(map[string]any)["rules"].([]any)
+	require.Equal(t, []any{"PutObject", "CompleteMultipartUpload"}, rules[0].(map[string]any)["actions"])
+	onlySame(t, e.refresh())
 
 	// Changing the index's dimensions replaces it.
 	spec.dims = 64
-	require.Equal(t, map[string]int{"same": 5, "replace": 1}, e.up(), "the index is replaced under the same name, so its binding is unchanged")
+	require.Equal(t, map[string]int{"same": 6, "replace": 1}, e.up(), "the index is replaced under the same name, so its binding is unchanged")
 	_, index = get(t, srv, e2eToken, e2eAccount, "/vectorize/v2/indexes/e2e-notes")
 	require.Equal(t, 64.0, index["config"].(map[string]any)["dimensions"])
 
@@ -212,4 +250,6 @@ func TestCompanionLifecycle(t *testing.T) {
 	}
 	_, q = get(t, srv, e2eToken, e2eAccount, "/queues/"+ids["jobs"])
 	require.EqualValues(t, 0, q["consumers_total_count"])
+	_, notifications = get(t, srv, e2eToken, e2eAccount, "/event_notifications/r2/e2e-bucket/configuration")
+	require.Empty(t, notifications["queues"])
 }

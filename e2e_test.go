@@ -282,8 +282,21 @@ func send(t testing.TB, srv *httptest.Server, token, account, method, path, body
 	return env.Result
 }
 
-// get reads one answer's result from the emulated account.
+// get reads one answer's result object from the emulated account.
 func get(t testing.TB, srv *httptest.Server, token, account, path string) (int, map[string]any) {
+	t.Helper()
+	var out map[string]any
+	return getInto(t, srv, token, account, path, &out), out
+}
+
+// getList reads one answer's result list from the emulated account.
+func getList(t testing.TB, srv *httptest.Server, token, account, path string) (int, []any) {
+	t.Helper()
+	var out []any
+	return getInto(t, srv, token, account, path, &out), out
+}
+
+func getInto(t testing.TB, srv *httptest.Server, token, account, path string, result any) int {
 	t.Helper()
 	req, err := http.NewRequest(http.MethodGet, srv.URL+"/client/v4/accounts/"+account+path, nil)
 	require.NoError(t, err)
@@ -291,11 +304,11 @@ func get(t testing.TB, srv *httptest.Server, token, account, path string) (int, 
 	resp, err := srv.Client().Do(req)
 	require.NoError(t, err)
 	defer resp.Body.Close()
-	var env struct {
-		Result map[string]any `json:"result"`
-	}
+	env := struct {
+		Result any `json:"result"`
+	}{result}
 	_ = json.NewDecoder(resp.Body).Decode(&env)
-	return resp.StatusCode, env.Result
+	return resp.StatusCode
 }
 
 // TestStackFilesReadAsPulumiReadsThem checks the offline reader that

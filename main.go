@@ -81,6 +81,9 @@ func run(ctx *pulumi.Context, getenv func(string) string) (pulumi.Map, error) {
 	if res.Indexes, err = vectorize.Create(ctx, cfg, stateful...); err != nil {
 		return nil, err
 	}
+	if _, err = storage.Notify(ctx, cfg, res.Buckets, res.Queues, providers); err != nil {
+		return nil, err
+	}
 	ws, err := workers.Create(ctx, cfg, res, providers)
 	if err != nil {
 		return nil, err

@@ -181,6 +181,7 @@ const (
 	tSubdomain = "domecf:index:WorkerSubdomain"
 	tRoute     = "cloudflare:index/workersRoute:WorkersRoute"
 	tDomain    = "cloudflare:index/workersDomain:WorkersDomain"
+	tNotify    = "domecf:index:R2EventNotification"
 )
 
 func TestStacks(t *testing.T) {
@@ -204,7 +205,7 @@ func TestStacks(t *testing.T) {
 				{tD1, "dome-meta"}, {tD1, "silo"},
 				{tR2, "dome-raw"}, {tR2, "silo-content"},
 				{tQueue, "new-content-constellation"}, {tQueue, "new-content-constellation-dlq"},
-				{tQueue, "new-content-ai"}, {tQueue, "new-content-ai-dlq"},
+				{tQueue, "new-content-ai"}, {tQueue, "new-content-ai-dlq"}, {tQueue, "silo-content-uploaded"},
 				{tIndex, "dome-notes"},
 			}
 			for _, s := range stateful {
@@ -269,6 +270,18 @@ func TestStacks(t *testing.T) {
 				require.Equal(t, 10.0, c.Inputs["batchSize"].NumberValue())
 				require.Contains(t, c.Deps, urn(tt.stack, tWorker, worker))
 			}
+			// silo-content announces stored objects on silo-content-uploaded,
+			// once both exist; the notification is not stateful, so never protected.
+			notify := m.find(t, tNotify, "silo-content/silo-content-uploaded")
+			require.Equal(t, phys("silo-content"), str(t, notify.Inputs, "bucketName"))
+			require.Equal(t, "queue-silo-content-uploaded", str(t, notify.Inputs, "queueId"))
+			require.Equal(t, resource.NewPropertyValue([]any{map[string]any{
+				"actions":     []any{"PutObject", "CompleteMultipartUpload"},
+				"description": "New content stored by silo.",
+			}}), notify.Inputs["rules"])
+			require.False(t, notify.Protect)
+			require.ElementsMatch(t, []string{urn(tt.stack, tR2, "silo-content"), urn(tt.stack, tQueue, "silo-content-uploaded")}, notify.Deps)
+
 			cron := m.find(t, tCron, "dome-cron")
 			require.Equal(t, phys("dome-cron"), str(t, cron.Inputs, "scriptName"))
 			require.Equal(t, tt.cron, cron.Inputs["schedules"].ArrayValue()[0].StringValue())
@@ -285,7 +298,7 @@ func TestStacks(t *testing.T) {
 			require.Equal(t, map[string]any{"name": phys("silo"), "id": "d1database-silo"}, dbs["silo"])
 			require.Len(t, dbs, 2)
 			require.Len(t, d.outputs["r2Buckets"], 2)
-			require.Len(t, d.outputs["queues"], 4)
+			require.Len(t, d.outputs["queues"], 5)
 			require.Equal(t, map[string]any{"name": phys("dome-notes"), "id": "vectorizeindex-dome-notes"}, d.outputs["vectorizeIndexes"].(map[string]any)["dome-notes"])
 			require.Empty(t, d.outputs["kvNamespaces"])
 			wo := d.outputs["workers"].(map[string]any)
@@ -293,11 +306,12 @@ func TestStacks(t *testing.T) {
 			apiOut := wo["dome-api"].(map[string]any)
 			require.Equal(t, phys("dome-api"), apiOut["name"])
 			require.Equal(t, []string{"AI", "CONSTELLATION", "SILO", "ENVIRONMENT", "LOG_LEVEL", "CORS_ORIGIN", "VERSION"}, apiOut["bindings"])
-			mod, err := bundle.Build("testdata/services/dome-api/src/index.ts")
+			mod, err := bundle.Build("testdata/services/dome-api/src/index.ts", bundle.Options{SourceMap: true})
 			require.NoError(t, err)
 			require.Equal(t, mod.SHA256, apiOut["bundleSha256"])
 			sum := sha256.Sum256([]byte(str(t, api.Inputs, "content")))
 			require.Equal(t, hex.EncodeToString(sum[:]), apiOut["bundleSha256"], "the hash is of what was uploaded")
+			require.Equal(t, mod.SourceMap, str(t, api.Inputs, "sourceMap"), "source maps are on by default")
 			require.Equal(t, map[string]any{"id": "queueconsumer-new-content-ai", "worker": "ai-processor"}, d.outputs["queueConsumers"].(map[string]any)["new-content-ai"])
 		})
 	}
@@ -390,4 +404,31 @@ func mustAbs(t testing.TB, p string) string {
 	abs, err := filepath.Abs(p)
 	require.NoError(t, err)
 	return abs
+}
+
+// The worker settings of issue 8 are YAML edits: a migration history, source
+// maps off for one worker, minify for another.
+func TestWorkerBuildSettingsFromYAML(t *testing.T) {
+	d, err := deploy(t, "dev", testEnv, func(v *config.Values) {
+		topo := v.Config["dome:topology"]
+		topo = strings.Replace(topo, `"name":"dome-notify"`, `"name":"dome-notify","sourceMaps":false,"bindings":[{"type":"durable_object_namespace","name":"HALLS","className":"Hall"}],`+
+			`"migrations":[{"tag":"v1","newSqliteClasses":["Room"]},{"tag":"v2","renamedClasses":[{"from":"Room","to":"Hall"}]}]`, 1)
+		topo = strings.Replace(topo, `"name":"dome-cron"`, `"name":"dome-cron","minify":true`, 1)
+		v.Config["dome:topology"] = topo
+	})
+	require.NoError(t, err)
+
+	notify := d.mocks.find(t, tWorker, "dome-notify")
+	_, hasMap := notify.Inputs["sourceMap"]
+	require.False(t, hasMap, "sourceMaps: false uploads the module alone")
+	require.Equal(t, resource.NewPropertyValue([]any{
+		map[string]any{"tag": "v1", "newSqliteClasses": []any{"Room"}},
+		map[string]any{"tag": "v2", "renamedClasses": []any{map[string]any{"from": "Room", "to": "Hall"}}},
+	}), notify.Inputs["migrations"])
+
+	cron := d.mocks.find(t, tWorker, "dome-cron")
+	minified, err := bundle.Build("testdata/services/dome-cron/src/index.ts", bundle.Options{SourceMap: true, Minify: true})
+	require.NoError(t, err)
+	require.Equal(t, minified.Code, str(t, cron.Inputs, "content"))
+	require.Equal(t, minified.SourceMap, str(t, cron.Inputs, "sourceMap"))
 }

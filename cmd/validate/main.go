@@ -87,6 +87,16 @@ func validate(w io.Writer, dir, stack string) error {
 	section("kvNamespaces", names(t.KVNamespaces, func(n config.KVNamespace) string { return n.Name }))
 	section("queues", names(t.Queues, func(q config.Queue) string { return q.Name }))
 	section("vectorizeIndexes", names(t.VectorizeIndexes, func(ix config.Index) string { return ix.Name }))
+	var pairs []string
+	for _, b := range t.R2Buckets {
+		for _, q := range b.NotifiedQueues() {
+			pairs = append(pairs, cfg.Name(b.Name)+" -> "+cfg.Name(q))
+		}
+	}
+	if len(pairs) == 0 {
+		pairs = []string{"-"}
+	}
+	fmt.Fprintf(w, "  %-18s %s\n", "r2 notifications", strings.Join(pairs, ", "))
 	section("workers (in order)", names(order, func(w config.Worker) string { return w.Name }))
 	for _, wk := range t.Workers {
 		effective(w, cfg, wk)

@@ -21,8 +21,9 @@ func TestValidate(t *testing.T) {
   d1 migrations      dome-meta-dev (1, last 0001_init.sql), silo-dev (2, last 0002_add_tags.sql)
   r2Buckets          dome-raw-dev, silo-content-dev
   kvNamespaces       -
-  queues             new-content-constellation-dev, new-content-constellation-dlq-dev, new-content-ai-dev, new-content-ai-dlq-dev
+  queues             new-content-constellation-dev, new-content-constellation-dlq-dev, new-content-ai-dev, new-content-ai-dlq-dev, silo-content-uploaded-dev
   vectorizeIndexes   dome-notes-dev
+  r2 notifications   silo-content-dev -> silo-content-uploaded-dev
   workers (in order) constellation-dev, silo-dev, dome-api-dev, ai-processor-dev, dome-cron-dev, dome-notify-dev
   worker dome-api (dome-api-dev), overridden in Pulumi.local.yaml: customDomains, routes, workersDev
     workersDev     on

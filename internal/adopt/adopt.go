@@ -77,6 +77,7 @@ type Account interface {
 	ListScripts(context.Context) ([]cfapi.Script, error)
 	GetSchedules(ctx context.Context, scriptName string) ([]cfapi.Schedule, error)
 	ListQueueConsumers(ctx context.Context, queueID string) ([]cfapi.Consumer, error)
+	GetR2EventNotifications(ctx context.Context, bucket string) (cfapi.BucketNotifications, error)
 	ListZones(context.Context) ([]cfapi.Zone, error)
 	ListWorkerRoutes(ctx context.Context, zoneID string) ([]cfapi.WorkerRoute, error)
 	ListWorkersDomains(context.Context) ([]cfapi.WorkersDomain, error)
@@ -85,7 +86,8 @@ type Account interface {
 // Build lists the account and matches it to cfg. Import ids follow each
 // provider's convention: <account>/<id> for the official one (the script
 // name for cron triggers), the name for companion workers and indexes,
-// <queue id>/<consumer id> for consumers, <zone id>/<route id> for routes.
+// <queue id>/<consumer id> for consumers, <zone id>/<route id> for routes,
+// <bucket>/<queue id> for event notifications.
 func Build(ctx context.Context, cfg *config.Config, acct Account) (*Plan, error) {
 	p := &Plan{}
 	acc := func(id string) string { return cfg.AccountID + "/" + id }
@@ -150,6 +152,12 @@ func Build(ctx context.Context, cfg *config.Config, acct Account) (*Plan, error)
 			add(typeQueue, q.Name, acc(id), cloudflareProvider)
 		} else {
 			missing("queue", q.Name)
+		}
+	}
+
+	for _, b := range t.R2Buckets {
+		if err := adoptNotifications(ctx, cfg, acct, b, bucketNames, queueIDs, add, p); err != nil {
+			return nil, err
 		}
 	}
 
@@ -228,6 +236,30 @@ func Build(ctx context.Context, cfg *config.Config, acct Account) (*Plan, error)
 
 	p.File.Resources = append(providers(cfg), p.File.Resources...)
 	return p, nil
+}
+
+// adoptNotifications imports each (bucket, queue) pair of b's event
+// notifications that the account already has rules for.
+func adoptNotifications(ctx context.Context, cfg *config.Config, acct Account, b config.Bucket, buckets, queueIDs map[string]string,
+	add func(typ, logical, id, provider string), p *Plan) error {
+	pairs := b.NotifiedQueues()
+	bucket, exists := buckets[cfg.Name(b.Name)]
+	var live cfapi.BucketNotifications
+	if exists && len(pairs) > 0 {
+		var err error
+		if live, err = acct.GetR2EventNotifications(ctx, bucket); err != nil {
+			return fmt.Errorf("event notifications of bucket %s: %w", bucket, err)
+		}
+	}
+	for _, q := range pairs {
+		queueID, ok := queueIDs[cfg.Name(q)]
+		if _, found := live.Queue(queueID); exists && ok && found {
+			add(domecf.TypeR2EventNotification, b.Name+"/"+q, bucket+"/"+queueID, domecfProvider)
+		} else {
+			p.Missing = append(p.Missing, fmt.Sprintf("event notifications %s/%s (%s to %s)", b.Name, q, cfg.Name(b.Name), cfg.Name(q)))
+		}
+	}
+	return nil
 }
 
 // entryPoints is what the account routes: zone ids by name, route ids by

@@ -75,6 +75,7 @@ func TestBuild(t *testing.T) {
 	a.post("/storage/kv/namespaces", `{"title":"other-dev"}`)
 	queue := a.post("/queues", `{"queue_name":"jobs-dev"}`)["queue_id"].(string)
 	dlq := a.post("/queues", `{"queue_name":"jobs-dlq-dev"}`)["queue_id"].(string)
+	require.NoError(t, a.client.PutR2EventNotification(ctx, "silo-content-dev", queue, []cfapi.NotificationRule{{Actions: []string{"PutObject"}}}))
 	_, err := a.client.CreateVectorizeIndex(ctx, cfapi.CreateVectorizeIndexParams{Name: "notes-dev", Config: cfapi.VectorizeConfig{Dimensions: 3, Metric: "cosine"}})
 	require.NoError(t, err)
 	_, err = a.client.UploadScript(ctx, cfapi.UploadScriptParams{ScriptName: "worker-dev", Metadata: cfapi.ScriptMetadata{MainModule: "index.js"}, Content: "export default {}"})
@@ -86,8 +87,11 @@ func TestBuild(t *testing.T) {
 	require.NoError(t, err)
 
 	cfg := &config.Config{Environment: "dev", AccountID: account, APIHostname: "127.0.0.1:8787", Topology: config.Topology{
-		D1Databases:      []config.Database{{Name: "silo"}, {Name: "meta"}},
-		R2Buckets:        []config.Bucket{{Name: "silo-content"}},
+		D1Databases: []config.Database{{Name: "silo"}, {Name: "meta"}},
+		R2Buckets: []config.Bucket{{Name: "silo-content", EventNotifications: []config.EventNotification{
+			{Queue: "jobs", Actions: []string{"PutObject"}},
+			{Queue: "jobs-dlq", Actions: []string{"DeleteObject"}}, // no rules in the account yet
+		}}},
 		KVNamespaces:     []config.KVNamespace{{Name: "cache"}},
 		Queues:           []config.Queue{{Name: "jobs"}, {Name: "jobs-dlq"}},
 		VectorizeIndexes: []config.Index{{Name: "notes"}},
@@ -107,6 +111,7 @@ func TestBuild(t *testing.T) {
 		{Type: typeR2, Name: "silo-content", ID: account + "/silo-content-dev", Provider: "cloudflare", Version: "5.49.1"},
 		{Type: typeQueue, Name: "jobs", ID: account + "/" + queue, Provider: "cloudflare", Version: "5.49.1"},
 		{Type: typeQueue, Name: "jobs-dlq", ID: account + "/" + dlq, Provider: "cloudflare", Version: "5.49.1"},
+		{Type: "domecf:index:R2EventNotification", Name: "silo-content/jobs", ID: "silo-content-dev/" + queue, Provider: "domecf"},
 		{Type: "domecf:index:VectorizeIndex", Name: "notes", ID: "notes-dev", Provider: "domecf"},
 		{Type: "domecf:index:WorkerScript", Name: "worker", ID: "worker-dev", Provider: "domecf"},
 		{Type: "domecf:index:WorkerSubdomain", Name: "worker", ID: "worker-dev", Provider: "domecf"},
@@ -115,10 +120,11 @@ func TestBuild(t *testing.T) {
 		{Type: "domecf:index:WorkerScript", Name: "cron", ID: "cron-dev", Provider: "domecf"},
 		{Type: "domecf:index:WorkerSubdomain", Name: "cron", ID: "cron-dev", Provider: "domecf"},
 	}, plan.File.Resources)
-	require.Equal(t, 11, plan.Found())
+	require.Equal(t, 12, plan.Found())
 	require.Equal(t, []string{
 		"D1 database meta (meta-dev)",
 		"KV namespace cache (cache-dev)",
+		"event notifications silo-content/jobs-dlq (silo-content-dev to jobs-dlq-dev)",
 		"worker api (api-dev)",
 	}, plan.Missing)
 

@@ -20,10 +20,25 @@ import (
 type Module struct {
 	Code   string
 	SHA256 string // hex SHA-256 of Code, the stack output CI compares
+	// SourceMap maps Code back to the sources; empty for a prebuilt entry
+	// or when Options.SourceMap is off.
+	SourceMap string
 }
 
+// Options tune a TypeScript bundle; a prebuilt .js entry ignores them.
+type Options struct {
+	// SourceMap writes an external source map, which Code links to as
+	// index.js.map (the name the upload gives it).
+	SourceMap bool
+	// Minify shortens whitespace, identifiers and syntax.
+	Minify bool
+}
+
+// sourceMapName is the map's file name, beside the index.js module it maps.
+const sourceMapName = "index.js.map"
+
 // Build bundles the entry module at path.
-func Build(path string) (Module, error) {
+func Build(path string, opts Options) (Module, error) {
 	switch filepath.Ext(path) {
 	case ".js", ".mjs":
 		code, err := os.ReadFile(path)
@@ -34,6 +49,10 @@ func Build(path string) (Module, error) {
 	}
 	if _, err := os.Stat(path); err != nil {
 		return Module{}, fmt.Errorf("Module not found: %s", path)
+	}
+	sourceMap := api.SourceMapNone
+	if opts.SourceMap {
+		sourceMap = api.SourceMapLinked
 	}
 	res := api.Build(api.BuildOptions{
 		EntryPoints: []string{path},
@@ -49,14 +68,33 @@ func Build(path string) (Module, error) {
 		MainFields: []string{"browser", "module", "main"},
 		LogLevel:   api.LogLevelSilent,
 		Charset:    api.CharsetUTF8,
+		// Linked: a separate map, named in the code's sourceMappingURL
+		// comment, which is how the runtime pairs the two.
+		Sourcemap:         sourceMap,
+		MinifyWhitespace:  opts.Minify,
+		MinifyIdentifiers: opts.Minify,
+		MinifySyntax:      opts.Minify,
 	})
 	if len(res.Errors) > 0 {
 		return Module{}, buildError(res.Errors)
 	}
-	if len(res.OutputFiles) != 1 {
-		return Module{}, fmt.Errorf("bundling %s produced %d files, want 1", path, len(res.OutputFiles))
+	var code, sourceMapText string
+	for _, f := range res.OutputFiles {
+		switch filepath.Base(f.Path) {
+		case "index.js":
+			code = string(f.Contents)
+		case sourceMapName:
+			sourceMapText = string(f.Contents)
+		default:
+			return Module{}, fmt.Errorf("bundling %s produced an unexpected file %s", path, f.Path)
+		}
 	}
-	return newModule(string(res.OutputFiles[0].Contents)), nil
+	if code == "" || opts.SourceMap != (sourceMapText != "") {
+		return Module{}, fmt.Errorf("bundling %s produced %d files, want the module and, if asked for, its source map", path, len(res.OutputFiles))
+	}
+	m := newModule(code)
+	m.SourceMap = sourceMapText
+	return m, nil
 }
 
 func newModule(code string) Module {

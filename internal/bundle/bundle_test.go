@@ -3,8 +3,10 @@ package bundle
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -41,7 +43,7 @@ func TestBuild(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			m, err := Build(tt.path)
+			m, err := Build(tt.path, Options{})
 			if tt.err != "" {
 				require.Error(t, err)
 				require.Contains(t, err.Error(), tt.err)
@@ -71,9 +73,42 @@ func abs(t *testing.T, path string) string {
 }
 
 func TestBuildIsDeterministic(t *testing.T) {
-	a, err := Build("testdata/ok/src/index.ts")
+	opts := Options{SourceMap: true}
+	a, err := Build("testdata/ok/src/index.ts", opts)
 	require.NoError(t, err)
-	b, err := Build("testdata/ok/src/index.ts")
+	b, err := Build("testdata/ok/src/index.ts", opts)
 	require.NoError(t, err)
 	require.Equal(t, a.SHA256, b.SHA256)
+	require.Equal(t, a.SourceMap, b.SourceMap)
+}
+
+func TestBuildSourceMapAndMinify(t *testing.T) {
+	plain, err := Build("testdata/ok/src/index.ts", Options{})
+	require.NoError(t, err)
+	require.Empty(t, plain.SourceMap)
+	require.NotContains(t, plain.Code, "sourceMappingURL")
+
+	mapped, err := Build("testdata/ok/src/index.ts", Options{SourceMap: true})
+	require.NoError(t, err)
+	require.True(t, strings.HasSuffix(strings.TrimSpace(mapped.Code), "//# sourceMappingURL=index.js.map"), "the module links its map by the name it is uploaded under")
+	var sm struct {
+		Version        int      `json:"version"`
+		Sources        []string `json:"sources"`
+		SourcesContent []string `json:"sourcesContent"`
+		Mappings       string   `json:"mappings"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(mapped.SourceMap), &sm))
+	require.Equal(t, 3, sm.Version)
+	require.Equal(t, []string{"testdata/ok/src/index.ts", "testdata/ok/src/greet.ts"}, sm.Sources, "paths relative to the project, the same on every machine")
+	require.Len(t, sm.SourcesContent, 2)
+	require.NotEmpty(t, sm.Mappings)
+
+	minified, err := Build("testdata/ok/src/index.ts", Options{SourceMap: true, Minify: true})
+	require.NoError(t, err)
+	require.Less(t, len(minified.Code), len(mapped.Code))
+	require.NotEqual(t, mapped.SourceMap, minified.SourceMap)
+
+	prebuilt, err := Build("testdata/prebuilt/worker.js", Options{SourceMap: true, Minify: true})
+	require.NoError(t, err)
+	require.Empty(t, prebuilt.SourceMap, "a prebuilt bundle is uploaded as it is")
 }

@@ -56,14 +56,22 @@ type RenamedClass struct {
 	To   string `json:"to"`
 }
 
-// Migrations moves a script's Durable Object classes from OldTag to NewTag.
-type Migrations struct {
-	NewTag           string         `json:"new_tag,omitempty"`
-	OldTag           string         `json:"old_tag,omitempty"`
+// MigrationStep is one step of Durable Object class changes.
+type MigrationStep struct {
 	NewClasses       []string       `json:"new_classes,omitempty"`
 	NewSqliteClasses []string       `json:"new_sqlite_classes,omitempty"`
 	RenamedClasses   []RenamedClass `json:"renamed_classes,omitempty"`
 	DeletedClasses   []string       `json:"deleted_classes,omitempty"`
+}
+
+// Migrations moves a script's Durable Object classes from OldTag, which
+// must be the tag the script is at, to NewTag: one step inline, or several
+// in Steps.
+type Migrations struct {
+	NewTag string `json:"new_tag,omitempty"`
+	OldTag string `json:"old_tag,omitempty"`
+	MigrationStep
+	Steps []MigrationStep `json:"steps,omitempty"`
 }
 
 // ScriptMetadata is the metadata part of a script upload. Bindings, Tags
@@ -82,11 +90,17 @@ type ScriptMetadata struct {
 	Migrations         *Migrations     `json:"migrations,omitempty"`
 }
 
-// UploadScriptParams is an ES-module worker upload: one main module.
+// SourceMapContentType is the part type of a module's source map.
+const SourceMapContentType = "application/source-map"
+
+// UploadScriptParams is an ES-module worker upload: one main module, and
+// its source map if there is one.
 type UploadScriptParams struct {
 	ScriptName string
 	Metadata   ScriptMetadata
 	Content    string // source of Metadata.MainModule
+	// SourceMap, when set, is uploaded as <main module>.map beside it.
+	SourceMap string
 }
 
 // Script is what Cloudflare answers about a script (upload, list).
@@ -141,6 +155,12 @@ func (c *Client) UploadScript(ctx context.Context, p UploadScriptParams) (Script
 	}
 	if err := writePart(w, meta.MainModule, meta.MainModule, ModuleContentType, []byte(p.Content)); err != nil {
 		return Script{}, err
+	}
+	if p.SourceMap != "" {
+		name := meta.MainModule + ".map"
+		if err := writePart(w, name, name, SourceMapContentType, []byte(p.SourceMap)); err != nil {
+			return Script{}, err
+		}
 	}
 	if err := w.Close(); err != nil {
 		return Script{}, fmt.Errorf("cfapi: close multipart body: %w", err)
@@ -241,4 +261,22 @@ func (c *Client) GetSchedules(ctx context.Context, scriptName string) ([]Schedul
 		Schedules []Schedule `json:"schedules"`
 	}](ctx, c, http.MethodGet, c.accountPath("workers", "scripts", scriptName, "schedules"), nil)
 	return res.Schedules, err
+}
+
+// Secret is a worker secret as Cloudflare lists it: never with its value.
+type Secret struct {
+	Name string `json:"name"`
+	Type string `json:"type"`
+}
+
+// ListScriptSecrets lists a script's secrets, names and types only.
+func (c *Client) ListScriptSecrets(ctx context.Context, scriptName string) ([]Secret, error) {
+	return call[[]Secret](ctx, c, http.MethodGet, c.accountPath("workers", "scripts", scriptName, "secrets"), nil)
+}
+
+// DeleteScriptSecret removes one secret from a script. Cloudflare keeps a
+// script's secrets across uploads, so this is the only way one goes.
+func (c *Client) DeleteScriptSecret(ctx context.Context, scriptName, secret string) error {
+	_, err := c.do(ctx, request{method: http.MethodDelete, path: c.accountPath("workers", "scripts", scriptName, "secrets", secret)})
+	return err
 }

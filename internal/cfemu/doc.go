@@ -1,8 +1,9 @@
 // Package cfemu is a local, in-memory stand-in for the parts of Cloudflare's v4 API that Dome uses.
 //
-// It serves D1 databases, R2 buckets, Queues and their consumers, Workers KV
-// namespaces, Workers scripts (multipart upload, settings, content, cron
-// schedules) and Vectorize v2 indexes under /client/v4, in Cloudflare's
+// It serves D1 databases, R2 buckets and their event notifications, Queues
+// and their consumers, Workers KV namespaces, Workers scripts (multipart
+// upload, settings, content, cron schedules, secrets) and Vectorize v2
+// indexes under /client/v4, in Cloudflare's
 // response envelope, and applies the checks the real API applies at the same
 // moment (authentication, duplicate names, references made by a worker's
 // bindings at upload time, delete rules), so that a client written for the

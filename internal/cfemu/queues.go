@@ -1,6 +1,9 @@
 package cfemu
 
-import "net/http"
+import (
+	"net/http"
+	"slices"
+)
 
 type queue struct {
 	ID         string         `json:"queue_id"`
@@ -220,6 +223,14 @@ func (e *Emulator) queueDelete(key queueKey) func(*call) reply {
 			}
 		}
 		delete(e.st.Queues, q.ID)
+		// Buckets stop notifying a queue that is gone.
+		for bucket, rules := range e.st.Notifications {
+			if rules = slices.DeleteFunc(rules, func(r *notificationRule) bool { return r.QueueID == q.ID }); len(rules) == 0 {
+				delete(e.st.Notifications, bucket)
+			} else {
+				e.st.Notifications[bucket] = rules
+			}
+		}
 		return ok(nil)
 	}
 }

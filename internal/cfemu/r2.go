@@ -96,6 +96,7 @@ func (e *Emulator) r2Delete(c *call) reply {
 		return r2NotFound()
 	}
 	delete(e.st.Buckets, c.p["name"])
+	delete(e.st.Notifications, c.p["name"]) // a bucket's notifications go with it
 	return ok(nil)
 }
 

@@ -43,6 +43,10 @@ func (e *Emulator) buildRoutes() []route {
 		{"GET", acc + "/r2/buckets/:name", e.r2Get},
 		{"DELETE", acc + "/r2/buckets/:name", e.r2Delete},
 
+		{"GET", acc + "/event_notifications/r2/:bucket/configuration", e.notificationsGet},
+		{"PUT", acc + "/event_notifications/r2/:bucket/configuration/queues/:queue", e.notificationsPut},
+		{"DELETE", acc + "/event_notifications/r2/:bucket/configuration/queues/:queue", e.notificationsDelete},
+
 		// The current queue API addresses queues by id...
 		{"GET", acc + "/queues", e.queueList},
 		{"POST", acc + "/queues", e.queueCreate},
@@ -83,6 +87,10 @@ func (e *Emulator) buildRoutes() []route {
 		{"GET", acc + "/workers/scripts/:script/script-settings", e.onScript(e.scriptScriptSettingsGet)},
 		{"PATCH", acc + "/workers/scripts/:script/script-settings", e.onScript(e.scriptScriptSettingsPatch)},
 		{"GET", acc + "/workers/scripts/:script/content/v2", e.onScript(e.scriptContent)},
+		{"GET", acc + "/workers/scripts/:script/secrets", e.onScript(e.secretList)},
+		{"PUT", acc + "/workers/scripts/:script/secrets", e.onScript(e.secretPut)},
+		{"GET", acc + "/workers/scripts/:script/secrets/:secret", e.onScript(e.secretGet)},
+		{"DELETE", acc + "/workers/scripts/:script/secrets/:secret", e.onScript(e.secretDelete)},
 		{"GET", acc + "/workers/scripts/:script/schedules", e.onScript(e.schedulesGet)},
 		{"PUT", acc + "/workers/scripts/:script/schedules", e.onScript(e.schedulesPut)},
 

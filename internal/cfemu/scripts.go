@@ -188,6 +188,14 @@ func (e *Emulator) scriptUpload(c *call) reply {
 	if !sawMeta {
 		return uploadError("the upload has no metadata part")
 	}
+	for _, m := range modules {
+		if mt, _, _ := mime.ParseMediaType(m.ContentType); mt == "application/source-map" {
+			mapped, isMap := strings.CutSuffix(m.Name, ".map")
+			if !isMap || !slices.ContainsFunc(modules, func(o module) bool { return o.Name == mapped }) {
+				return uploadError("source map %q must be named after the module it maps, plus .map", m.Name)
+			}
+		}
+	}
 	next := &script{Name: name, Modules: modules, scriptSettings: meta.scriptSettings, Schedules: []schedule{}}
 	switch {
 	case meta.MainModule != "":
@@ -225,7 +233,10 @@ func (e *Emulator) scriptUpload(c *call) reply {
 	}
 	bindings := meta.Bindings
 	if prev != nil {
-		bindings = keepBindings(bindings, prev.Bindings, meta.KeepBindings)
+		// Secrets survive uploads that leave them out, which is how a
+		// `wrangler secret put` value outlives the next deploy; only the
+		// secrets endpoint's DELETE removes one.
+		bindings = keepBindings(bindings, prev.Bindings, append(slices.Clone(meta.KeepBindings), "secret_text"))
 	}
 	checked, rp, good := e.checkBindings(next, prev, bindings)
 	if !good {

@@ -87,6 +87,11 @@ func TestScriptUploadRefusals(t *testing.T) {
 		mustFail(t, h.uploadParts("x", []part{{"metadata", "application/json", `{"main_module":"index.js"}`}, {"index.js", "text/plain", "x"}}), http.StatusBadRequest, 10021)
 		mustFail(t, h.uploadParts("x", []part{{"metadata", "application/json", `{}`}, {"index.js", "application/javascript+module", "x"}}), http.StatusBadRequest, 10021)
 		mustFail(t, h.uploadParts("x", []part{{"metadata", "application/json", `{"body_part":"worker.js"}`}}), http.StatusBadRequest, 10021)
+		mustFail(t, h.uploadParts("x", []part{{"metadata", "application/json", `{"main_module":"index.js"}`}, {"index.js", "application/javascript+module", "x"},
+			{"other.js.map", "application/source-map", "{}"}}), http.StatusBadRequest, 10021)
+		mustOK(t, h.uploadParts("x", []part{{"metadata", "application/json", `{"main_module":"index.js"}`}, {"index.js", "application/javascript+module", "x"},
+			{"index.js.map", "application/source-map", "{}"}}))
+		mustOK(t, h.call(http.MethodDelete, "/workers/scripts/x", nil))
 		ct, body := multipartBody(t, []part{{"metadata", "application/json", "{}"}})
 		mustFail(t, h.sendMultipart(http.MethodPut, "/workers/scripts/x", ct, body[:len(body)/2]), http.StatusBadRequest, 10021)
 	})

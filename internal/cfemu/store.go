@@ -18,6 +18,8 @@ type store struct {
 	KV        map[string]*kvNamespace `json:"kv_namespaces"`   // by id
 	Scripts   map[string]*script      `json:"workers_scripts"` // by name
 	Indexes   map[string]*vecIndex    `json:"vectorize"`       // by name
+	// Notifications are R2 event notification rules, by bucket name.
+	Notifications map[string][]*notificationRule `json:"r2_event_notifications"`
 	entryStore
 }
 
@@ -49,6 +51,9 @@ func (s *store) fillMaps() {
 	}
 	if s.Indexes == nil {
 		s.Indexes = map[string]*vecIndex{}
+	}
+	if s.Notifications == nil {
+		s.Notifications = map[string][]*notificationRule{}
 	}
 	s.entryStore.fill()
 }

@@ -5,9 +5,11 @@
 package config
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -144,6 +146,30 @@ type Bucket struct {
 	Name string `json:"name"`
 	// Location is R2's location hint (WNAM, ENAM, WEUR, EEUR, APAC, OC).
 	Location string `json:"location,omitempty"`
+	// EventNotifications send the bucket's object events to queues.
+	EventNotifications []EventNotification `json:"eventNotifications,omitempty"`
+}
+
+// EventNotification is one rule sending a bucket's object events to a
+// queue: the actions, for keys starting with Prefix and ending with Suffix.
+type EventNotification struct {
+	Queue       string   `json:"queue"` // logical name
+	Actions     []string `json:"actions"`
+	Prefix      string   `json:"prefix,omitempty"`
+	Suffix      string   `json:"suffix,omitempty"`
+	Description string   `json:"description,omitempty"`
+}
+
+// NotifiedQueues lists the queues the bucket's rules send to, in the order
+// they first appear: Cloudflare keeps one configuration per (bucket, queue).
+func (b Bucket) NotifiedQueues() []string {
+	var out []string
+	for _, n := range b.EventNotifications {
+		if !slices.Contains(out, n.Queue) {
+			out = append(out, n.Queue)
+		}
+	}
+	return out
 }
 
 // KVNamespace is a Workers KV namespace.
@@ -187,16 +213,24 @@ type Worker struct {
 	Secrets    map[string]string `json:"secrets,omitempty"`
 	Consumers  []Consumer        `json:"consumers,omitempty"`
 	Crons      []string          `json:"crons,omitempty"`
-	Migrations *Migrations       `json:"migrations,omitempty"`
+	Migrations Migrations        `json:"migrations,omitempty"`
 	Logpush    bool              `json:"logpush,omitempty"`
 	// Placement is "smart" for Smart Placement, empty for the default.
 	Placement string   `json:"placement,omitempty"`
 	Tags      []string `json:"tags,omitempty"`
+	// SourceMaps uploads a bundled worker's source map beside it, so
+	// Workers Logs shows stack traces in the sources; on unless set false.
+	SourceMaps *bool `json:"sourceMaps,omitempty"`
+	// Minify shortens the bundle.
+	Minify bool `json:"minify,omitempty"`
 	// WorkersDev serves the worker on <script>.<account subdomain>.workers.dev.
 	WorkersDev    bool           `json:"workersDev,omitempty"`
 	Routes        []Route        `json:"routes,omitempty"`
 	CustomDomains []CustomDomain `json:"customDomains,omitempty"`
 }
+
+// UploadsSourceMap reports whether the worker's bundle goes with its source map.
+func (w Worker) UploadsSourceMap() bool { return w.SourceMaps == nil || *w.SourceMaps }
 
 // Dependencies returns the workers w must be deployed after: the targets of
 // its service bindings and the workers hosting its Durable Object classes.
@@ -259,14 +293,41 @@ type Consumer struct {
 	RetryDelay      *int   `json:"retryDelay,omitempty"`
 }
 
-// Migrations declares Durable Object class changes, applied when Tag moves.
-type Migrations struct {
-	Tag              string   `json:"tag"`
+// Migrations is a worker's Durable Object migration history, oldest step
+// first, as wrangler's [[migrations]]: Cloudflare records the tag a script
+// is at, and each deploy applies only the steps after it. In YAML a single
+// step may be written as the step itself instead of a one-item list.
+type Migrations []Migration
+
+// Migration is one step of the history: the class changes it makes, named by tag.
+type Migration struct {
+	Tag string `json:"tag"`
+	// OldTag, on the first step only, is the tag the script was at before
+	// this history starts (steps applied by another tool and not listed).
 	OldTag           string   `json:"oldTag,omitempty"`
 	NewClasses       []string `json:"newClasses,omitempty"`
 	NewSqliteClasses []string `json:"newSqliteClasses,omitempty"`
 	RenamedClasses   []Rename `json:"renamedClasses,omitempty"`
 	DeletedClasses   []string `json:"deletedClasses,omitempty"`
+}
+
+// UnmarshalJSON reads a list of steps or a single step, refusing unknown
+// fields like the rest of the topology.
+func (m *Migrations) UnmarshalJSON(data []byte) error {
+	if t := bytes.TrimSpace(data); len(t) > 0 && t[0] == '{' {
+		var one Migration
+		if err := decodeStrict(string(data), &one); err != nil {
+			return err
+		}
+		*m = Migrations{one}
+		return nil
+	}
+	var steps []Migration
+	if err := decodeStrict(string(data), &steps); err != nil {
+		return err
+	}
+	*m = steps
+	return nil
 }
 
 // Rename is a Durable Object class renamed by a migration.

@@ -360,8 +360,8 @@ func TestValidation(t *testing.T) {
 			name: "durable objects, crons, migrations, reserved vars",
 			topo: func(tp *Topology) {
 				s := worker(tp, "store")
-				s.Migrations.Tag = ""
-				s.Migrations.NewSqliteClasses = []string{"Other"}
+				s.Migrations[0].Tag = ""
+				s.Migrations[0].NewSqliteClasses = []string{"Other"}
 				w := worker(tp, "worker")
 				w.Crons = []string{"every minute", "*/5 * * * *", "*/5 * * * *"}
 				w.Bindings[1].ScriptName = "ghost"
@@ -369,11 +369,48 @@ func TestValidation(t *testing.T) {
 			},
 			want: []string{
 				`dome:topology.workers[api].vars.LOG_LEVEL: binding name "LOG_LEVEL" is reserved: the program sets it in every worker from dome:logLevel; remove it here`,
-				`dome:topology.workers[store].bindings[COUNTER].className: Durable Object class "Counter" is not declared by worker "store"'s migrations; add it to migrations.newSqliteClasses (or newClasses)`,
-				"dome:topology.workers[store].migrations.tag: is empty; every migration needs a tag (e.g. v1) so Cloudflare applies it once",
+				`dome:topology.workers[store].bindings[COUNTER].className: Durable Object class "Counter" is not created by any step of worker "store"'s migrations (or a later step renames or deletes it); add it to a step's newSqliteClasses (or newClasses)`,
+				"dome:topology.workers[store].migrations[0].tag: is empty; every migration step needs a tag (e.g. v1) so Cloudflare applies it once",
 				"dome:topology.workers[worker].bindings[COUNTER].scriptName: Service 'ghost' not found; declared: api, store, worker",
 				`dome:topology.workers[worker].crons[0]: "every minute" is not a cron expression; use five fields: minute hour day-of-month month day-of-week, e.g. "*/5 * * * *"`,
 				`dome:topology.workers[worker].crons[2]: "*/5 * * * *" is listed twice; remove one`,
+			},
+		},
+		{
+			name: "event notifications",
+			topo: func(tp *Topology) {
+				tp.R2Buckets[0].EventNotifications = []EventNotification{
+					{Queue: "jobs", Actions: []string{"PutObject", "CompleteMultipartUpload"}, Prefix: "uploads/"},
+					{Queue: "jobs-dlq", Actions: []string{"DeleteObject"}, Prefix: "uploads/"},
+					{Queue: "emails", Actions: []string{"GetObject"}},
+					{Queue: "jobs-dlq", Actions: []string{"CompleteMultipartUpload"}, Prefix: "uploads/videos/", Suffix: ".mp4"},
+					{Queue: "jobs"},
+				}
+			},
+			want: []string{
+				`dome:topology.r2Buckets[raw].eventNotifications[2].queue: Queue 'emails' not found; event notifications need a declared queue (declared: jobs, jobs-dlq)`,
+				`dome:topology.r2Buckets[raw].eventNotifications[2].actions: "GetObject" is not an R2 event; use some of PutObject, CopyObject, DeleteObject, CompleteMultipartUpload, LifecycleDeletion`,
+				`dome:topology.r2Buckets[raw].eventNotifications[3]: overlaps eventNotifications[0] for CompleteMultipartUpload (prefix "uploads/videos/", suffix ".mp4" against prefix "uploads/", suffix ""): an object could match both, which Cloudflare refuses; make the prefixes or suffixes disjoint, or merge the two rules`,
+				`dome:topology.r2Buckets[raw].eventNotifications[4].actions: is empty; list the object events to send: some of PutObject, CopyObject, DeleteObject, CompleteMultipartUpload, LifecycleDeletion`,
+			},
+		},
+		{
+			name: "migration history",
+			topo: func(tp *Topology) {
+				worker(tp, "store").Migrations = Migrations{
+					{Tag: "v1", NewSqliteClasses: []string{"Counter", "Room"}},
+					{Tag: "v2", OldTag: "v1", NewClasses: []string{"Room"}, RenamedClasses: []Rename{{From: "Lobby", To: "Hall"}}},
+					{Tag: "v2", DeletedClasses: []string{"Ghost", "Room"}},
+					{Tag: "v4", DeletedClasses: []string{"Counter"}},
+				}
+			},
+			want: []string{
+				`dome:topology.workers[store].bindings[COUNTER].className: Durable Object class "Counter" is not created by any step of worker "store"'s migrations (or a later step renames or deletes it); add it to a step's newSqliteClasses (or newClasses)`,
+				`dome:topology.workers[store].migrations[1].oldTag: "v1" is set on step 1; only the first step may name the tag the script was at before this history, since each later step follows the one before it; remove it`,
+				`dome:topology.workers[store].migrations[1]: creates class "Room", which an earlier step already created; remove it from this step`,
+				`dome:topology.workers[store].migrations[1].renamedClasses[0].from: renames class "Lobby", which no earlier step creates (created so far: Counter, Room); fix the name, or create the class in an earlier step`,
+				`dome:topology.workers[store].migrations[2].tag: "v2" is also the tag of step 1; every step needs its own tag (e.g. v3)`,
+				`dome:topology.workers[store].migrations[2].deletedClasses[0]: deletes class "Ghost", which no earlier step creates (created so far: Counter, Room); fix the name, or remove the deletion`,
 			},
 		},
 		{
@@ -495,4 +532,32 @@ func FuzzLoad(f *testing.F) {
 			t.Fatalf("Load returned config %v and error %v", c, err)
 		}
 	})
+}
+
+// A worker's migrations are a list of steps; one step may be written alone.
+func TestMigrationsDecode(t *testing.T) {
+	tests := []struct {
+		name, raw string
+		want      Migrations
+		err       string
+	}{
+		{name: "one step, as wrangler's single migration", raw: `{"tag":"v1","newSqliteClasses":["Room"]}`,
+			want: Migrations{{Tag: "v1", NewSqliteClasses: []string{"Room"}}}},
+		{name: "a history", raw: `[{"tag":"v1","newClasses":["A"]},{"tag":"v2","renamedClasses":[{"from":"A","to":"B"}]}]`,
+			want: Migrations{{Tag: "v1", NewClasses: []string{"A"}}, {Tag: "v2", RenamedClasses: []Rename{{From: "A", To: "B"}}}}},
+		{name: "a misspelt field in a step", raw: `[{"tag":"v1","newClass":["A"]}]`, err: `unknown field "newClass"`},
+		{name: "a misspelt field in a single step", raw: `{"tag":"v1","deleted":["A"]}`, err: `unknown field "deleted"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var topo Topology
+			err := decodeStrict(`{"workers":[{"name":"w","migrations":`+tt.raw+`}]}`, &topo)
+			if tt.err != "" {
+				require.ErrorContains(t, err, tt.err)
+				return
+			}
+			require.NoError(t, err)
+			require.Equal(t, tt.want, topo.Workers[0].Migrations)
+		})
+	}
 }

@@ -41,6 +41,7 @@ var (
 	metrics         = []string{"cosine", "euclidean", "dot-product"}
 	metadataTypes   = []string{"string", "number", "boolean"}
 	bucketLocations = []string{"WNAM", "ENAM", "WEUR", "EEUR", "APAC", "OC"}
+	r2Actions       = []string{"PutObject", "CopyObject", "DeleteObject", "CompleteMultipartUpload", "LifecycleDeletion"}
 	bindingTypes    = []string{BindD1, BindR2, BindQueue, BindService, BindAI, BindVectorize, BindKV, BindDurableObject, BindAnalyticsEngine, BindHyperdrive}
 )
 
@@ -84,6 +85,7 @@ func (c *Config) validate() Problems {
 		if b.Location != "" && !slices.Contains(bucketLocations, b.Location) {
 			ps.add(itemKey("r2Buckets", b.Name)+".location", "%q is not an R2 location hint; use one of %s, or leave it out", b.Location, strings.Join(bucketLocations, ", "))
 		}
+		validateNotifications(&ps, b, queues)
 	}
 	for _, ix := range t.VectorizeIndexes {
 		validateIndex(&ps, ix)
@@ -194,6 +196,48 @@ func (c *Config) names(ps *Problems, field, kind string, n int, name func(int) s
 		}
 	}
 	return s
+}
+
+// validateNotifications checks a bucket's event notification rules as
+// Cloudflare would: a declared queue, known actions, and no two rules (for
+// any queue) that one object could match for the same action.
+func validateNotifications(ps *Problems, b Bucket, queues nameSet) {
+	k := itemKey("r2Buckets", b.Name) + ".eventNotifications"
+	for i, n := range b.EventNotifications {
+		nk := fmt.Sprintf("%s[%d]", k, i)
+		if !queues.has(n.Queue) {
+			ps.add(nk+".queue", "Queue '%s' not found; event notifications need a declared queue (%s)", n.Queue, queues.list())
+		}
+		if len(n.Actions) == 0 {
+			ps.add(nk+".actions", "is empty; list the object events to send: some of %s", strings.Join(r2Actions, ", "))
+		}
+		for _, a := range n.Actions {
+			if !slices.Contains(r2Actions, a) {
+				ps.add(nk+".actions", "%q is not an R2 event; use some of %s", a, strings.Join(r2Actions, ", "))
+			}
+		}
+		for j, o := range b.EventNotifications[:i] {
+			if a := sharedAction(n, o); a != "" && rangesOverlap(n, o) {
+				ps.add(nk, "overlaps eventNotifications[%d] for %s (prefix %q, suffix %q against prefix %q, suffix %q): an object could match both, which Cloudflare refuses; make the prefixes or suffixes disjoint, or merge the two rules", j, a, n.Prefix, n.Suffix, o.Prefix, o.Suffix)
+			}
+		}
+	}
+}
+
+func sharedAction(a, b EventNotification) string {
+	for _, x := range a.Actions {
+		if slices.Contains(b.Actions, x) {
+			return x
+		}
+	}
+	return ""
+}
+
+// rangesOverlap reports whether some key starts with both prefixes and
+// ends with both suffixes: one prefix extends the other, and so do the suffixes.
+func rangesOverlap(a, b EventNotification) bool {
+	return (strings.HasPrefix(a.Prefix, b.Prefix) || strings.HasPrefix(b.Prefix, a.Prefix)) &&
+		(strings.HasSuffix(a.Suffix, b.Suffix) || strings.HasSuffix(b.Suffix, a.Suffix))
 }
 
 func validateIndex(ps *Problems, ix Index) {
@@ -314,8 +358,65 @@ func (c *Config) validateWorker(ps *Problems, w Worker, targets map[string]targe
 		}
 		seen[cron] = true
 	}
-	if m := w.Migrations; m != nil && m.Tag == "" {
-		ps.add(k+".migrations.tag", "is empty; every migration needs a tag (e.g. v1) so Cloudflare applies it once")
+	validateMigrations(ps, k+".migrations", w.Migrations)
+}
+
+// validateMigrations checks the history as Cloudflare would apply it, step
+// by step: a class can be renamed or deleted only once a step created it.
+// When the history starts from an oldTag, the classes created before it
+// are unknown, so renames and deletions are not checked against them.
+func validateMigrations(ps *Problems, k string, steps Migrations) {
+	tags := map[string]int{}
+	var created []string
+	known := len(steps) == 0 || steps[0].OldTag == ""
+	sofar := func() string {
+		if len(created) == 0 {
+			return "none so far"
+		}
+		return "created so far: " + strings.Join(created, ", ")
+	}
+	for i, m := range steps {
+		sk := fmt.Sprintf("%s[%d]", k, i)
+		switch prev, dup := tags[m.Tag]; {
+		case m.Tag == "":
+			ps.add(sk+".tag", "is empty; every migration step needs a tag (e.g. v1) so Cloudflare applies it once")
+		case dup:
+			ps.add(sk+".tag", "%q is also the tag of step %d; every step needs its own tag (e.g. v%d)", m.Tag, prev, i+1)
+		default:
+			tags[m.Tag] = i
+		}
+		if i > 0 && m.OldTag != "" {
+			ps.add(sk+".oldTag", "%q is set on step %d; only the first step may name the tag the script was at before this history, since each later step follows the one before it; remove it", m.OldTag, i)
+		}
+		for _, c := range slices.Concat(m.NewClasses, m.NewSqliteClasses) {
+			if slices.Contains(created, c) {
+				ps.add(sk, "creates class %q, which an earlier step already created; remove it from this step", c)
+				continue
+			}
+			created = append(created, c)
+		}
+		for j, r := range m.RenamedClasses {
+			at := slices.Index(created, r.From)
+			if at < 0 && known {
+				ps.add(fmt.Sprintf("%s.renamedClasses[%d].from", sk, j), "renames class %q, which no earlier step creates (%s); fix the name, or create the class in an earlier step", r.From, sofar())
+				continue
+			}
+			if at >= 0 {
+				created[at] = r.To
+			} else {
+				created = append(created, r.To)
+			}
+		}
+		for j, c := range m.DeletedClasses {
+			at := slices.Index(created, c)
+			if at < 0 && known {
+				ps.add(fmt.Sprintf("%s.deletedClasses[%d]", sk, j), "deletes class %q, which no earlier step creates (%s); fix the name, or remove the deletion", c, sofar())
+				continue
+			}
+			if at >= 0 {
+				created = slices.Delete(created, at, at+1)
+			}
+		}
 	}
 }
 
@@ -384,7 +485,7 @@ func validateBinding(ps *Problems, bk string, w Worker, b Binding, targets map[s
 				ps.add(bk+".scriptName", "Service '%s' not found; %s", b.ScriptName, workers.list())
 			}
 		case !classes[b.ClassName]:
-			ps.add(bk+".className", "Durable Object class %q is not declared by worker %q's migrations; add it to migrations.newSqliteClasses (or newClasses)", b.ClassName, w.Name)
+			ps.add(bk+".className", "Durable Object class %q is not created by any step of worker %q's migrations (or a later step renames or deletes it); add it to a step's newSqliteClasses (or newClasses)", b.ClassName, w.Name)
 		}
 	case BindAnalyticsEngine:
 		if b.Dataset == "" {
@@ -397,20 +498,21 @@ func validateBinding(ps *Problems, bk string, w Worker, b Binding, targets map[s
 	}
 }
 
-// classes returns the Durable Object classes the migrations leave declared.
-func (m *Migrations) classes() map[string]bool {
+// classes returns the Durable Object classes the migration history leaves
+// declared, once every step has been applied.
+func (m Migrations) classes() map[string]bool {
 	out := map[string]bool{}
-	if m == nil {
-		return out
-	}
-	for _, c := range append(slices.Clone(m.NewClasses), m.NewSqliteClasses...) {
-		out[c] = true
-	}
-	for _, r := range m.RenamedClasses {
-		out[r.To] = true
-	}
-	for _, c := range m.DeletedClasses {
-		delete(out, c)
+	for _, step := range m {
+		for _, c := range slices.Concat(step.NewClasses, step.NewSqliteClasses) {
+			out[c] = true
+		}
+		for _, r := range step.RenamedClasses {
+			delete(out, r.From)
+			out[r.To] = true
+		}
+		for _, c := range step.DeletedClasses {
+			delete(out, c)
+		}
 	}
 	return out
 }

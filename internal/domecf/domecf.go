@@ -14,7 +14,9 @@ const (
 	TypeWorkerScript   = Package + ":index:WorkerScript"
 	TypeVectorizeIndex = Package + ":index:VectorizeIndex"
 	TypeQueueConsumer  = Package + ":index:QueueConsumer"
-	TypeD1Migrations   = Package + ":index:D1Migrations"
+
+	TypeR2EventNotification = Package + ":index:R2EventNotification"
+	TypeD1Migrations        = Package + ":index:D1Migrations"
 	// TypeWorkerSubdomain is a worker's workers.dev setting.
 	TypeWorkerSubdomain = Package + ":index:WorkerSubdomain"
 )

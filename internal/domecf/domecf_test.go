@@ -53,6 +53,12 @@ func TestWrappersMatchTheProviderSchema(t *testing.T) {
 		}); err != nil {
 			return err
 		}
+		if _, err := NewR2EventNotification(ctx, "n", R2EventNotificationArgs{
+			BucketName: s("b"), QueueID: s("q"),
+			Rules: []R2NotificationRule{{Actions: []string{"PutObject"}, Prefix: "p/", Suffix: ".s", Description: "d"}},
+		}); err != nil {
+			return err
+		}
 		if _, err := NewQueueConsumer(ctx, "q", QueueConsumerArgs{
 			QueueID: s("q"), ScriptName: s("w"), DeadLetterQueue: s("dlq"),
 			BatchSize: ptr(1), MaxRetries: ptr(1), MaxWaitTimeMs: ptr(1), MaxConcurrency: ptr(1), RetryDelay: ptr(1),
@@ -70,10 +76,11 @@ func TestWrappersMatchTheProviderSchema(t *testing.T) {
 			Logpush:       true,
 			Placement:     "smart",
 			Tags:          []string{"t"},
-			Migrations: &Migrations{
-				NewTag: "v2", OldTag: "v1", NewClasses: []string{"A"}, NewSqliteClasses: []string{"B"},
+			Migrations: []Migration{{
+				Tag: "v2", OldTag: "v1", NewClasses: []string{"A"}, NewSqliteClasses: []string{"B"},
 				RenamedClasses: []RenamedClass{{From: "C", To: "D"}}, DeletedClasses: []string{"E"},
-			},
+			}},
+			SourceMap: s("{}"),
 		})
 		return err
 	}, pulumi.WithMocks("dome", "test", c))
@@ -85,7 +92,7 @@ func TestWrappersMatchTheProviderSchema(t *testing.T) {
 		checkObject(t, spec, token, props, resource.NewObjectProperty(inputs))
 	}
 	check("pulumi:providers:domecf", spec.Config.Variables)
-	for _, token := range []string{TypeWorkerScript, TypeVectorizeIndex, TypeQueueConsumer} {
+	for _, token := range []string{TypeWorkerScript, TypeVectorizeIndex, TypeQueueConsumer, TypeR2EventNotification} {
 		res, ok := spec.Resources[token]
 		require.True(t, ok, "the provider has no resource %s", token)
 		check(token, res.InputProperties)

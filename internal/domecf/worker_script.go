@@ -23,7 +23,10 @@ type WorkerScriptArgs struct {
 	Logpush            bool
 	Placement          string // "smart", or empty for the default
 	Tags               []string
-	Migrations         *Migrations
+	// Migrations is the Durable Object migration history, oldest step first.
+	Migrations []Migration
+	// SourceMap is the main module's source map; empty uploads none.
+	SourceMap pulumi.StringInput
 }
 
 // Binding is one entry of a worker's env. Type is Cloudflare's binding type
@@ -54,10 +57,10 @@ type Observability struct {
 	HeadSamplingRate float64
 }
 
-// Migrations moves the worker's Durable Object classes to NewTag.
-type Migrations struct {
-	NewTag           string
-	OldTag           string
+// Migration is one step of a worker's Durable Object migration history.
+type Migration struct {
+	Tag              string
+	OldTag           string // first step only: the tag the script was at before the history
 	NewClasses       []string
 	NewSqliteClasses []string
 	RenamedClasses   []RenamedClass
@@ -100,9 +103,14 @@ func NewWorkerScript(ctx *pulumi.Context, name string, args WorkerScriptArgs, op
 	if len(args.Tags) > 0 {
 		props["tags"] = stringArray(args.Tags)
 	}
-	if m := args.Migrations; m != nil {
-		props["migrations"] = m.input()
+	if len(args.Migrations) > 0 {
+		steps := make(pulumi.Array, len(args.Migrations))
+		for i, m := range args.Migrations {
+			steps[i] = m.input()
+		}
+		props["migrations"] = steps
 	}
+	put(props, "sourceMap", args.SourceMap)
 	var w WorkerScript
 	if err := ctx.RegisterResource(TypeWorkerScript, name, props, &w, opts...); err != nil {
 		return nil, err
@@ -127,8 +135,8 @@ func (b Binding) input() pulumi.Map {
 	return m
 }
 
-func (m *Migrations) input() pulumi.Map {
-	out := pulumi.Map{"newTag": pulumi.String(m.NewTag)}
+func (m Migration) input() pulumi.Map {
+	out := pulumi.Map{"tag": pulumi.String(m.Tag)}
 	putString(out, "oldTag", m.OldTag)
 	if len(m.NewClasses) > 0 {
 		out["newClasses"] = stringArray(m.NewClasses)

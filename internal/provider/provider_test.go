@@ -126,7 +126,7 @@ func TestSchema(t *testing.T) {
 	}{
 		"domecf:index:WorkerScript": {
 			inputs: []string{"name", "mainModule", "content", "compatibilityDate", "compatibilityFlags", "bindings",
-				"observability", "logpush", "placement", "tags", "migrations"},
+				"observability", "logpush", "placement", "tags", "migrations", "sourceMap"},
 			required: []string{"name", "content"}, replace: "name",
 		},
 		"domecf:index:VectorizeIndex": {
@@ -137,6 +137,9 @@ func TestSchema(t *testing.T) {
 			inputs: []string{"queueId", "scriptName", "deadLetterQueue", "batchSize", "maxRetries", "maxWaitTimeMs",
 				"maxConcurrency", "retryDelay"},
 			required: []string{"queueId", "scriptName"}, replace: "queueId",
+		},
+		"domecf:index:R2EventNotification": {
+			inputs: []string{"bucketName", "queueId", "rules"}, required: []string{"bucketName", "queueId", "rules"}, replace: "queueId",
 		},
 		"domecf:index:D1Migrations": {
 			inputs:   []string{"databaseId", "table", "migrations"},

@@ -10,6 +10,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/property"
 	"github.com/stretchr/testify/require"
 
+	"github.com/dome/infra/internal/cfapi"
 	"github.com/dome/infra/internal/cfemu"
 )
 
@@ -95,4 +96,46 @@ func TestSecretTextNeverInTheClear(t *testing.T) {
 	require.Contains(t, logs.String(), "answered HTTP 503; retry 1", "the capture sees the client's logs")
 	require.NotContains(t, logs.String(), secretValue)
 	require.NotContains(t, logs.String(), testToken)
+}
+
+// Cloudflare keeps a worker's secrets across uploads, so a secret removed
+// from the program is deleted explicitly, and one already gone is no error.
+func TestRemovedSecretIsDeleted(t *testing.T) {
+	e := newEnv(t)
+	f := e.workerFixtures()
+	w := e.resource("WorkerScript", "api")
+	in := apiWorker(f, "export default {}")
+	in["bindings"] = arr(
+		obj(map[string]property.Value{"type": str("secret_text"), "name": str("API_KEY"), "text": str(secretValue)}),
+		obj(map[string]property.Value{"type": str("secret_text"), "name": str("OLD_TOKEN"), "text": str("old")}),
+		obj(map[string]property.Value{"type": str("secret_text"), "name": str("GONE"), "text": str("gone")}),
+		obj(map[string]property.Value{"type": str("plain_text"), "name": str("MODE"), "text": str("prod")}),
+	)
+	w.create(in)
+	// Someone already deleted one of them by hand.
+	require.NoError(t, e.client().DeleteScriptSecret(t.Context(), "dome-api", "GONE"))
+
+	in["bindings"] = arr(
+		obj(map[string]property.Value{"type": str("secret_text"), "name": str("API_KEY"), "text": str(secretValue)}),
+		obj(map[string]property.Value{"type": str("plain_text"), "name": str("MODE"), "text": str("prod")}),
+	)
+	e.emu.ResetLog()
+	w.update(in, "bindings")
+	require.Equal(t, []call{
+		{"GET", "/workers/scripts", ""}, // the worker has Durable Object migrations
+		{"PUT", "/workers/scripts/dome-api", ""},
+		{"DELETE", "/workers/scripts/dome-api/secrets/OLD_TOKEN", ""},
+		{"DELETE", "/workers/scripts/dome-api/secrets/GONE", ""},
+	}, e.calls())
+	secrets, err := e.client().ListScriptSecrets(t.Context(), "dome-api")
+	require.NoError(t, err)
+	require.Equal(t, []cfapi.Secret{{Name: "API_KEY", Type: "secret_text"}}, secrets)
+	w.requireNoRefreshDiff()
+
+	// Turning a secret into a plain var is the upload's job: nothing to delete.
+	in["bindings"] = arr(obj(map[string]property.Value{"type": str("plain_text"), "name": str("API_KEY"), "text": str("public")}))
+	e.emu.ResetLog()
+	w.update(in, "bindings")
+	require.Equal(t, []call{{"GET", "/workers/scripts", ""}, {"PUT", "/workers/scripts/dome-api", ""}}, e.calls())
+	w.requireNoRefreshDiff()
 }

@@ -30,7 +30,8 @@ type WorkerScriptArgs struct {
 	Logpush            *bool                `pulumi:"logpush,optional"`
 	Placement          *WorkerPlacement     `pulumi:"placement,optional"`
 	Tags               []string             `pulumi:"tags,optional"`
-	Migrations         *WorkerMigrations    `pulumi:"migrations,optional"`
+	Migrations         []WorkerMigration    `pulumi:"migrations,optional"`
+	SourceMap          *string              `pulumi:"sourceMap,optional"`
 }
 
 // WorkerBinding is one binding; which optional fields apply depends on Type
@@ -63,9 +64,10 @@ type WorkerPlacement struct {
 	Mode string `pulumi:"mode"`
 }
 
-// WorkerMigrations is one Durable Object migration step, from OldTag to NewTag.
-type WorkerMigrations struct {
-	NewTag           string               `pulumi:"newTag"`
+// WorkerMigration is one step of the worker's Durable Object migration
+// history, named by its tag.
+type WorkerMigration struct {
+	Tag              string               `pulumi:"tag"`
 	OldTag           *string              `pulumi:"oldTag,optional"`
 	NewClasses       []string             `pulumi:"newClasses,optional"`
 	NewSqliteClasses []string             `pulumi:"newSqliteClasses,optional"`
@@ -137,7 +139,10 @@ func (a *WorkerScriptArgs) Annotate(an infer.Annotator) {
 	an.Describe(&a.Logpush, "Whether Logpush is on for this worker.")
 	an.Describe(&a.Placement, "Placement; mode \"smart\" turns on Smart Placement.")
 	an.Describe(&a.Tags, "Script tags.")
-	an.Describe(&a.Migrations, "Durable Object migration; sent only when newTag differs from the applied tag.")
+	an.Describe(&a.Migrations, "Durable Object migration history, oldest step first. Each upload sends only the steps "+
+		"after the tag the script is at, which is read from Cloudflare's scripts list.")
+	an.Describe(&a.SourceMap, "Source map of the main module, uploaded beside it as <mainModule>.map so Workers Logs "+
+		"shows stack traces in the original sources.")
 }
 
 // Annotate documents a binding.
@@ -164,6 +169,16 @@ func (s *WorkerScriptState) Annotate(a infer.Annotator) {
 	a.Describe(&s.MigrationTag, "Durable Object migration tag the script is at.")
 }
 
+// Annotate documents a migration step.
+func (m *WorkerMigration) Annotate(a infer.Annotator) {
+	a.Describe(&m.Tag, "Tag of this step; unique within the history.")
+	a.Describe(&m.OldTag, "First step only: the tag the script was at before this history (steps applied elsewhere).")
+	a.Describe(&m.NewClasses, "Durable Object classes created with key-value storage.")
+	a.Describe(&m.NewSqliteClasses, "Durable Object classes created with SQLite storage.")
+	a.Describe(&m.RenamedClasses, "Classes renamed, from and to.")
+	a.Describe(&m.DeletedClasses, "Classes deleted, with their objects.")
+}
+
 // Check validates the inputs, binding by binding, and marks every
 // secret_text value secret even when the program passed a plain string, so
 // the value is encrypted in state from the first deployment on.
@@ -180,7 +195,28 @@ func (*WorkerScript) Check(ctx context.Context, req infer.CheckRequest) (infer.C
 		failures = append(failures, p.CheckFailure{Property: "observability.headSamplingRate",
 			Reason: fmt.Sprintf("headSamplingRate is a fraction between 0 and 1, got %v", *o.HeadSamplingRate)})
 	}
+	failures = append(failures, checkMigrations(args.Migrations)...)
 	return infer.CheckResponse[WorkerScriptArgs]{Inputs: args, Failures: failures}, nil
+}
+
+// checkMigrations refuses histories Cloudflare could not follow: steps
+// without a tag, a tag used twice, an oldTag past the first step.
+func checkMigrations(steps []WorkerMigration) []p.CheckFailure {
+	var failures []p.CheckFailure
+	seen := map[string]int{}
+	for i, m := range steps {
+		prop := fmt.Sprintf("migrations[%d]", i)
+		if prev, dup := seen[m.Tag]; dup {
+			failures = append(failures, p.CheckFailure{Property: prop + ".tag", Reason: fmt.Sprintf("tag %q is also the tag of step %d; every step needs its own tag", m.Tag, prev)})
+		} else if m.Tag == "" {
+			failures = append(failures, p.CheckFailure{Property: prop + ".tag", Reason: "every migration step needs a tag"})
+		}
+		seen[m.Tag] = i
+		if i > 0 && m.OldTag != nil {
+			failures = append(failures, p.CheckFailure{Property: prop + ".oldTag", Reason: "only the first step may set oldTag; each later step follows the one before it"})
+		}
+	}
+	return failures
 }
 
 // checkBindings works on the raw property map rather than the decoded
@@ -269,10 +305,7 @@ func defaultRate(a WorkerScriptArgs) WorkerScriptArgs {
 // deployed.
 func (*WorkerScript) Create(ctx context.Context, req infer.CreateRequest[WorkerScriptArgs]) (infer.CreateResponse[WorkerScriptState], error) {
 	in := req.Inputs
-	state := WorkerScriptState{WorkerScriptArgs: in, ContentSha256: sha256Hex(in.Content)}
-	if in.Migrations != nil {
-		state.MigrationTag = &in.Migrations.NewTag
-	}
+	state := WorkerScriptState{WorkerScriptArgs: in, ContentSha256: sha256Hex(in.Content), MigrationTag: lastTag(in.Migrations)}
 	if req.DryRun {
 		return infer.CreateResponse[WorkerScriptState]{ID: in.Name, Output: state}, nil
 	}
@@ -287,7 +320,8 @@ func (*WorkerScript) Create(ctx context.Context, req infer.CreateRequest[WorkerS
 	case !cfapi.IsNotFound(err):
 		return infer.CreateResponse[WorkerScriptState]{}, err
 	}
-	tag, err := upload(ctx, client, in, nil)
+	// The script does not exist yet, so it is at no migration tag.
+	tag, err := upload(ctx, client, in, "")
 	if err != nil {
 		return infer.CreateResponse[WorkerScriptState]{}, err
 	}
@@ -300,8 +334,8 @@ func (*WorkerScript) Update(ctx context.Context, req infer.UpdateRequest[WorkerS
 	in := req.Inputs
 	state := WorkerScriptState{WorkerScriptArgs: in, ContentSha256: sha256Hex(in.Content), MigrationTag: req.State.MigrationTag}
 	if req.DryRun {
-		if in.Migrations != nil {
-			state.MigrationTag = &in.Migrations.NewTag
+		if tag := lastTag(in.Migrations); tag != nil {
+			state.MigrationTag = tag
 		}
 		return infer.UpdateResponse[WorkerScriptState]{Output: state}, nil
 	}
@@ -309,18 +343,46 @@ func (*WorkerScript) Update(ctx context.Context, req infer.UpdateRequest[WorkerS
 	if err != nil {
 		return infer.UpdateResponse[WorkerScriptState]{}, err
 	}
-	tag, err := upload(ctx, client, in, req.State.MigrationTag)
+	current := ""
+	if len(in.Migrations) > 0 {
+		// Cloudflare, not the state, knows which steps were applied: another
+		// deploy or tool may have moved the tag since.
+		if current, err = migrationTag(ctx, client, in.Name); err != nil {
+			return infer.UpdateResponse[WorkerScriptState]{}, err
+		}
+	}
+	tag, err := upload(ctx, client, in, current)
 	if err != nil {
 		return infer.UpdateResponse[WorkerScriptState]{}, err
 	}
-	state.MigrationTag = tag
+	if tag != nil { // without migrations and an answer naming the tag, the state's stands
+		state.MigrationTag = tag
+	}
+	for _, name := range removedSecrets(req.State.Bindings, in.Bindings) {
+		if err := client.DeleteScriptSecret(ctx, in.Name, name); err != nil && !cfapi.IsNotFound(err) {
+			return infer.UpdateResponse[WorkerScriptState]{}, fmt.Errorf("worker %s: delete secret %s, which the program no longer sets: %w", in.Name, name, err)
+		}
+	}
 	return infer.UpdateResponse[WorkerScriptState]{Output: state}, nil
 }
 
-// upload sends the script and returns the migration tag it is at
-// afterwards. current is the tag already applied: a migration is sent only
-// when its newTag differs, because Cloudflare refuses to apply one twice.
-func upload(ctx context.Context, client *cfapi.Client, in WorkerScriptArgs, current *string) (*string, error) {
+// removedSecrets names the secret bindings the old inputs had and the new
+// ones lack. Cloudflare keeps a script's secrets across uploads, so each
+// must be deleted explicitly; a name the new inputs reuse for another
+// binding type is replaced by the upload itself.
+func removedSecrets(old, news []WorkerBinding) []string {
+	var out []string
+	for _, b := range old {
+		if b.Type == "secret_text" && !slices.ContainsFunc(news, func(n WorkerBinding) bool { return n.Name == b.Name }) {
+			out = append(out, b.Name)
+		}
+	}
+	return out
+}
+
+// upload sends the script with the migration steps after current, the tag
+// the script is at, and returns the tag it is at afterwards.
+func upload(ctx context.Context, client *cfapi.Client, in WorkerScriptArgs, current string) (*string, error) {
 	meta := cfapi.ScriptMetadata{
 		MainModule:         in.MainModule,
 		CompatibilityDate:  deref(in.CompatibilityDate),
@@ -343,20 +405,83 @@ func upload(ctx context.Context, client *cfapi.Client, in WorkerScriptArgs, curr
 	if in.Placement != nil {
 		meta.Placement = &cfapi.Placement{Mode: in.Placement.Mode}
 	}
-	tag := current
-	if m := in.Migrations; m != nil && (current == nil || *current != m.NewTag) {
-		meta.Migrations = m.toAPI(current)
-		tag = &m.NewTag
+	migrations, err := pendingMigrations(in.Migrations, current)
+	if err != nil {
+		return nil, fmt.Errorf("worker %s: %w", in.Name, err)
 	}
+	meta.Migrations = migrations
 	p.GetLogger(ctx).Debugf("uploading worker %s: main module %s, %d bindings", in.Name, meta.MainModule, len(meta.Bindings))
-	script, err := client.UploadScript(ctx, cfapi.UploadScriptParams{ScriptName: in.Name, Metadata: meta, Content: in.Content})
+	script, err := client.UploadScript(ctx, cfapi.UploadScriptParams{ScriptName: in.Name, Metadata: meta, Content: in.Content, SourceMap: deref(in.SourceMap)})
 	if err != nil {
 		return nil, err
 	}
-	if script.MigrationTag != "" {
-		tag = &script.MigrationTag
+	switch {
+	case script.MigrationTag != "":
+		return &script.MigrationTag, nil
+	case current != "":
+		return &current, nil
 	}
-	return tag, nil
+	return lastTag(in.Migrations), nil
+}
+
+// migrationTag reads the tag a script is at from the scripts list, the one
+// place Cloudflare reports it.
+func migrationTag(ctx context.Context, client *cfapi.Client, name string) (string, error) {
+	scripts, err := client.ListScripts(ctx)
+	if err != nil {
+		return "", fmt.Errorf("worker %s: read its Durable Object migration tag: %w", name, err)
+	}
+	for _, s := range scripts {
+		if s.ID == name {
+			return s.MigrationTag, nil
+		}
+	}
+	return "", nil
+}
+
+// pendingMigrations is the part of the history after current, as one
+// upload's migrations: nil when the script is at the last step already.
+// Cloudflare refuses a migration whose old_tag is not the script's tag, so
+// a tag the history does not contain is an error here, before the upload.
+func pendingMigrations(steps []WorkerMigration, current string) (*cfapi.Migrations, error) {
+	if len(steps) == 0 {
+		return nil, nil
+	}
+	from := 0
+	if i := slices.IndexFunc(steps, func(m WorkerMigration) bool { return m.Tag == current }); current != "" && i >= 0 {
+		from = i + 1
+	} else if current != deref(steps[0].OldTag) {
+		tags := make([]string, len(steps))
+		for i, m := range steps {
+			tags[i] = m.Tag
+		}
+		start := "no tag"
+		if steps[0].OldTag != nil {
+			start = fmt.Sprintf("tag %q", *steps[0].OldTag)
+		}
+		return nil, fmt.Errorf("the script is at Durable Object migration tag %q, which its migration history (%s, starting from %s) does not contain; "+
+			"list the steps that led there, or set oldTag on the first step to %q", current, strings.Join(tags, ", "), start, current)
+	}
+	pending := steps[from:]
+	if len(pending) == 0 {
+		return nil, nil
+	}
+	out := &cfapi.Migrations{OldTag: current, NewTag: pending[len(pending)-1].Tag}
+	if len(pending) == 1 {
+		out.MigrationStep = pending[0].toAPI()
+		return out, nil
+	}
+	for _, m := range pending {
+		out.Steps = append(out.Steps, m.toAPI())
+	}
+	return out, nil
+}
+
+func lastTag(steps []WorkerMigration) *string {
+	if len(steps) == 0 {
+		return nil
+	}
+	return &steps[len(steps)-1].Tag
 }
 
 // Read rebuilds the inputs from Cloudflare's settings and content so that
@@ -391,8 +516,10 @@ func (*WorkerScript) Read(ctx context.Context, req infer.ReadRequest[WorkerScrip
 		Logpush:            logpushFromAPI(settings.Logpush, prior.Logpush),
 		Tags:               nilIfEmpty(settings.Tags),
 		// Cloudflare reports only the tag a script is at, not the steps that
-		// led there, so the migration input is whatever state last held.
+		// led there, so the migration input is whatever state last held;
+		// likewise the content endpoint returns the main module, not its map.
 		Migrations: prior.Migrations,
+		SourceMap:  prior.SourceMap,
 	}
 	if args.MainModule == "" {
 		args.MainModule = defaultMainModule
@@ -472,9 +599,11 @@ func bindingFromAPI(a cfapi.WorkerBinding) WorkerBinding {
 }
 
 // bindingsFromAPI maps live bindings back to inputs in the order state had
-// them, with new ones after. Keeping the order keeps each secret_text value
-// at the same position, which is where infer re-applies secretness from the
-// prior state.
+// them, with new ones after. infer re-applies secretness from the prior
+// state by position, so a secret_text value is kept from state only where
+// the binding is still at its old position; elsewhere (after drift) it is
+// left out rather than risk returning it unmarked, and the next update
+// sends it again.
 func bindingsFromAPI(live []cfapi.WorkerBinding, prior []WorkerBinding) []WorkerBinding {
 	byName := map[string]WorkerBinding{}
 	var order []string
@@ -483,12 +612,12 @@ func bindingsFromAPI(live []cfapi.WorkerBinding, prior []WorkerBinding) []Worker
 		order = append(order, a.Name)
 	}
 	var out []WorkerBinding
-	for _, old := range prior {
+	for i, old := range prior {
 		b, ok := byName[old.Name]
 		if !ok {
 			continue
 		}
-		if b.Type == "secret_text" && old.Type == "secret_text" {
+		if b.Type == "secret_text" && old.Type == "secret_text" && len(out) == i {
 			b.Text = old.Text
 		}
 		out = append(out, b)
@@ -524,19 +653,8 @@ func logpushFromAPI(live *bool, prior *bool) *bool {
 	return ptr(*live)
 }
 
-func (m *WorkerMigrations) toAPI(current *string) *cfapi.Migrations {
-	out := &cfapi.Migrations{
-		NewTag:           m.NewTag,
-		OldTag:           deref(m.OldTag),
-		NewClasses:       m.NewClasses,
-		NewSqliteClasses: m.NewSqliteClasses,
-		DeletedClasses:   m.DeletedClasses,
-	}
-	// Cloudflare wants old_tag to name the tag the script is at; the
-	// provider knows it, so the program does not have to repeat it.
-	if m.OldTag == nil && current != nil {
-		out.OldTag = *current
-	}
+func (m WorkerMigration) toAPI() cfapi.MigrationStep {
+	out := cfapi.MigrationStep{NewClasses: m.NewClasses, NewSqliteClasses: m.NewSqliteClasses, DeletedClasses: m.DeletedClasses}
 	for _, r := range m.RenamedClasses {
 		out.RenamedClasses = append(out.RenamedClasses, cfapi.RenamedClass{From: r.From, To: r.To})
 	}

@@ -37,7 +37,7 @@ func Create(ctx *pulumi.Context, cfg *config.Config, res bindings.Resources, opt
 	out := make(map[string]*Worker, len(ordered))
 	for _, w := range ordered {
 		entry := filepath.Join(cfg.ServicesRoot, w.Main)
-		mod, err := bundle.Build(entry)
+		mod, err := bundle.Build(entry, bundle.Options{SourceMap: w.UploadsSourceMap(), Minify: w.Minify})
 		if err != nil {
 			return nil, fmt.Errorf("worker %q: %w", w.Name, err)
 		}
@@ -60,6 +60,7 @@ func Create(ctx *pulumi.Context, cfg *config.Config, res bindings.Resources, opt
 			Placement:  w.Placement,
 			Tags:       w.Tags,
 			Migrations: migrations(w.Migrations),
+			SourceMap:  sourceMap(mod),
 		}, append(opts, schemaFirst(w, res))...)
 		if err != nil {
 			return nil, fmt.Errorf("worker %q: %w", w.Name, err)
@@ -97,19 +98,28 @@ func schemaFirst(w config.Worker, res bindings.Resources) pulumi.ResourceOption 
 	return pulumi.DependsOn(deps)
 }
 
-func migrations(m *config.Migrations) *domecf.Migrations {
-	if m == nil {
+// sourceMap is the bundle's map as an input, nil (no map part) without one.
+func sourceMap(mod bundle.Module) pulumi.StringInput {
+	if mod.SourceMap == "" {
 		return nil
 	}
-	out := &domecf.Migrations{
-		NewTag:           m.Tag,
-		OldTag:           m.OldTag,
-		NewClasses:       m.NewClasses,
-		NewSqliteClasses: m.NewSqliteClasses,
-		DeletedClasses:   m.DeletedClasses,
-	}
-	for _, r := range m.RenamedClasses {
-		out.RenamedClasses = append(out.RenamedClasses, domecf.RenamedClass{From: r.From, To: r.To})
+	return pulumi.String(mod.SourceMap)
+}
+
+func migrations(steps config.Migrations) []domecf.Migration {
+	out := make([]domecf.Migration, 0, len(steps))
+	for _, m := range steps {
+		step := domecf.Migration{
+			Tag:              m.Tag,
+			OldTag:           m.OldTag,
+			NewClasses:       m.NewClasses,
+			NewSqliteClasses: m.NewSqliteClasses,
+			DeletedClasses:   m.DeletedClasses,
+		}
+		for _, r := range m.RenamedClasses {
+			step.RenamedClasses = append(step.RenamedClasses, domecf.RenamedClass{From: r.From, To: r.To})
+		}
+		out = append(out, step)
 	}
 	return out
 }
