@@ -13,7 +13,6 @@ import (
 	"os"
 	"strings"
 
-	"github.com/dome/infra/internal/bindings"
 	"github.com/dome/infra/internal/config"
 )
 
@@ -45,7 +44,7 @@ func validate(w io.Writer, dir, stack string) error {
 	if err != nil {
 		return err
 	}
-	order, err := bindings.Order(cfg.Topology.Workers)
+	order, err := config.Order(cfg.Topology.Workers)
 	if err != nil {
 		return err
 	}
