@@ -1,18 +1,23 @@
 // Command validate checks stacks' configuration offline: it reads
 // Pulumi.yaml, Pulumi.<stack>.yaml and .env.<stack> the way the program
-// does and runs the program's own validation, with no Pulumi CLI and no
-// network. It prints what each stack would deploy, or every problem found.
+// does, runs the program's own validation and bundles every worker, with
+// no Pulumi CLI and no network. It prints what each stack would deploy, or
+// every problem found. It imports neither SDK, so a first run compiles in
+// seconds, not minutes.
 //
 //	go run ./cmd/validate [-dir DIR] STACK...
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 
+	"github.com/dome/infra/internal/bundle"
 	"github.com/dome/infra/internal/config"
 )
 
@@ -46,6 +51,17 @@ func validate(w io.Writer, dir, stack string) error {
 	}
 	order, err := config.Order(cfg.Topology.Workers)
 	if err != nil {
+		return err
+	}
+	// A syntax error in a worker is found here, offline, with its
+	// file:line:col, not when a preview reaches that worker.
+	var bundleErrs []error
+	for _, wk := range order {
+		if _, err := bundle.Build(filepath.Join(cfg.ServicesRoot, wk.Main)); err != nil {
+			bundleErrs = append(bundleErrs, fmt.Errorf("worker %q: %w", wk.Name, err))
+		}
+	}
+	if err := errors.Join(bundleErrs...); err != nil {
 		return err
 	}
 	t := cfg.Topology
