@@ -19,9 +19,16 @@ import (
 
 	"github.com/dome/infra/internal/bundle"
 	"github.com/dome/infra/internal/config"
+	"github.com/dome/infra/internal/fresh"
 )
 
 func main() {
+	// `just validate` runs the prebuilt bin/validate: it must never run
+	// code older than the tree.
+	if err := fresh.Ensure("./cmd/validate"); err != nil {
+		fmt.Fprintln(os.Stderr, "error:", err)
+		os.Exit(1)
+	}
 	dir := flag.String("dir", ".", "the folder holding Pulumi.yaml")
 	flag.Usage = func() {
 		fmt.Fprintln(flag.CommandLine.Output(), "usage: validate [-dir DIR] STACK...")

@@ -504,4 +504,3 @@ func TestOrder(t *testing.T) {
 	_, err = Order(workers)
 	require.EqualError(t, err, "Circular dependency detected: dome-api -> silo -> dome-api")
 }
-

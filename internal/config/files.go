@@ -231,3 +231,24 @@ func jsonable(v any) any {
 		return t
 	}
 }
+
+// WithFiles returns src (a running program's context) together with what
+// its Pulumi.yaml and Pulumi.<stack>.yaml say about the keys: which are set,
+// so Load refuses those nothing reads, and where, so problems point at
+// lines. Pulumi has read the same files already; if they cannot be read
+// here, src is returned as it is and problems name keys without lines.
+func WithFiles(src Source) Source {
+	files, err := ReadFiles(rootDir(src), src.Stack())
+	if err != nil {
+		return src
+	}
+	return withFiles{Source: src, files: files}
+}
+
+type withFiles struct {
+	Source
+	files *Values
+}
+
+func (w withFiles) Keys() []string             { return w.files.Keys() }
+func (w withFiles) Position(key string) string { return w.files.Position(key) }
