@@ -18,6 +18,7 @@ import (
 	"github.com/dome/infra/internal/cfapi"
 	"github.com/dome/infra/internal/cfemu"
 	"github.com/dome/infra/internal/config"
+	"github.com/dome/infra/internal/deletion"
 	"github.com/dome/infra/internal/naming"
 )
 
@@ -125,6 +126,23 @@ func TestProgramOnEngine(t *testing.T) {
 				require.ErrorContains(t, err, "protect", "prod's stateful resources refuse deletion")
 				return
 			}
+			// Dropping a stateful resource fails the preview: the program
+			// reads what the stack holds from its own last outputs. Named in
+			// DOME_ALLOW_DELETE, the deletion goes ahead.
+			var dropped config.Topology
+			require.NoError(t, json.Unmarshal([]byte(vals.Config["dome:topology"]), &dropped))
+			require.Equal(t, "dome-raw", dropped.R2Buckets[0].Name)
+			dropped.R2Buckets = dropped.R2Buckets[1:]
+			require.NoError(t, e.stack.SetConfig(context.Background(), "dome:topology", auto.ConfigValue{Value: string(must(json.Marshal(dropped)))}))
+			_, err = e.stack.Preview(context.Background())
+			require.ErrorContains(t, err, `refusing to delete R2 bucket "dome-raw": no longer in the topology, it would be deleted with its data`)
+			env[deletion.EnvAllow] = "dome-raw"
+			res, err := e.stack.Preview(context.Background())
+			require.NoError(t, err)
+			require.Equal(t, 1, res.ChangeSummary["delete"], "the named bucket, and nothing else, is deleted")
+			delete(env, deletion.EnvAllow)
+			require.NoError(t, e.stack.SetConfig(context.Background(), "dome:topology", auto.ConfigValue{Value: vals.Config["dome:topology"]}))
+
 			// What `just import` writes adopts everything into an empty
 			// stack; after it, only the two providers change (they gain the token).
 			client, err := cfapi.New(cfapi.Options{BaseURL: "https://" + host + "/client/v4", Token: e2eToken, AccountID: e2eAccount, HTTPClient: srv.Client()})
