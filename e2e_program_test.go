@@ -55,7 +55,8 @@ func TestProgramOnEngine(t *testing.T) {
 	requireCloudflarePlugin(t)
 	for _, stackName := range []string{"dev", "prod"} {
 		t.Run(stackName, func(t *testing.T) {
-			emu, err := cfemu.New(cfemu.Config{Token: e2eToken, AccountID: e2eAccount})
+			// The zone the stacks' routes and custom domains name.
+			emu, err := cfemu.New(cfemu.Config{Token: e2eToken, AccountID: e2eAccount, Zones: []string{"dome.example"}})
 			require.NoError(t, err)
 			certFile, tlsCfg, err := cfemu.GenerateCert(t.TempDir())
 			require.NoError(t, err)
@@ -100,6 +101,16 @@ func TestProgramOnEngine(t *testing.T) {
 			api := outs["workers"].(map[string]any)["dome-api"].(map[string]any)
 			require.Equal(t, naming.Physical(stackName, "dome-api"), api["name"])
 			require.Len(t, api["bundleSha256"], 64)
+			// Entry points as the stack's overrides declare them.
+			if stackName == "dev" {
+				require.Equal(t, "https://dome-api-dev."+cfemu.DefaultSubdomain+".workers.dev", api["url"])
+				require.Equal(t, []any{}, api["routes"])
+				require.Equal(t, []any{}, api["domains"])
+			} else {
+				require.NotContains(t, api, "url")
+				require.Equal(t, []any{"dome.example/api/*"}, api["routes"])
+				require.Equal(t, []any{"api.dome.example"}, api["domains"])
+			}
 
 			state := e.stateFile()
 			require.NotContains(t, state, e2eToken)
@@ -158,7 +169,8 @@ func TestProgramOnEngine(t *testing.T) {
 			defer adopted.dump()
 			require.NoError(t, adopted.stack.SetAllConfig(context.Background(), stackConfig(vals)))
 			adopted.cli("import", "--file", file, "--yes", "--generate-code=false")
-			require.Equal(t, map[string]int{"same": 19, "update": 2}, adopted.preview())
+			// 19 as before, and each of the 6 workers' workers.dev setting.
+			require.Equal(t, map[string]int{"same": 25, "update": 2}, adopted.preview())
 
 			e.destroy()
 		})

@@ -38,8 +38,9 @@ type registered struct {
 
 // mocks records every resource the program registers, in order.
 type mocks struct {
-	mu   sync.Mutex
-	seen []*registered
+	mu        sync.Mutex
+	seen      []*registered
+	zoneReads int
 	// last is the stack's outputs from its previous deploy, which the
 	// program reads through a reference to its own stack.
 	last resource.PropertyMap
@@ -55,6 +56,10 @@ func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 		return args.ID, resource.PropertyMap{"name": resource.NewStringProperty(args.ID), "outputs": resource.NewObjectProperty(m.last)}, nil
 	}
 	r := &registered{Type: args.TypeToken, Name: args.Name, ID: id, Inputs: args.Inputs}
+	outs := args.Inputs.Copy()
+	if args.TypeToken == tSubdomain && args.Inputs["enabled"].BoolValue() {
+		outs["url"] = resource.NewProperty("https://" + args.Inputs["scriptName"].StringValue() + ".dome-team.workers.dev")
+	}
 	if rpc := args.RegisterRPC; rpc != nil {
 		r.Protect = rpc.GetProtect()
 		r.Deps = rpc.GetDependencies()
@@ -63,10 +68,23 @@ func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 	m.mu.Lock()
 	m.seen = append(m.seen, r)
 	m.mu.Unlock()
-	return id, args.Inputs.Copy(), nil
+	return id, outs, nil
 }
 
+// testZones are the zones the mocked account has, by name.
+var testZones = map[string]string{"dome.example": "zone-dome-example", "dome.test": "zone-dome-test"}
+
 func (m *mocks) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
+	if args.Token == "cloudflare:index/getZones:getZones" {
+		m.mu.Lock()
+		m.zoneReads++
+		m.mu.Unlock()
+		var zones []any
+		for name, id := range testZones {
+			zones = append(zones, map[string]any{"id": id, "name": name})
+		}
+		return resource.NewPropertyMapFromMap(map[string]any{"id": "zones", "filter": args.Args["filter"], "zones": zones}), nil
+	}
 	return args.Args, nil
 }
 
@@ -107,7 +125,8 @@ func deploy(t testing.TB, stack string, env map[string]string, edit func(*config
 }
 
 // runMocked runs the program under mocks with the given configuration, on
-// a stack whose last deploy left the outputs last.
+// a stack whose last deploy left the outputs last. On failure it returns
+// the deployment too, without outputs.
 func runMocked(vals *config.Values, env map[string]string, last map[string]any) (*deployment, error) {
 	d := &deployment{mocks: &mocks{last: resource.NewPropertyMapFromMap(last)}}
 	var wg sync.WaitGroup
@@ -128,7 +147,8 @@ func runMocked(vals *config.Values, env map[string]string, last map[string]any) 
 		info.ConfigSecretKeys = vals.SecretKeys()
 	})
 	if err != nil {
-		return nil, err
+		// What was registered before the failure stays readable.
+		return d, err
 	}
 	wg.Wait()
 	return d, nil
@@ -159,23 +179,27 @@ func bindingsOf(t testing.TB, r *registered) map[string]resource.PropertyMap {
 }
 
 const (
-	tD1       = "cloudflare:index/d1Database:D1Database"
-	tR2       = "cloudflare:index/r2Bucket:R2Bucket"
-	tQueue    = "cloudflare:index/queue:Queue"
-	tCron     = "cloudflare:index/workersCronTrigger:WorkersCronTrigger"
-	tWorker   = "domecf:index:WorkerScript"
-	tIndex    = "domecf:index:VectorizeIndex"
-	tConsumer = "domecf:index:QueueConsumer"
+	tD1        = "cloudflare:index/d1Database:D1Database"
+	tR2        = "cloudflare:index/r2Bucket:R2Bucket"
+	tQueue     = "cloudflare:index/queue:Queue"
+	tCron      = "cloudflare:index/workersCronTrigger:WorkersCronTrigger"
+	tWorker    = "domecf:index:WorkerScript"
+	tIndex     = "domecf:index:VectorizeIndex"
+	tConsumer  = "domecf:index:QueueConsumer"
+	tSubdomain = "domecf:index:WorkerSubdomain"
+	tRoute     = "cloudflare:index/workersRoute:WorkersRoute"
+	tDomain    = "cloudflare:index/workersDomain:WorkersDomain"
 )
 
 func TestStacks(t *testing.T) {
 	for _, tt := range []struct {
 		stack, suffix, logLevel string
 		protected               bool
+		cron                    string // staging overrides dome-cron's
 	}{
-		{"dev", "-dev", "debug", false},
-		{"staging", "-staging", "info", false},
-		{"prod", "", "info", true},
+		{"dev", "-dev", "debug", false, "0 * * * *"},
+		{"staging", "-staging", "info", false, "0 */6 * * *"},
+		{"prod", "", "info", true, "0 * * * *"},
 	} {
 		t.Run(tt.stack, func(t *testing.T) {
 			d, err := deploy(t, tt.stack, testEnv, nil)
@@ -255,7 +279,7 @@ func TestStacks(t *testing.T) {
 			}
 			cron := m.find(t, tCron, "dome-cron")
 			require.Equal(t, phys("dome-cron"), str(t, cron.Inputs, "scriptName"))
-			require.Equal(t, "0 * * * *", cron.Inputs["schedules"].ArrayValue()[0].StringValue())
+			require.Equal(t, tt.cron, cron.Inputs["schedules"].ArrayValue()[0].StringValue())
 
 			// Both providers get the token, as a secret.
 			for _, p := range []string{"pulumi:providers:cloudflare", "pulumi:providers:domecf"} {
@@ -276,7 +300,7 @@ func TestStacks(t *testing.T) {
 			require.Len(t, wo, len(workers))
 			apiOut := wo["dome-api"].(map[string]any)
 			require.Equal(t, phys("dome-api"), apiOut["name"])
-			require.Equal(t, []string{"AI", "CONSTELLATION", "SILO", "ENVIRONMENT", "LOG_LEVEL", "VERSION"}, apiOut["bindings"])
+			require.Equal(t, []string{"AI", "CONSTELLATION", "SILO", "ENVIRONMENT", "LOG_LEVEL", "CORS_ORIGIN", "VERSION"}, apiOut["bindings"])
 			mod, err := bundle.Build("testdata/services/dome-api/src/index.ts")
 			require.NoError(t, err)
 			require.Equal(t, mod.SHA256, apiOut["bundleSha256"])
@@ -350,8 +374,8 @@ func TestProgramRefusesBadConfig(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			d, err := deploy(t, "dev", tt.env, tt.edit)
-			require.Nil(t, d)
 			require.Error(t, err)
+			require.Empty(t, d.mocks.seen, "nothing is registered, not even a provider")
 			for _, w := range tt.want {
 				require.Contains(t, err.Error(), w)
 			}
@@ -396,7 +420,9 @@ func TestDeletingDataMustBeAskedFor(t *testing.T) {
 
 	d, err := runMocked(vals, testEnv, last)
 	require.ErrorContains(t, err, `refusing to delete D1 database "old-db", R2 bucket "archive": no longer in the topology, they would be deleted with their data; put back what should stay in Pulumi.yaml, or, to delete on purpose, name what may go: DOME_ALLOW_DELETE="old-db archive"`)
-	require.Nil(t, d)
+	for _, r := range d.mocks.seen {
+		require.NotEqual(t, tD1, r.Type, "nothing stateful is registered before the check fails")
+	}
 
 	allow := maps.Clone(testEnv)
 	allow["DOME_ALLOW_DELETE"] = "old-db archive"

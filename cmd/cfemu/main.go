@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -44,6 +45,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 	useTLS := fs.Bool("tls", false, "serve https with a generated self-signed certificate")
 	certDir := fs.String("cert-dir", ".emulator", "`dir` the certificate PEM is written to with -tls")
 	logReqs := fs.Bool("log", false, "print one line per request: method, path, status, duration")
+	var zones []string
+	fs.Func("zone", "a zone `name` the account has, for routes and custom domains (repeat for more)", func(v string) error {
+		zones = append(zones, v)
+		return nil
+	})
+	subdomain := fs.String("subdomain", cfemu.DefaultSubdomain, "the account's workers.dev `subdomain`")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil // -h printed the usage; asking for it is not a failure
@@ -59,7 +66,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 		return err
 	}
 	logger := log.New(out, "cfemu: ", 0)
-	cfg := cfemu.Config{Token: *token, AccountID: *account, StateFile: *state}
+	cfg := cfemu.Config{Token: *token, AccountID: *account, StateFile: *state, Zones: zones, Subdomain: *subdomain}
 	if *logReqs {
 		// The request log never holds the token, so neither does this line.
 		cfg.OnRequest = func(r cfemu.Request) {
@@ -98,6 +105,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 	}
 	if *state != "" {
 		logger.Printf("state file: %s", *state)
+	}
+	if len(zones) > 0 {
+		logger.Printf("zones: %s; workers.dev subdomain: %s", strings.Join(zones, ", "), *subdomain)
 	}
 
 	served := make(chan error, 1)

@@ -13,8 +13,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/dome/infra/internal/bundle"
@@ -89,7 +91,46 @@ func validate(w io.Writer, dir, stack string) error {
 	section("queues", names(t.Queues, func(q config.Queue) string { return q.Name }))
 	section("vectorizeIndexes", names(t.VectorizeIndexes, func(ix config.Index) string { return ix.Name }))
 	section("workers (in order)", names(order, func(w config.Worker) string { return w.Name }))
+	for _, wk := range t.Workers {
+		effective(w, cfg, wk)
+	}
 	return nil
+}
+
+// effective prints a worker's per-stack fields as this stack deploys them,
+// after Pulumi.<stack>.yaml's overrides, so a reviewer sees how stacks differ.
+func effective(w io.Writer, cfg *config.Config, wk config.Worker) {
+	header := fmt.Sprintf("  worker %s (%s)", wk.Name, cfg.Name(wk.Name))
+	if o := cfg.Overridden(wk.Name); len(o) > 0 {
+		header += fmt.Sprintf(", overridden in Pulumi.%s.yaml: %s", cfg.Stack, strings.Join(o, ", "))
+	}
+	fmt.Fprintln(w, header)
+	onOff := map[bool]string{true: "on", false: "off"}
+	list := func(items []string) string {
+		if len(items) == 0 {
+			return "-"
+		}
+		return strings.Join(items, ", ")
+	}
+	placement := wk.Placement
+	if placement == "" {
+		placement = "default"
+	}
+	var vars []string
+	for _, k := range slices.Sorted(maps.Keys(wk.Vars)) {
+		vars = append(vars, k+"="+wk.Vars[k])
+	}
+	for _, row := range [][2]string{
+		{"workersDev", onOff[wk.WorkersDev]},
+		{"routes", list(names(wk.Routes, func(r config.Route) string { return r.Pattern + " (zone " + r.Zone + ")" }))},
+		{"customDomains", list(names(wk.CustomDomains, func(d config.CustomDomain) string { return d.Hostname + " (zone " + d.Zone + ")" }))},
+		{"crons", list(wk.Crons)},
+		{"placement", placement},
+		{"logpush", onOff[wk.Logpush]},
+		{"vars", list(vars)},
+	} {
+		fmt.Fprintf(w, "    %-14s %s\n", row[0], row[1])
+	}
 }
 
 func names[T any](items []T, name func(T) string) []string {

@@ -25,6 +25,54 @@ func TestValidate(t *testing.T) {
   queues             new-content-constellation-dev, new-content-constellation-dlq-dev, new-content-ai-dev, new-content-ai-dlq-dev
   vectorizeIndexes   dome-notes-dev
   workers (in order) constellation-dev, silo-dev, dome-api-dev, ai-processor-dev, dome-cron-dev, dome-notify-dev
+  worker dome-api (dome-api-dev), overridden in Pulumi.local.yaml: customDomains, routes, workersDev
+    workersDev     on
+    routes         dome.example/api/* (zone dome.example)
+    customDomains  api.dome.example (zone dome.example)
+    crons          -
+    placement      default
+    logpush        off
+    vars           VERSION=0.1.0
+  worker constellation (constellation-dev)
+    workersDev     off
+    routes         -
+    customDomains  -
+    crons          -
+    placement      default
+    logpush        off
+    vars           -
+  worker silo (silo-dev), overridden in Pulumi.local.yaml: workersDev
+    workersDev     on
+    routes         -
+    customDomains  -
+    crons          -
+    placement      default
+    logpush        off
+    vars           -
+  worker ai-processor (ai-processor-dev)
+    workersDev     off
+    routes         -
+    customDomains  -
+    crons          -
+    placement      default
+    logpush        off
+    vars           -
+  worker dome-cron (dome-cron-dev)
+    workersDev     off
+    routes         -
+    customDomains  -
+    crons          0 * * * *
+    placement      default
+    logpush        off
+    vars           -
+  worker dome-notify (dome-notify-dev)
+    workersDev     off
+    routes         -
+    customDomains  -
+    crons          -
+    placement      default
+    logpush        off
+    vars           -
 `, out.String())
 
 	out.Reset()

@@ -24,6 +24,11 @@ type Config struct {
 	Token     string // the one accepted bearer token (required)
 	AccountID string // the one known account id (required)
 	StateFile string // optional: load at New if present, save after every mutation (atomic write)
+	// Zones names the zones the account has (routes and custom domains
+	// need one); they are added at New when the state lacks them.
+	Zones []string
+	// Subdomain is the account's workers.dev subdomain; default DefaultSubdomain.
+	Subdomain string
 	// OnRequest, if set, hears of every request once it is answered, as
 	// the request log records it (token redacted).
 	OnRequest func(Request)
@@ -62,6 +67,7 @@ func New(cfg Config) (*Emulator, error) {
 			e.st = st
 		}
 	}
+	e.seedZones(cfg.Zones)
 	e.routes = e.buildRoutes()
 	return e, nil
 }

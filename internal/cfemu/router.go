@@ -97,7 +97,7 @@ func (e *Emulator) buildRoutes() []route {
 	for _, d := range defs {
 		routes = append(routes, route{method: d.method, pattern: splitPath(d.pattern), handle: d.h})
 	}
-	return routes
+	return append(routes, e.entryRoutes()...)
 }
 
 func splitPath(p string) []string {

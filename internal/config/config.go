@@ -5,6 +5,7 @@
 package config
 
 import (
+	"encoding/json"
 	"fmt"
 	"maps"
 	"path/filepath"
@@ -29,6 +30,8 @@ const (
 	KeyObservability = "observability"
 	KeyProtect       = "protect"
 	KeyTopology      = "topology"
+	// KeyWorkers holds a stack's per-worker overrides (Pulumi.<stack>.yaml).
+	KeyWorkers = "workers"
 )
 
 // Environment variables that carry credentials. They may come from the
@@ -81,6 +84,9 @@ type Config struct {
 	// in prod.
 	Protect  bool
 	Topology Topology
+	// overridden records, per worker, the fields Pulumi.<stack>.yaml set,
+	// so a problem in one is reported under the key that holds it.
+	overridden map[string]map[string]bool
 	// Secrets holds the values of the config keys named by workers' secrets,
 	// keyed by the key without namespace.
 	Secrets map[string]Secret
@@ -176,6 +182,10 @@ type Worker struct {
 	// Placement is "smart" for Smart Placement, empty for the default.
 	Placement string   `json:"placement,omitempty"`
 	Tags      []string `json:"tags,omitempty"`
+	// WorkersDev serves the worker on <script>.<account subdomain>.workers.dev.
+	WorkersDev    bool           `json:"workersDev,omitempty"`
+	Routes        []Route        `json:"routes,omitempty"`
+	CustomDomains []CustomDomain `json:"customDomains,omitempty"`
 }
 
 // Dependencies returns the workers w must be deployed after: the targets of
@@ -319,6 +329,7 @@ func Load(src Source, getenv func(string) string) (*Config, error) {
 		c.Protect = true
 	}
 
+	topologyRead := false
 	if raw := str(KeyTopology); raw == "" {
 		probs.add(key(KeyTopology), "is not set; declare Dome's resources under config.topology.value in Pulumi.yaml")
 	} else {
@@ -327,6 +338,7 @@ func Load(src Source, getenv func(string) string) (*Config, error) {
 			undecoded = append(undecoded, p.Key)
 		}
 		probs = append(probs, ps...)
+		topologyRead = len(ps) == 0
 	}
 
 	for _, w := range c.Topology.Workers {
@@ -344,11 +356,15 @@ func Load(src Source, getenv func(string) string) (*Config, error) {
 		}
 	}
 
+	// Overrides of a topology that could not be read would all look unknown.
+	if raw, ok := src.GetConfig(key(KeyWorkers)); ok && topologyRead {
+		probs = append(probs, c.applyOverrides(raw)...)
+	}
+
 	probs = append(probs, c.validate(str(KeyTopology) != "").without(undecoded)...)
 	if lister, ok := rec.Source.(interface{ Keys() []string }); ok {
 		// Without a whole topology the keys its workers' secrets name are unknown.
-		topologyRead := c.Topology.Workers != nil && !slices.ContainsFunc(undecoded, func(k string) bool { return strings.HasPrefix(k, key(KeyTopology)) })
-		probs = append(probs, rec.unread(lister.Keys(), topologyRead)...)
+		probs = append(probs, rec.unread(lister.Keys(), topologyRead && len(c.Topology.Workers) > 0)...)
 	}
 	if len(probs) > 0 {
 		if p, ok := rec.Source.(interface{ Position(string) string }); ok {
@@ -396,6 +412,20 @@ func rootDir(src Source) string {
 		return "."
 	}
 	return d
+}
+
+// decodeStrict decodes JSON refusing unknown fields, so a misspelt key is
+// an error instead of a silently ignored setting.
+func decodeStrict(raw string, v any) error {
+	dec := json.NewDecoder(strings.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if dec.More() {
+		return fmt.Errorf("unexpected data after the value")
+	}
+	return nil
 }
 
 func key(k string) string { return Namespace + ":" + k }

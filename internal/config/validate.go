@@ -106,6 +106,7 @@ func (c *Config) validate(topologySet bool) Problems {
 		c.validateWorker(&ps, w, targets, queues, workers, consumed)
 		edges[w.Name] = w.Dependencies()
 	}
+	c.validateEntryPoints(&ps)
 	if _, err := graph.Order(order, edges); err != nil {
 		var cycle *graph.CycleError
 		if errors.As(err, &cycle) {
@@ -243,7 +244,7 @@ func (c *Config) validateWorker(ps *Problems, w Worker, targets map[string]targe
 		ps.add(k+".compatibilityDate", "%q is after today (%s UTC); Cloudflare refuses a future compatibility date at upload (code 10021); use today's date or an earlier one", w.CompatibilityDate, today)
 	}
 	if w.Placement != "" && w.Placement != "smart" {
-		ps.add(k+".placement", "%q is not a placement mode; use \"smart\" or leave it out", w.Placement)
+		ps.add(c.FieldKey(w.Name, "placement"), "%q is not a placement mode; use \"smart\" or leave it out", w.Placement)
 	}
 
 	// Bindings, vars and secrets share the worker's env object.
@@ -271,7 +272,7 @@ func (c *Config) validateWorker(ps *Problems, w Worker, targets map[string]targe
 		validateBinding(ps, bk, w, b, targets, workers, classes)
 	}
 	for _, name := range slices.Sorted(maps.Keys(w.Vars)) {
-		claim(k+".vars."+name, name)
+		claim(c.FieldKey(w.Name, "vars."+name), name)
 	}
 	for _, name := range slices.Sorted(maps.Keys(w.Secrets)) {
 		claim(k+".secrets."+name, name)
@@ -306,7 +307,7 @@ func (c *Config) validateWorker(ps *Problems, w Worker, targets map[string]targe
 
 	seen := map[string]bool{}
 	for i, cron := range w.Crons {
-		ck := fmt.Sprintf("%s.crons[%d]", k, i)
+		ck := fmt.Sprintf("%s[%d]", c.FieldKey(w.Name, "crons"), i)
 		if len(strings.Fields(cron)) != len(cronFields) {
 			ps.add(ck, "%q is not a cron expression; use five fields: minute hour day-of-month month day-of-week, e.g. \"*/5 * * * *\"", cron)
 		} else if err := checkCron(cron); err != nil {

@@ -14,6 +14,8 @@ const (
 	TypeWorkerScript   = Package + ":index:WorkerScript"
 	TypeVectorizeIndex = Package + ":index:VectorizeIndex"
 	TypeQueueConsumer  = Package + ":index:QueueConsumer"
+	// TypeWorkerSubdomain is a worker's workers.dev setting.
+	TypeWorkerSubdomain = Package + ":index:WorkerSubdomain"
 )
 
 // Provider is an explicit instance of the companion provider.

@@ -138,6 +138,9 @@ func TestSchema(t *testing.T) {
 				"maxConcurrency", "retryDelay"},
 			required: []string{"queueId", "scriptName"}, replace: "queueId",
 		},
+		"domecf:index:WorkerSubdomain": {
+			inputs: []string{"scriptName", "enabled"}, required: []string{"scriptName", "enabled"}, replace: "scriptName",
+		},
 	}
 	require.ElementsMatch(t, keys(want), keys(spec.Resources))
 	for tok, w := range want {
