@@ -65,7 +65,7 @@ func BenchmarkProgram(b *testing.B) {
 			vals := generated(b, n)
 			resources := 0
 			for b.Loop() {
-				d, err := runMocked(vals, testEnv)
+				d, err := runMocked(vals, testEnv, nil)
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -78,7 +78,7 @@ func BenchmarkProgram(b *testing.B) {
 }
 
 func TestGeneratedTopologyDeploys(t *testing.T) {
-	d, err := runMocked(generated(t, 30), testEnv)
+	d, err := runMocked(generated(t, 30), testEnv, nil)
 	require.NoError(t, err)
 	// 30 workers and their 30 workers.dev settings, 30 consumers, 31 queues,
 	// 4 databases, 4 buckets, 2 providers.

@@ -19,6 +19,7 @@ import (
 	"github.com/dome/infra/internal/cfapi"
 	"github.com/dome/infra/internal/cfemu"
 	"github.com/dome/infra/internal/config"
+	"github.com/dome/infra/internal/deletion"
 	"github.com/dome/infra/internal/naming"
 )
 
@@ -157,6 +158,23 @@ func TestProgramOnEngine(t *testing.T) {
 				require.ErrorContains(t, err, "protect", "prod's stateful resources refuse deletion")
 				return
 			}
+			// Dropping a stateful resource fails the preview: the program
+			// reads what the stack holds from its own last outputs. Named in
+			// DOME_ALLOW_DELETE, the deletion goes ahead.
+			var dropped config.Topology
+			require.NoError(t, json.Unmarshal([]byte(vals.Config["dome:topology"]), &dropped))
+			require.Equal(t, "dome-raw", dropped.R2Buckets[0].Name)
+			dropped.R2Buckets = dropped.R2Buckets[1:]
+			require.NoError(t, e.stack.SetConfig(context.Background(), "dome:topology", auto.ConfigValue{Value: string(must(json.Marshal(dropped)))}))
+			_, err = e.stack.Preview(context.Background())
+			require.ErrorContains(t, err, `refusing to delete R2 bucket "dome-raw": no longer in the topology, it would be deleted with its data`)
+			env[deletion.EnvAllow] = "dome-raw"
+			pv, err := e.stack.Preview(context.Background())
+			require.NoError(t, err)
+			require.Equal(t, 1, pv.ChangeSummary["delete"], "the named bucket, and nothing else, is deleted")
+			delete(env, deletion.EnvAllow)
+			require.NoError(t, e.stack.SetConfig(context.Background(), "dome:topology", auto.ConfigValue{Value: vals.Config["dome:topology"]}))
+
 			// What `just import` writes adopts everything into an empty stack.
 			cfg, err := config.Load(vals, func(k string) string { return env[k] })
 			require.NoError(t, err)

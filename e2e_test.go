@@ -235,10 +235,16 @@ func (e *engine) outputsJSON() map[string]any {
 	return m
 }
 
-// onlySame reports whether a change summary has nothing but unchanged resources.
+// onlySame reports whether a change summary has nothing but unchanged
+// resources. The program reads its own stack's last outputs (to refuse
+// stateful deletions): that one read counts once when the outputs changed
+// since the previous run, and changes nothing.
 func onlySame(t testing.TB, changes map[string]int) {
 	t.Helper()
 	for op, n := range changes {
+		if op == "read" && n == 1 {
+			continue
+		}
 		require.Equal(t, "same", op, "unexpected %d %q changes in %v", n, op, changes)
 	}
 }

@@ -22,10 +22,12 @@ on := just_executable() + " --justfile " + justfile() + " _pulumi"
 default:
     @{{just_executable()}} --justfile {{justfile()}} --list --unsorted
 
-# Build the companion provider plugin (found by Pulumi through Pulumi.yaml) and the emulator into ./bin.
+# Build the companion provider plugin (found by Pulumi through Pulumi.yaml), the emulator, and the first program binary into ./bin.
 build:
     go build -o bin/pulumi-resource-domecf ./cmd/pulumi-resource-domecf
     go build -o bin/cfemu ./cmd/cfemu
+    @# Pulumi runs bin/dome (Pulumi.yaml), which rebuilds itself whenever the sources change.
+    @[ -x bin/dome ] || go build -o bin/dome .
 
 # Build the pinned Pulumi CLI once per machine (about 8 minutes cold) and link it as .tools/bin/pulumi; recipes use it when no pulumi is on PATH.
 tools:
@@ -47,9 +49,11 @@ test: tools
     @unformatted="$(gofmt -l .)"; if [ -n "$unformatted" ]; then echo "gofmt needed:"; echo "$unformatted"; exit 1; fi
     go test -timeout 30m ./...
 
-# Check a stack's configuration offline (no Pulumi CLI, no network) and show what it deploys.
+# Check a stack's configuration offline (no Pulumi CLI, no network), bundle every worker, and show what it deploys.
 validate stack:
-    go run ./cmd/validate {{stack}}
+    @# bin/validate rebuilds itself whenever the sources change (internal/fresh).
+    @[ -x bin/validate ] || go build -o bin/validate ./cmd/validate
+    @bin/validate {{stack}}
 
 # Run the local Cloudflare API emulator on https://127.0.0.1:8787 for the local stack (state in .emulator/).
 emulator *args: build
@@ -59,7 +63,7 @@ emulator *args: build
 deploy-local: _require-pulumi build
     @[ -f .emulator/cfemu-cert.pem ] || { echo "error: the emulator has not run here yet: start it with 'just emulator' in another terminal" >&2; exit 1; }
     @{{on}} local stack ls --json | grep -q '"name": *"local"' || {{just_executable()}} --justfile {{justfile()}} pulumi-stack-init local
-    @go run ./cmd/validate local
+    @{{just_executable()}} --justfile {{justfile()}} validate local
     @{{on}} local up --stack local --yes
 
 # Create a stack in the state backend, with passphrase-encrypted secrets.
@@ -167,8 +171,7 @@ _deploy stack: (_ready stack)
     @{{on}} {{stack}} up --stack {{stack}} --yes --skip-preview
 
 # Everything a Pulumi command needs: the CLI, the stack's file, the built plugin, a valid configuration with credentials, and the stack.
-_ready stack: _require-pulumi (_known stack) build
-    @go run ./cmd/validate {{stack}}
+_ready stack: _require-pulumi (_known stack) build (validate stack)
     @{{on}} {{stack}} stack ls --json | grep -q '"name": *"{{stack}}"' || { echo "error: stack '{{stack}}' does not exist in $PULUMI_BACKEND_URL: run 'just pulumi-stack-init {{stack}}'" >&2; exit 1; }
 
 # Runs pulumi with .env.<stack> loaded (variables already set win, as in the program) once the passphrase is known;

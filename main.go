@@ -14,8 +14,10 @@ import (
 	"github.com/dome/infra/internal/bindings"
 	"github.com/dome/infra/internal/config"
 	"github.com/dome/infra/internal/databases"
+	"github.com/dome/infra/internal/deletion"
 	"github.com/dome/infra/internal/domecf"
 	"github.com/dome/infra/internal/entrypoints"
+	"github.com/dome/infra/internal/fresh"
 	"github.com/dome/infra/internal/kv"
 	"github.com/dome/infra/internal/queues"
 	"github.com/dome/infra/internal/storage"
@@ -24,6 +26,12 @@ import (
 )
 
 func main() {
+	// Pulumi runs the prebuilt bin/dome (Pulumi.yaml's runtime.options.binary):
+	// it must never run code older than the tree it is started in.
+	if err := fresh.Ensure("."); err != nil {
+		fmt.Fprintln(os.Stderr, "error:", err)
+		os.Exit(1)
+	}
 	pulumi.Run(func(ctx *pulumi.Context) error {
 		if err := config.LoadDotEnv(ctx.RootDirectory(), ctx.Stack()); err != nil {
 			return err
@@ -43,8 +51,11 @@ func main() {
 // passed in so tests can run it under mocks without touching the process's
 // variables, and can read the outputs, which mocks do not record.
 func run(ctx *pulumi.Context, getenv func(string) string) (pulumi.Map, error) {
-	cfg, err := config.Load(ctx, getenv)
+	cfg, err := config.Load(config.WithFiles(ctx), getenv)
 	if err != nil {
+		return nil, err
+	}
+	if err := guardDeletions(ctx, cfg, getenv); err != nil {
 		return nil, err
 	}
 	providers, cf, err := newProviders(ctx, cfg)
@@ -101,6 +112,36 @@ func run(ctx *pulumi.Context, getenv func(string) string) (pulumi.Map, error) {
 		return nil, err
 	}
 	return outputs(cfg, res, ws, entries, consumers), nil
+}
+
+// guardDeletions fails the run, before any resource is registered, when
+// the topology drops a stateful resource the stack holds and DOME_ALLOW_DELETE
+// does not name it. What the stack holds is read from its own last outputs
+// through a reference to itself: the one record of the previous deploy a
+// program can read, with any backend, in a plain `pulumi preview` too.
+func guardDeletions(ctx *pulumi.Context, cfg *config.Config, getenv func(string) string) error {
+	org := ctx.Organization()
+	if org == "" {
+		org = "organization" // the file backend's
+	}
+	self, err := pulumi.NewStackReference(ctx, "self", &pulumi.StackReferenceArgs{
+		Name: pulumi.String(org + "/" + ctx.Project() + "/" + ctx.Stack()),
+	})
+	if err != nil {
+		return fmt.Errorf("reference to this stack's last outputs: %w", err)
+	}
+	last := map[string]any{}
+	for _, k := range deletion.Kinds {
+		d, err := self.GetOutputDetails(k.Output)
+		if err != nil {
+			return fmt.Errorf("reading this stack's last output %q: %w", k.Output, err)
+		}
+		last[k.Output] = d.Value
+		if d.SecretValue != nil {
+			last[k.Output] = d.SecretValue
+		}
+	}
+	return deletion.Check(deletion.Deployed(last), deletion.Declared(cfg.Topology), getenv(deletion.EnvAllow))
 }
 
 // newProviders creates explicit instances of both providers, so the token

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -40,6 +41,9 @@ type mocks struct {
 	mu        sync.Mutex
 	seen      []*registered
 	zoneReads int
+	// last is the stack's outputs from its previous deploy, which the
+	// program reads through a reference to its own stack.
+	last resource.PropertyMap
 }
 
 func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
@@ -47,6 +51,9 @@ func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 	id := strings.ToLower(typ) + "-" + args.Name
 	if strings.HasPrefix(args.TypeToken, "pulumi:providers:") {
 		id = "provider-" + args.Name
+	}
+	if args.TypeToken == "pulumi:pulumi:StackReference" {
+		return args.ID, resource.PropertyMap{"name": resource.NewStringProperty(args.ID), "outputs": resource.NewObjectProperty(m.last)}, nil
 	}
 	r := &registered{Type: args.TypeToken, Name: args.Name, ID: id, Inputs: args.Inputs}
 	outs := args.Inputs.Copy()
@@ -114,13 +121,14 @@ func deploy(t testing.TB, stack string, env map[string]string, edit func(*config
 	if edit != nil {
 		edit(vals)
 	}
-	return runMocked(vals, env)
+	return runMocked(vals, env, nil)
 }
 
-// runMocked runs the program under mocks with the given configuration. On
-// failure it returns the deployment too, without outputs.
-func runMocked(vals *config.Values, env map[string]string) (*deployment, error) {
-	d := &deployment{mocks: &mocks{}}
+// runMocked runs the program under mocks with the given configuration, on
+// a stack whose last deploy left the outputs last. On failure it returns
+// the deployment too, without outputs.
+func runMocked(vals *config.Values, env map[string]string, last map[string]any) (*deployment, error) {
+	d := &deployment{mocks: &mocks{last: resource.NewPropertyMapFromMap(last)}}
 	var wg sync.WaitGroup
 	err := pulumi.RunErr(func(ctx *pulumi.Context) error {
 		outs, err := run(ctx, func(k string) string { return env[k] })
@@ -431,4 +439,37 @@ func TestWorkerBuildSettingsFromYAML(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, minified.Code, str(t, cron.Inputs, "content"))
 	require.Equal(t, minified.SourceMap, str(t, cron.Inputs, "sourceMap"))
+}
+
+// TestDeletingDataMustBeAskedFor: a topology that drops a stateful
+// resource the stack deployed fails before anything is registered, unless
+// DOME_ALLOW_DELETE names it.
+func TestDeletingDataMustBeAskedFor(t *testing.T) {
+	vals, err := config.ReadFiles(".", "dev")
+	require.NoError(t, err)
+	vals.Config["dome:servicesRoot"] = "testdata/services"
+	first, err := runMocked(vals, testEnv, nil)
+	require.NoError(t, err)
+
+	// The last deploy's outputs, plus a database and a bucket since dropped.
+	last := map[string]any{}
+	for k, v := range first.outputs {
+		last[k] = v
+	}
+	last["d1Databases"] = map[string]any{"dome-meta": map[string]any{}, "silo": map[string]any{}, "old-db": map[string]any{"id": "x"}}
+	last["r2Buckets"] = map[string]any{"dome-raw": map[string]any{}, "silo-content": map[string]any{}, "archive": map[string]any{}}
+
+	d, err := runMocked(vals, testEnv, last)
+	require.ErrorContains(t, err, `refusing to delete D1 database "old-db", R2 bucket "archive": no longer in the topology, they would be deleted with their data; put back what should stay in Pulumi.yaml, or, to delete on purpose, name what may go: DOME_ALLOW_DELETE="old-db archive"`)
+	for _, r := range d.mocks.seen {
+		require.NotEqual(t, tD1, r.Type, "nothing stateful is registered before the check fails")
+	}
+
+	allow := maps.Clone(testEnv)
+	allow["DOME_ALLOW_DELETE"] = "old-db archive"
+	_, err = runMocked(vals, allow, last)
+	require.NoError(t, err, "deletions named in DOME_ALLOW_DELETE go ahead")
+
+	_, err = runMocked(vals, testEnv, first.outputs)
+	require.NoError(t, err, "an unchanged topology deletes nothing")
 }

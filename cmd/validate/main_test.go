@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -88,5 +90,36 @@ func TestValidateReportsProblems(t *testing.T) {
 	err := validate(&out, "../..", "prod")
 	require.ErrorContains(t, err, "dome:accountId: the Cloudflare account id is not set; export CLOUDFLARE_ACCOUNT_ID (or put it in .env.prod)")
 	require.ErrorContains(t, err, "CLOUDFLARE_API_TOKEN: the Cloudflare API token is not set")
+	require.Empty(t, out.String(), "nothing is reported valid")
+}
+
+// TestValidateBundlesEveryWorker: a syntax error in a worker is reported
+// offline, at its file:line:col, by validate itself.
+func TestValidateBundlesEveryWorker(t *testing.T) {
+	t.Setenv(config.EnvAccountID, "0123456789abcdef0123456789abcdef")
+	t.Setenv(config.EnvAPIToken, "tok-1234567890123456789012345678901234567")
+	dir := t.TempDir()
+	files := map[string]string{
+		"Pulumi.yaml": `name: dome
+config:
+  servicesRoot:
+    value: services
+  topology:
+    value:
+      workers:
+        - {name: good, main: good/index.ts, compatibilityDate: "2025-04-15"}
+        - {name: broken, main: broken/index.ts, compatibilityDate: "2025-04-15"}
+`,
+		"Pulumi.t.yaml":            "config:\n  dome:environment: dev\n",
+		"services/good/index.ts":   "export default { fetch() { return new Response('ok'); } };\n",
+		"services/broken/index.ts": "export default {\n  fetch() {\n    return new Response(\"unterminated;\n  },\n};\n",
+	}
+	for name, text := range files {
+		require.NoError(t, os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755))
+		require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644))
+	}
+	var out bytes.Buffer
+	err := validate(&out, dir, "t")
+	require.EqualError(t, err, `worker "broken": esbuild: `+filepath.Join(dir, "services/broken/index.ts")+`:3:39: Unterminated string literal`)
 	require.Empty(t, out.String(), "nothing is reported valid")
 }

@@ -14,7 +14,6 @@ import (
 
 	"github.com/dome/infra/internal/config"
 	"github.com/dome/infra/internal/domecf"
-	"github.com/dome/infra/internal/graph"
 )
 
 // Resources is everything a binding can point at, keyed by logical name.
@@ -27,31 +26,9 @@ type Resources struct {
 	// Migrations holds the schema migrations of the databases that have
 	// them: a worker binding such a database waits for them.
 	Migrations map[string]*domecf.D1Migrations
-	// Workers holds the workers created so far; Order guarantees a worker's
+	// Workers holds the workers created so far; config.Order guarantees a worker's
 	// targets are among them when it is resolved.
 	Workers map[string]*domecf.WorkerScript
-}
-
-// Order returns the workers in deploy order: every worker after the
-// workers it binds to, otherwise as declared.
-func Order(workers []config.Worker) ([]config.Worker, error) {
-	names := make([]string, len(workers))
-	edges := make(map[string][]string, len(workers))
-	byName := make(map[string]config.Worker, len(workers))
-	for i, w := range workers {
-		names[i] = w.Name
-		edges[w.Name] = w.Dependencies()
-		byName[w.Name] = w
-	}
-	sorted, err := graph.Order(names, edges)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]config.Worker, len(sorted))
-	for i, n := range sorted {
-		out[i] = byName[n]
-	}
-	return out, nil
 }
 
 // Resolve returns w's complete binding list: its declared bindings, then

@@ -8,25 +8,6 @@ import (
 	"github.com/dome/infra/internal/config"
 )
 
-func TestOrder(t *testing.T) {
-	workers := []config.Worker{
-		{Name: "dome-api", Bindings: []config.Binding{{Type: config.BindService, Name: "SILO", Target: "silo"}}},
-		{Name: "rooms", Bindings: []config.Binding{{Type: config.BindDurableObject, Name: "ROOM", ClassName: "Room", ScriptName: "silo"}}},
-		{Name: "silo"},
-	}
-	got, err := Order(workers)
-	require.NoError(t, err)
-	names := make([]string, len(got))
-	for i, w := range got {
-		names[i] = w.Name
-	}
-	require.Equal(t, []string{"silo", "dome-api", "rooms"}, names, "targets and Durable Object hosts first")
-
-	workers[2].Bindings = []config.Binding{{Type: config.BindService, Name: "API", Target: "dome-api"}}
-	_, err = Order(workers)
-	require.EqualError(t, err, "Circular dependency detected: dome-api -> silo -> dome-api")
-}
-
 // TestResolveRefusesMissingTargets guards the program against binding
 // something that was never created (validation normally makes it impossible).
 func TestResolveRefusesMissingTargets(t *testing.T) {

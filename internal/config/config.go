@@ -8,11 +8,13 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 
+	"github.com/dome/infra/internal/graph"
 	"github.com/dome/infra/internal/naming"
 )
 
@@ -342,6 +344,9 @@ type Rename struct {
 func Load(src Source, getenv func(string) string) (*Config, error) {
 	var probs Problems
 	c := &Config{Stack: src.Stack(), Secrets: map[string]Secret{}}
+	// Every key read is recorded: what is left over is a key nothing reads.
+	rec := &recorder{Source: src, read: map[string]bool{}}
+	src = rec
 
 	str := func(key string) string {
 		v, _ := src.GetConfig(Namespace + ":" + key)
@@ -371,10 +376,15 @@ func Load(src Source, getenv func(string) string) (*Config, error) {
 		}
 	}
 
+	// Values that could not be decoded, whose zero values are not checked.
+	var undecoded []string
 	c.Observability = Observability{Enabled: true, HeadSamplingRate: 1}
 	if raw := str(KeyObservability); raw != "" {
-		if err := decodeStrict(raw, &c.Observability); err != nil {
-			probs.add(key(KeyObservability), "is not a valid object (%v); write it as {enabled: true, headSamplingRate: 1}", err)
+		ps := decode(raw, key(KeyObservability), &c.Observability)
+		for _, p := range ps {
+			undecoded = append(undecoded, p.Key)
+			p.Message += "; write it as {enabled: true, headSamplingRate: 1}"
+			probs = append(probs, p)
 		}
 	}
 
@@ -395,12 +405,13 @@ func Load(src Source, getenv func(string) string) (*Config, error) {
 	topologyRead := false
 	if raw := str(KeyTopology); raw == "" {
 		probs.add(key(KeyTopology), "is not set; declare Dome's resources under config.topology.value in Pulumi.yaml")
-	} else if err := decodeStrict(raw, &c.Topology); err != nil {
-		probs.add(key(KeyTopology), "cannot be read: %v; check the spelling of its fields against README.md", err)
-		// A half-decoded topology would only add misleading problems.
-		c.Topology = Topology{}
 	} else {
-		topologyRead = true
+		ps := decode(raw, key(KeyTopology), &c.Topology)
+		for _, p := range ps {
+			undecoded = append(undecoded, p.Key)
+		}
+		probs = append(probs, ps...)
+		topologyRead = len(ps) == 0
 	}
 
 	for _, w := range c.Topology.Workers {
@@ -423,11 +434,46 @@ func Load(src Source, getenv func(string) string) (*Config, error) {
 		probs = append(probs, c.applyOverrides(raw)...)
 	}
 
-	probs = append(probs, c.validate()...)
+	probs = append(probs, c.validate(str(KeyTopology) != "").without(undecoded)...)
+	if lister, ok := rec.Source.(interface{ Keys() []string }); ok {
+		// Without a whole topology the keys its workers' secrets name are unknown.
+		probs = append(probs, rec.unread(lister.Keys(), topologyRead && len(c.Topology.Workers) > 0)...)
+	}
 	if len(probs) > 0 {
+		if p, ok := rec.Source.(interface{ Position(string) string }); ok {
+			for i := range probs {
+				probs[i].Pos = p.Position(probs[i].Key)
+			}
+		}
 		return nil, probs
 	}
 	return c, nil
+}
+
+// recorder is a Source that remembers which keys were read.
+type recorder struct {
+	Source
+	read map[string]bool
+}
+
+func (r *recorder) GetConfig(key string) (string, bool) {
+	r.read[key] = true
+	return r.Source.GetConfig(key)
+}
+
+// unread reports every key in this package's namespace that was not read:
+// a misspelt setting silently ignored is a setting silently lost.
+// Secret keys are only judged when secretsKnown: a worker's secrets name them.
+func (r *recorder) unread(keys []string, secretsKnown bool) Problems {
+	var ps Problems
+	known := slices.Sorted(maps.Keys(r.read))
+	for _, k := range keys {
+		if !strings.HasPrefix(k, Namespace+":") || r.read[k] || (!secretsKnown && r.IsConfigSecret(k)) {
+			continue
+		}
+		ps.add(k, "is not a setting this program reads; %s", suggest(k, known, "it reads"))
+	}
+	return ps
 }
 
 func rootDir(src Source) string {
@@ -459,4 +505,26 @@ func key(k string) string { return Namespace + ":" + k }
 
 func workerKey(name string) string {
 	return fmt.Sprintf("%s.workers[%s]", key(KeyTopology), name)
+}
+
+// Order returns the workers in deploy order: every worker after the
+// workers it binds to, otherwise as declared.
+func Order(workers []Worker) ([]Worker, error) {
+	names := make([]string, len(workers))
+	edges := make(map[string][]string, len(workers))
+	byName := make(map[string]Worker, len(workers))
+	for i, w := range workers {
+		names[i] = w.Name
+		edges[w.Name] = w.Dependencies()
+		byName[w.Name] = w
+	}
+	sorted, err := graph.Order(names, edges)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Worker, len(sorted))
+	for i, n := range sorted {
+		out[i] = byName[n]
+	}
+	return out, nil
 }

@@ -29,6 +29,9 @@ func fixture(t *testing.T) *Values {
 	v, err := ReadFiles("testdata", "test")
 	require.NoError(t, err)
 	v.Config["dome:apiKey"] = "decrypted"
+	// Keys that only TestReadFiles reads.
+	delete(v.Config, "dome:shortForm")
+	delete(v.Config, "dome:count")
 	return v
 }
 
@@ -324,7 +327,11 @@ func TestValidation(t *testing.T) {
 		{
 			name: "misspelt topology field",
 			set:  map[string]string{"dome:topology": `{"workers":[{"name":"api","bindngs":[]}]}`},
-			want: []string{`dome:topology: cannot be read: json: unknown field "bindngs"; check the spelling of its fields against README.md`},
+			want: []string{
+				`dome:topology.workers[api].bindngs: unknown field "bindngs"; did you mean "bindings"?`,
+				"dome:topology.workers[api].main: is empty; give the entry module relative to " + mustAbs(t, "testdata/services") + ", e.g. api/src/index.ts",
+				`dome:topology.workers[api].compatibilityDate: "" is not a date; write it as YYYY-MM-DD, e.g. 2025-04-15`,
+			},
 		},
 		{
 			name: "missing topology and environment",
@@ -476,7 +483,7 @@ func TestValidation(t *testing.T) {
 			require.True(t, errors.As(err, &ps), "want Problems, got %v", err)
 			got := make([]string, len(ps))
 			for i, p := range ps {
-				got[i] = p.String()
+				got[i] = p.Key + ": " + p.Message
 			}
 			require.Equal(t, tt.want, got)
 		})
@@ -487,7 +494,7 @@ func TestPlainTextSecretRefused(t *testing.T) {
 	v := fixture(t)
 	delete(v.Secrets, "dome:apiKey")
 	_, err := Load(v, goodEnv)
-	require.EqualError(t, err, "1 configuration problem:\n  - dome:apiKey: holds the value of secret binding API_KEY of worker \"worker\" in plain text; store it encrypted with `pulumi config set --secret dome:apiKey <value> --stack test`")
+	require.EqualError(t, err, "1 configuration problem:\n  - Pulumi.test.yaml:3:3: dome:apiKey: holds the value of secret binding API_KEY of worker \"worker\" in plain text; store it encrypted with `pulumi config set --secret dome:apiKey <value> --stack test`")
 }
 
 func TestEveryProblemReportedAtOnce(t *testing.T) {
@@ -560,4 +567,23 @@ func TestMigrationsDecode(t *testing.T) {
 			require.Equal(t, tt.want, topo.Workers[0].Migrations)
 		})
 	}
+}
+
+func TestOrder(t *testing.T) {
+	workers := []Worker{
+		{Name: "dome-api", Bindings: []Binding{{Type: BindService, Name: "SILO", Target: "silo"}}},
+		{Name: "rooms", Bindings: []Binding{{Type: BindDurableObject, Name: "ROOM", ClassName: "Room", ScriptName: "silo"}}},
+		{Name: "silo"},
+	}
+	got, err := Order(workers)
+	require.NoError(t, err)
+	names := make([]string, len(got))
+	for i, w := range got {
+		names[i] = w.Name
+	}
+	require.Equal(t, []string{"silo", "dome-api", "rooms"}, names, "targets and Durable Object hosts first")
+
+	workers[2].Bindings = []Binding{{Type: BindService, Name: "API", Target: "dome-api"}}
+	_, err = Order(workers)
+	require.EqualError(t, err, "Circular dependency detected: dome-api -> silo -> dome-api")
 }

@@ -13,7 +13,7 @@ func problems(t *testing.T, err error) []string {
 	require.True(t, errors.As(err, &ps), "want Problems, got %v", err)
 	got := make([]string, len(ps))
 	for i, p := range ps {
-		got[i] = p.String()
+		got[i] = p.Key + ": " + p.Message
 	}
 	return got
 }

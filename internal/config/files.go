@@ -3,8 +3,12 @@ package config
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -21,6 +25,15 @@ type Values struct {
 	Name    string            // the stack
 	Config  map[string]string // full key ("dome:logLevel") to value
 	Secrets map[string]bool   // keys stored encrypted; their values are unknown offline
+
+	files []configFile // the files read, for where a key is written
+}
+
+// configFile is the config mapping of one file.
+type configFile struct {
+	name    string
+	config  *yaml.Node
+	project bool // Pulumi.yaml, whose entries may hold their value under value: or default:
 }
 
 // Stack implements Source.
@@ -40,20 +53,16 @@ func (v *Values) IsConfigSecret(key string) bool { return v.Secrets[key] }
 
 // SecretKeys lists the keys stored encrypted.
 func (v *Values) SecretKeys() []string {
-	keys := make([]string, 0, len(v.Secrets))
-	for k := range v.Secrets {
-		keys = append(keys, k)
-	}
-	return keys
+	return slices.Sorted(maps.Keys(v.Secrets))
 }
 
 // ReadFiles reads dir/Pulumi.yaml and dir/Pulumi.<stack>.yaml.
 func ReadFiles(dir, stack string) (*Values, error) {
 	var project struct {
-		Name   string               `yaml:"name"`
-		Config map[string]yaml.Node `yaml:"config"`
+		Name   string    `yaml:"name"`
+		Config yaml.Node `yaml:"config"`
 	}
-	if err := readYAML(filepath.Join(dir, "Pulumi.yaml"), &project); err != nil {
+	if err := readYAML(dir, "Pulumi.yaml", &project); err != nil {
 		return nil, err
 	}
 	abs, err := filepath.Abs(dir)
@@ -61,37 +70,45 @@ func ReadFiles(dir, stack string) (*Values, error) {
 		return nil, err
 	}
 	v := &Values{Project: project.Name, Dir: abs, Name: stack, Config: map[string]string{}, Secrets: map[string]bool{}}
-	for k, node := range project.Config {
-		value, ok, err := projectValue(&node)
-		if err != nil {
-			return nil, fmt.Errorf("config %q in Pulumi.yaml: %w", k, err)
-		}
-		if ok {
-			v.Config[v.fullKey(k)] = value
-		}
-	}
-
-	stackFile := filepath.Join(dir, "Pulumi."+stack+".yaml")
+	stackFile := "Pulumi." + stack + ".yaml"
 	var st struct {
-		Config map[string]yaml.Node `yaml:"config"`
+		Config yaml.Node `yaml:"config"`
 	}
-	if err := readYAML(stackFile, &st); err != nil {
+	if err := readYAML(dir, stackFile, &st); err != nil {
 		return nil, err
 	}
-	for k, node := range st.Config {
-		full := v.fullKey(k)
+	// The stack file first: its values win, so that is where a key is written.
+	v.files = []configFile{{name: stackFile, config: &st.Config}, {name: "Pulumi.yaml", config: &project.Config, project: true}}
+
+	for k, node := range pairs(&project.Config) {
+		value, ok, err := projectValue(node)
+		if err != nil {
+			return nil, fmt.Errorf("config %q in Pulumi.yaml: %w", k.Value, err)
+		}
+		if ok {
+			v.Config[v.fullKey(k.Value)] = value
+		}
+	}
+	for k, node := range pairs(&st.Config) {
+		full := v.fullKey(k.Value)
 		if node.Kind == yaml.MappingNode && len(node.Content) == 2 && node.Content[0].Value == "secure" {
 			v.Secrets[full] = true
 			v.Config[full] = "[secret]"
 			continue
 		}
-		value, err := encode(&node)
+		value, err := encode(node)
 		if err != nil {
-			return nil, fmt.Errorf("%s: config %q: %w", filepath.Base(stackFile), k, err)
+			return nil, fmt.Errorf("%s: config %q: %w", stackFile, k.Value, err)
 		}
 		v.Config[full] = value
 	}
 	return v, nil
+}
+
+// Keys lists every key the files set, so Load can refuse the ones the
+// program does not read.
+func (v *Values) Keys() []string {
+	return slices.Sorted(maps.Keys(v.Config))
 }
 
 func (v *Values) fullKey(k string) string {
@@ -101,15 +118,55 @@ func (v *Values) fullKey(k string) string {
 	return v.Project + ":" + k
 }
 
-func readYAML(path string, out any) error {
-	data, err := os.ReadFile(path)
+// pairs yields a mapping node's keys and values, nothing for another node.
+func pairs(n *yaml.Node) func(func(*yaml.Node, *yaml.Node) bool) {
+	return func(yield func(*yaml.Node, *yaml.Node) bool) {
+		if n.Kind != yaml.MappingNode {
+			return
+		}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if !yield(n.Content[i], n.Content[i+1]) {
+				return
+			}
+		}
+	}
+}
+
+var yamlErrorLine = regexp.MustCompile(`line (\d+): (.*)`)
+
+// readYAML reads dir/name into out. A syntax error names the file, line
+// and column, and the fix for the commonest one, a tab in the indentation.
+func readYAML(dir, name string, out any) error {
+	data, err := os.ReadFile(filepath.Join(dir, name))
 	if err != nil {
 		return fmt.Errorf("read stack configuration: %w", err)
 	}
-	if err := yaml.Unmarshal(data, out); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
+	err = yaml.Unmarshal(data, out)
+	if err == nil {
+		return nil
 	}
-	return nil
+	m := yamlErrorLine.FindStringSubmatch(err.Error())
+	if m == nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	line, _ := strconv.Atoi(m[1])
+	lines := strings.Split(string(data), "\n")
+	// A tab is reported on its own line or, when it indents a line, on the one before.
+	for _, l := range []int{line, line + 1} {
+		if l < 1 || l > len(lines) {
+			continue
+		}
+		text := lines[l-1]
+		indent := text[:len(text)-len(strings.TrimLeft(text, " \t"))]
+		if col := strings.IndexByte(indent, '\t'); col >= 0 {
+			return fmt.Errorf("%s:%d:%d: a tab indents this line; YAML indents with spaces only: replace the tab with spaces", name, l, col+1)
+		}
+	}
+	col := 1
+	if line >= 1 && line <= len(lines) {
+		col += len(lines[line-1]) - len(strings.TrimLeft(lines[line-1], " "))
+	}
+	return fmt.Errorf("%s:%d:%d: %s; fix the YAML there (indentation, and quotes around values containing \": \" or starting with a special character)", name, line, col, m[2])
 }
 
 // projectValue reads a Pulumi.yaml config entry: the long form
@@ -174,3 +231,24 @@ func jsonable(v any) any {
 		return t
 	}
 }
+
+// WithFiles returns src (a running program's context) together with what
+// its Pulumi.yaml and Pulumi.<stack>.yaml say about the keys: which are set,
+// so Load refuses those nothing reads, and where, so problems point at
+// lines. Pulumi has read the same files already; if they cannot be read
+// here, src is returned as it is and problems name keys without lines.
+func WithFiles(src Source) Source {
+	files, err := ReadFiles(rootDir(src), src.Stack())
+	if err != nil {
+		return src
+	}
+	return withFiles{Source: src, files: files}
+}
+
+type withFiles struct {
+	Source
+	files *Values
+}
+
+func (w withFiles) Keys() []string             { return w.files.Keys() }
+func (w withFiles) Position(key string) string { return w.files.Position(key) }

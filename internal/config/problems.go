@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -10,9 +11,16 @@ import (
 type Problem struct {
 	Key     string
 	Message string
+	// Pos is where the key is written (Pulumi.yaml:52:11), when known.
+	Pos string
 }
 
-func (p Problem) String() string { return p.Key + ": " + p.Message }
+func (p Problem) String() string {
+	if p.Pos != "" {
+		return p.Pos + ": " + p.Key + ": " + p.Message
+	}
+	return p.Key + ": " + p.Message
+}
 
 // Problems is every problem found in one pass, in the order the
 // configuration declares the offending keys. It is the error Load returns.
@@ -34,4 +42,19 @@ func (ps Problems) Error() string {
 
 func (ps *Problems) add(key, format string, args ...any) {
 	*ps = append(*ps, Problem{Key: key, Message: fmt.Sprintf(format, args...)})
+}
+
+// without drops the problems at or under any of the given keys: a value
+// that could not be decoded has been reported once, and what validation
+// then says about its zero value would only mislead.
+func (ps Problems) without(keys []string) Problems {
+	if len(keys) == 0 {
+		return ps
+	}
+	return slices.DeleteFunc(ps, func(p Problem) bool {
+		return slices.ContainsFunc(keys, func(k string) bool {
+			rest, ok := strings.CutPrefix(p.Key, k)
+			return ok && (rest == "" || rest[0] == '.' || rest[0] == '[')
+		})
+	})
 }

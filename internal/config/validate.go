@@ -32,7 +32,6 @@ var (
 	apiToken      = regexp.MustCompile(`[A-Za-z0-9-_]{40}`)
 	hostPort      = regexp.MustCompile(`^[A-Za-z0-9.-]+(:[0-9]{1,5})?$|^\[[0-9a-fA-F:]+\](:[0-9]{1,5})?$`)
 	compatDate    = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`)
-	cronField     = regexp.MustCompile(`^[0-9A-Za-z*/,?#LW-]+$`)
 	configKeyName = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_.-]*$`)
 )
 
@@ -65,12 +64,18 @@ const (
 	maxIndexNameLength = 64
 )
 
+// now is the clock compatibility dates are checked against.
+var now = time.Now
+
 // validate checks a decoded Config; every check runs, whatever failed before.
-func (c *Config) validate() Problems {
+func (c *Config) validate(topologySet bool) Problems {
 	var ps Problems
 	c.validateStack(&ps)
 
 	t := c.Topology
+	if topologySet && len(t.D1Databases)+len(t.R2Buckets)+len(t.KVNamespaces)+len(t.Queues)+len(t.VectorizeIndexes)+len(t.Workers) == 0 {
+		ps.add(key(KeyTopology), "declares nothing; an empty topology would delete every resource of the stack, data included; declare Dome's resources under config.topology.value in Pulumi.yaml (to tear a stack down on purpose, use pulumi destroy)")
+	}
 	databases := c.names(&ps, "d1Databases", "D1 database", len(t.D1Databases), func(i int) string { return t.D1Databases[i].Name }, databaseName, maxNameLength)
 	buckets := c.names(&ps, "r2Buckets", "R2 bucket", len(t.R2Buckets), func(i int) string { return t.R2Buckets[i].Name }, bucketName, maxNameLength)
 	namespaces := c.names(&ps, "kvNamespaces", "KV namespace", len(t.KVNamespaces), func(i int) string { return t.KVNamespaces[i].Name }, nil, 512)
@@ -92,12 +97,12 @@ func (c *Config) validate() Problems {
 	}
 
 	targets := map[string]targetKind{
-		BindD1:        {"D1 database", databases},
-		BindR2:        {"R2 bucket", buckets},
-		BindQueue:     {"Queue", queues},
-		BindVectorize: {"Vectorize index", indexes},
-		BindKV:        {"KV namespace", namespaces},
-		BindService:   {"Service", workers},
+		BindD1:        {"D1 database", "a D1 database", databases},
+		BindR2:        {"R2 bucket", "an R2 bucket", buckets},
+		BindQueue:     {"Queue", "a queue", queues},
+		BindVectorize: {"Vectorize index", "a Vectorize index", indexes},
+		BindKV:        {"KV namespace", "a KV namespace", namespaces},
+		BindService:   {"Service", "a worker", workers},
 	}
 	consumed := map[string]string{}
 	edges := map[string][]string{}
@@ -133,6 +138,8 @@ func (c *Config) validateStack(ps *Problems) {
 	switch {
 	case c.APIToken == "":
 		ps.add(EnvAPIToken, "the Cloudflare API token is not set; export %s or put it in .env.%s (never in a Pulumi.*.yaml file)", EnvAPIToken, c.Stack)
+	case strings.HasPrefix(strings.ToLower(c.APIToken.Reveal()), "bearer "):
+		ps.add(EnvAPIToken, "starts with \"Bearer \": that is the Authorization header, not the token; set %s to the token alone, without the \"Bearer \" prefix", EnvAPIToken)
 	case !apiToken.MatchString(c.APIToken.Reveal()):
 		// The value itself is never echoed: it is a secret even when malformed.
 		ps.add(EnvAPIToken, "is not a Cloudflare API token (%d characters; the official provider accepts only tokens of 40 letters, digits, hyphens and underscores); copy the whole token from the dashboard", len(c.APIToken.Reveal()))
@@ -150,6 +157,7 @@ func (c *Config) validateStack(ps *Problems) {
 
 // nameSet is the logical names declared for one kind of resource.
 type nameSet struct {
+	field string // the topology list that declares them
 	names []string
 	set   map[string]bool
 }
@@ -158,7 +166,7 @@ func (s nameSet) has(name string) bool { return s.set[name] }
 
 func (s nameSet) list() string {
 	if len(s.names) == 0 {
-		return "none are declared"
+		return fmt.Sprintf("none are declared: declare one under config.topology.value.%s in Pulumi.yaml", s.field)
 	}
 	sorted := slices.Clone(s.names)
 	sort.Strings(sorted)
@@ -166,14 +174,15 @@ func (s nameSet) list() string {
 }
 
 type targetKind struct {
-	label string
+	label string // as Cloudflare's errors name the kind
+	noun  string // with its article, as a sentence names it
 	names nameSet
 }
 
 // names checks one kind's names (set, unique, acceptable to Cloudflare once
 // suffixed) and returns them.
 func (c *Config) names(ps *Problems, field, kind string, n int, name func(int) string, pattern *regexp.Regexp, maxLen int) nameSet {
-	s := nameSet{set: make(map[string]bool, n)}
+	s := nameSet{field: field, set: make(map[string]bool, n)}
 	for i := 0; i < n; i++ {
 		logical := name(i)
 		k := fmt.Sprintf("%s.%s[%d].name", key(KeyTopology), field, i)
@@ -277,8 +286,10 @@ func (c *Config) validateWorker(ps *Problems, w Worker, targets map[string]targe
 
 	if !compatDate.MatchString(w.CompatibilityDate) {
 		ps.add(k+".compatibilityDate", "%q is not a date; write it as YYYY-MM-DD, e.g. 2025-04-15", w.CompatibilityDate)
-	} else if _, err := time.Parse(time.DateOnly, w.CompatibilityDate); err != nil {
+	} else if d, err := time.Parse(time.DateOnly, w.CompatibilityDate); err != nil {
 		ps.add(k+".compatibilityDate", "%q is not a real date; write it as YYYY-MM-DD, e.g. 2025-04-15", w.CompatibilityDate)
+	} else if today := now().UTC().Format(time.DateOnly); d.Format(time.DateOnly) > today {
+		ps.add(k+".compatibilityDate", "%q is after today (%s UTC); Cloudflare refuses a future compatibility date at upload (code 10021); use today's date or an earlier one", w.CompatibilityDate, today)
 	}
 	if w.Placement != "" && w.Placement != "smart" {
 		ps.add(c.FieldKey(w.Name, "placement"), "%q is not a placement mode; use \"smart\" or leave it out", w.Placement)
@@ -345,13 +356,10 @@ func (c *Config) validateWorker(ps *Problems, w Worker, targets map[string]targe
 	seen := map[string]bool{}
 	for i, cron := range w.Crons {
 		ck := fmt.Sprintf("%s[%d]", c.FieldKey(w.Name, "crons"), i)
-		fields := strings.Fields(cron)
-		valid := len(fields) == 5
-		for _, f := range fields {
-			valid = valid && cronField.MatchString(f)
-		}
-		if !valid {
+		if len(strings.Fields(cron)) != len(cronFields) {
 			ps.add(ck, "%q is not a cron expression; use five fields: minute hour day-of-month month day-of-week, e.g. \"*/5 * * * *\"", cron)
+		} else if err := checkCron(cron); err != nil {
+			ps.add(ck, "%q would be refused by Cloudflare: %v; minute is 0-59, hour 0-23, day-of-month 1-31, month 1-12 or JAN-DEC, day-of-week 1-7 or SUN-SAT (1 is Sunday)", cron, err)
 		}
 		if seen[cron] {
 			ps.add(ck, "%q is listed twice; remove one", cron)
@@ -466,7 +474,11 @@ func validateBinding(ps *Problems, bk string, w Worker, b Binding, targets map[s
 		case b.Target == "":
 			ps.add(bk+".target", "is empty; name the %s this binding points at (%s)", strings.ToLower(tk.label), tk.names.list())
 		case !tk.names.has(b.Target):
-			ps.add(bk+".target", "%s '%s' not found; %s", tk.label, b.Target, tk.names.list())
+			if other, ok := kindOf(targets, b.Target); ok {
+				ps.add(bk+".target", "'%s' is %s, not %s; bind it with type %s, or declare %s named %s under %s", b.Target, targets[other].noun, tk.noun, other, tk.noun, b.Target, tk.names.field)
+			} else {
+				ps.add(bk+".target", "%s '%s' not found; %s", tk.label, b.Target, tk.names.list())
+			}
 		case b.Type == BindService && b.Target == w.Name:
 			ps.add(bk+".target", "worker %q binds to itself; a worker reaches its own handlers without a service binding", w.Name)
 		}
@@ -496,6 +508,16 @@ func validateBinding(ps *Problems, bk string, w Worker, b Binding, targets map[s
 			ps.add(bk+".id", "is empty; give the Hyperdrive config id")
 		}
 	}
+}
+
+// kindOf returns the binding type of the other kind that declares name.
+func kindOf(targets map[string]targetKind, name string) (string, bool) {
+	for _, t := range bindingTypes {
+		if tk, ok := targets[t]; ok && tk.names.has(name) {
+			return t, true
+		}
+	}
+	return "", false
 }
 
 // classes returns the Durable Object classes the migration history leaves

@@ -25,11 +25,11 @@ type Worker struct {
 }
 
 // Create uploads every worker, keyed by logical name. Workers are
-// registered in bindings.Order, so each service binding's target exists (and
+// registered in config.Order, so each service binding's target exists (and
 // its name output is known) before the worker that binds it; everything
 // else about a worker waits only on the resources it actually binds.
 func Create(ctx *pulumi.Context, cfg *config.Config, res bindings.Resources, opts ...pulumi.ResourceOption) (map[string]*Worker, error) {
-	ordered, err := bindings.Order(cfg.Topology.Workers)
+	ordered, err := config.Order(cfg.Topology.Workers)
 	if err != nil {
 		return nil, err
 	}
