@@ -301,6 +301,8 @@ type Consumer struct {
 // step may be written as the step itself instead of a one-item list.
 type Migrations []Migration
 
+func (Migrations) oneOrMany() {}
+
 // Migration is one step of the history: the class changes it makes, named by tag.
 type Migration struct {
 	Tag string `json:"tag"`

@@ -31,11 +31,30 @@ func decode(raw, key string, v any) Problems {
 
 type decoder struct{ ps *Problems }
 
-var unmarshalerType = reflect.TypeFor[json.Unmarshaler]()
+var (
+	unmarshalerType = reflect.TypeFor[json.Unmarshaler]()
+	oneOrManyType   = reflect.TypeFor[oneOrMany]()
+)
+
+// oneOrMany is a list type whose YAML may also be its single item written
+// alone (a worker's migrations, as wrangler's single migration).
+type oneOrMany interface{ oneOrMany() }
 
 func (d decoder) value(path string, n *node, v reflect.Value) {
 	if n.kind == kindNull {
 		return // absent, as encoding/json treats null
+	}
+	if v.Type().Implements(oneOrManyType) {
+		// Decoded here, not by its UnmarshalJSON, so each item's problems
+		// keep their own paths.
+		if n.kind == kindObject {
+			s := reflect.MakeSlice(v.Type(), 1, 1)
+			d.value(path, n, s.Index(0))
+			v.Set(s)
+			return
+		}
+		d.slice(path, n, v)
+		return
 	}
 	if v.CanAddr() && v.Addr().Type().Implements(unmarshalerType) {
 		// A type with its own JSON form decodes itself.
@@ -53,15 +72,7 @@ func (d decoder) value(path string, n *node, v reflect.Value) {
 	case reflect.Struct:
 		d.object(path, n, v)
 	case reflect.Slice:
-		if n.kind != kindArray {
-			d.mismatch(path, n, "a list", "write it as [a, b] or as lines starting with \"- \"")
-			return
-		}
-		s := reflect.MakeSlice(v.Type(), len(n.items), len(n.items))
-		for i, item := range n.items {
-			d.value(fmt.Sprintf("%s[%s]", path, item.label(i)), item, s.Index(i))
-		}
-		v.Set(s)
+		d.slice(path, n, v)
 	case reflect.Map:
 		if n.kind != kindObject || v.Type().Key().Kind() != reflect.String {
 			d.mismatch(path, n, "a mapping of names to values", "write it as lines of NAME: value")
@@ -102,6 +113,18 @@ func (d decoder) value(path string, n *node, v reflect.Value) {
 	default:
 		d.ps.add(path, "cannot be read into a %s (a bug in the config types)", v.Type())
 	}
+}
+
+func (d decoder) slice(path string, n *node, v reflect.Value) {
+	if n.kind != kindArray {
+		d.mismatch(path, n, "a list", "write it as [a, b] or as lines starting with \"- \"")
+		return
+	}
+	s := reflect.MakeSlice(v.Type(), len(n.items), len(n.items))
+	for i, item := range n.items {
+		d.value(fmt.Sprintf("%s[%s]", path, item.label(i)), item, s.Index(i))
+	}
+	v.Set(s)
 }
 
 func (d decoder) integer(path string, n *node, v reflect.Value) {

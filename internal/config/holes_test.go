@@ -67,32 +67,32 @@ func TestValidationHoles(t *testing.T) {
 			name:  "misspelt field",
 			edits: map[string][][2]string{"Pulumi.yaml": {{"          bindings:\n            - {type: r2_bucket", "          bindngs:\n            - {type: r2_bucket"}}},
 			want: []string{
-				`Pulumi.yaml:42:11: dome:topology.workers[store].bindngs: unknown field "bindngs"; did you mean "bindings"?`,
+				`Pulumi.yaml:43:11: dome:topology.workers[store].bindngs: unknown field "bindngs"; did you mean "bindings"?`,
 			},
 		},
 		{
 			name:  "text where a list is expected",
 			edits: map[string][][2]string{"Pulumi.yaml": {{"newSqliteClasses: [Counter]", "newSqliteClasses: Counter"}}},
 			want: []string{
-				`Pulumi.yaml:48:13: dome:topology.workers[store].migrations.newSqliteClasses: must be a list, not the text "Counter"; write it as [a, b] or as lines starting with "- "`,
-				`Pulumi.yaml:45:63: dome:topology.workers[store].bindings[COUNTER].className: Durable Object class "Counter" is not declared by worker "store"'s migrations; add it to migrations.newSqliteClasses (or newClasses)`,
+				`Pulumi.yaml:49:13: dome:topology.workers[store].migrations.newSqliteClasses: must be a list, not the text "Counter"; write it as [a, b] or as lines starting with "- "`,
+				`Pulumi.yaml:46:63: dome:topology.workers[store].bindings[COUNTER].className: Durable Object class "Counter" is not created by any step of worker "store"'s migrations (or a later step renames or deletes it); add it to a step's newSqliteClasses (or newClasses)`,
 			},
 		},
 		{
 			name:  "a number as a name",
 			edits: map[string][][2]string{"Pulumi.yaml": {{"- name: jobs-dlq", "- name: 404"}}},
 			want: []string{
-				`Pulumi.yaml:21:11: dome:topology.queues[1].name: must be text, not the number 404; quote it: "404"`,
-				`Pulumi.yaml:58:29: dome:topology.workers[worker].consumers[0].deadLetterQueue: Queue 'jobs-dlq' not found; declare the dead-letter queue under queues (declared: jobs)`,
+				`Pulumi.yaml:22:11: dome:topology.queues[1].name: must be text, not the number 404; quote it: "404"`,
+				`Pulumi.yaml:59:29: dome:topology.workers[worker].consumers[0].deadLetterQueue: Queue 'jobs-dlq' not found; declare the dead-letter queue under queues (declared: jobs)`,
 			},
 		},
 		{
 			name:  "quoted dimensions and a fractional batch size, each reported, the rest still checked",
 			edits: map[string][][2]string{"Pulumi.yaml": {{"dimensions: 768", `dimensions: "768"`}, {"batchSize: 10", "batchSize: 2.5"}, {"target: cache}", "target: nope}"}}},
 			want: []string{
-				`Pulumi.yaml:24:11: dome:topology.vectorizeIndexes[notes].dimensions: must be a whole number, not the text "768"; write 768 without quotes`,
-				`Pulumi.yaml:58:56: dome:topology.workers[worker].consumers[0].batchSize: 2.5 is not a whole number; use an integer such as 2`,
-				`Pulumi.yaml:35:49: dome:topology.workers[api].bindings[CACHE].target: KV namespace 'nope' not found; declared: cache`,
+				`Pulumi.yaml:25:11: dome:topology.vectorizeIndexes[notes].dimensions: must be a whole number, not the text "768"; write 768 without quotes`,
+				`Pulumi.yaml:59:56: dome:topology.workers[worker].consumers[0].batchSize: 2.5 is not a whole number; use an integer such as 2`,
+				`Pulumi.yaml:36:49: dome:topology.workers[api].bindings[CACHE].target: KV namespace 'nope' not found; declared: cache`,
 			},
 		},
 		{
@@ -108,15 +108,15 @@ func TestValidationHoles(t *testing.T) {
 		{
 			name:  "compatibility date after today",
 			edits: map[string][][2]string{"Pulumi.yaml": {{`compatibilityDate: "2025-04-15"`, `compatibilityDate: "2026-11-29"`}}},
-			want:  []string{`Pulumi.yaml:31:11: dome:topology.workers[api].compatibilityDate: "2026-11-29" is after today (2026-11-28 UTC); Cloudflare refuses a future compatibility date at upload (code 10021); use today's date or an earlier one`},
+			want:  []string{`Pulumi.yaml:32:11: dome:topology.workers[api].compatibilityDate: "2026-11-29" is after today (2026-11-28 UTC); Cloudflare refuses a future compatibility date at upload (code 10021); use today's date or an earlier one`},
 		},
 		{
 			name:  "cron fields out of range",
 			edits: map[string][][2]string{"Pulumi.yaml": {{`crons: ["*/5 * * * *"]`, `crons: ["99 25 * * *", "0 0 L * 5#6", "*/0 * 0 FOO SUN-SAT"]`}}},
 			want: []string{
-				`Pulumi.yaml:59:19: dome:topology.workers[worker].crons[0]: "99 25 * * *" would be refused by Cloudflare: minute 99 is outside 0-59, hour 25 is outside 0-23; minute is 0-59, hour 0-23, day-of-month 1-31, month 1-12 or JAN-DEC, day-of-week 1-7 or SUN-SAT (1 is Sunday)`,
-				`Pulumi.yaml:59:34: dome:topology.workers[worker].crons[1]: "0 0 L * 5#6" would be refused by Cloudflare: day-of-week "5#6": the week after # must be 1-5; minute is 0-59, hour 0-23, day-of-month 1-31, month 1-12 or JAN-DEC, day-of-week 1-7 or SUN-SAT (1 is Sunday)`,
-				`Pulumi.yaml:59:49: dome:topology.workers[worker].crons[2]: "*/0 * 0 FOO SUN-SAT" would be refused by Cloudflare: minute step "0" is not a number in 1-59, day-of-month 0 is outside 1-31, month "FOO" is not a value; minute is 0-59, hour 0-23, day-of-month 1-31, month 1-12 or JAN-DEC, day-of-week 1-7 or SUN-SAT (1 is Sunday)`,
+				`Pulumi.yaml:60:19: dome:topology.workers[worker].crons[0]: "99 25 * * *" would be refused by Cloudflare: minute 99 is outside 0-59, hour 25 is outside 0-23; minute is 0-59, hour 0-23, day-of-month 1-31, month 1-12 or JAN-DEC, day-of-week 1-7 or SUN-SAT (1 is Sunday)`,
+				`Pulumi.yaml:60:34: dome:topology.workers[worker].crons[1]: "0 0 L * 5#6" would be refused by Cloudflare: day-of-week "5#6": the week after # must be 1-5; minute is 0-59, hour 0-23, day-of-month 1-31, month 1-12 or JAN-DEC, day-of-week 1-7 or SUN-SAT (1 is Sunday)`,
+				`Pulumi.yaml:60:49: dome:topology.workers[worker].crons[2]: "*/0 * 0 FOO SUN-SAT" would be refused by Cloudflare: minute step "0" is not a number in 1-59, day-of-month 0 is outside 1-31, month "FOO" is not a value; minute is 0-59, hour 0-23, day-of-month 1-31, month 1-12 or JAN-DEC, day-of-week 1-7 or SUN-SAT (1 is Sunday)`,
 			},
 		},
 		{
@@ -127,12 +127,12 @@ func TestValidationHoles(t *testing.T) {
 		{
 			name:  "binding to a name of the wrong kind",
 			edits: map[string][][2]string{"Pulumi.yaml": {{"{type: kv_namespace, name: CACHE, target: cache}", "{type: kv_namespace, name: CACHE, target: meta}"}}},
-			want:  []string{`Pulumi.yaml:35:49: dome:topology.workers[api].bindings[CACHE].target: 'meta' is a D1 database, not a KV namespace; bind it with type d1, or declare a KV namespace named meta under kvNamespaces`},
+			want:  []string{`Pulumi.yaml:36:49: dome:topology.workers[api].bindings[CACHE].target: 'meta' is a D1 database, not a KV namespace; bind it with type d1, or declare a KV namespace named meta under kvNamespaces`},
 		},
 		{
 			name:  "a kind with nothing declared",
 			edits: map[string][][2]string{"Pulumi.yaml": {{"      kvNamespaces:\n        - name: cache\n", ""}}},
-			want:  []string{`Pulumi.yaml:33:49: dome:topology.workers[api].bindings[CACHE].target: KV namespace 'cache' not found; none are declared: declare one under config.topology.value.kvNamespaces in Pulumi.yaml`},
+			want:  []string{`Pulumi.yaml:34:49: dome:topology.workers[api].bindings[CACHE].target: KV namespace 'cache' not found; none are declared: declare one under config.topology.value.kvNamespaces in Pulumi.yaml`},
 		},
 	}
 	for _, tt := range tests {
