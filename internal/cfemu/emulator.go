@@ -27,6 +27,9 @@ type Config struct {
 	// OnRequest, if set, hears of every request once it is answered, as
 	// the request log records it (token redacted).
 	OnRequest func(Request)
+	// RateLimit, if set, refuses calls beyond the budget with Cloudflare's
+	// 429 answer (code 971 and Retry-After), as Cloudflare does.
+	RateLimit RateLimit
 }
 
 // Emulator serves the emulated API. It is safe for concurrent use.
@@ -42,6 +45,8 @@ type Emulator struct {
 
 	faultMu sync.Mutex
 	faults  []*faultRule
+
+	limit *limiter
 }
 
 // New returns an emulator with an empty store, or the store saved in cfg.StateFile.
@@ -52,7 +57,7 @@ func New(cfg Config) (*Emulator, error) {
 	if cfg.AccountID == "" {
 		return nil, errors.New("cfemu: Config.AccountID is required")
 	}
-	e := &Emulator{cfg: cfg, st: newStore()}
+	e := &Emulator{cfg: cfg, st: newStore(), limit: &limiter{RateLimit: cfg.RateLimit}}
 	if cfg.StateFile != "" {
 		st, err := loadState(cfg.StateFile)
 		if err != nil {
@@ -186,7 +191,7 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, readErr := io.ReadAll(io.LimitReader(r.Body, maxBodyBytes+1))
 	defer func() { e.record(r, body, rec.status, start) }()
 
-	if e.applyFaults(rec, r) {
+	if e.applyFaults(rec, r) || e.applyRateLimit(rec) {
 		return
 	}
 	if readErr != nil {
