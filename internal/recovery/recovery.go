@@ -15,7 +15,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -243,11 +242,10 @@ func releaseStaleLock(ctx context.Context, stack auto.Stack, project string) (st
 	if err != nil {
 		return "", fmt.Errorf("find the state backend: %w", err)
 	}
-	u, err := url.Parse(who.URL)
-	if err != nil || u.Scheme != "file" {
+	root, ok := fileBackend(who.URL, stack.Workspace().WorkDir())
+	if !ok {
 		return "", nil
 	}
-	root := u.Path
 	var files []string
 	for _, dir := range []string{
 		filepath.Join(root, ".pulumi", "locks", "organization", project, stack.Name()),
@@ -285,6 +283,28 @@ func releaseStaleLock(ctx context.Context, stack auto.Stack, project string) (st
 		return "", fmt.Errorf("remove the stale lock of stack %s: %w", stack.Name(), err)
 	}
 	return "removed the stale lock of " + strings.Join(stale, "; ") + " (no such Pulumi process runs)", nil
+}
+
+// fileBackend is the folder of a file:// backend URL, resolved as Pulumi
+// resolves it: ~ is the home folder, a relative path is relative to the
+// folder Pulumi runs in.
+func fileBackend(backend, workDir string) (string, bool) {
+	path, ok := strings.CutPrefix(backend, "file://")
+	if !ok {
+		return "", false
+	}
+	path, _, _ = strings.Cut(path, "?")
+	if rest, ok := strings.CutPrefix(path, "~"); ok {
+		home, err := os.UserHomeDir()
+		if err != nil {
+			return "", false
+		}
+		path = home + rest
+	}
+	if !filepath.IsAbs(path) {
+		path = filepath.Join(workDir, path)
+	}
+	return path, true
 }
 
 // pulumiRunning reports whether pid is a running pulumi command. When the
