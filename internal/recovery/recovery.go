@@ -129,7 +129,11 @@ func Run(ctx context.Context, o Options) (Report, error) {
 	for op, n := range preview.ChangeSummary {
 		rep.Preview[string(op)] = n
 	}
-	say("  preview   %s; `just pulumi-up %s` applies it", summary(rep.Preview), stack)
+	next := ""
+	if summary(rep.Preview) != summary(map[string]int{"same": rep.Preview["same"]}) {
+		next = fmt.Sprintf("; `just pulumi-up %s` applies it", stack)
+	}
+	say("  preview   %s%s", summary(rep.Preview), next)
 	return rep, nil
 }
 
