@@ -33,11 +33,11 @@ func alreadyExists(ctx context.Context, kind, what, importID string, cause error
 		provider := presource.NewURN(stack, project, "", "pulumi:providers:"+Name, programProvider)
 		msg += fmt.Sprintf(". If an interrupted or failed deploy of this stack created it, run: just recover %s"+
 			" (it imports what the stack lacks). To adopt this one object by hand: "+
-			"pulumi import --stack %s domecf:index:%s %s %s --provider %s=%s --yes",
+			"pulumi import --stack %s domecf:index:%s %s %s --provider %s=%s --generate-code=false --yes",
 			stack, stack, kind, urn.Name(), importID, programProvider, provider)
 	} else {
 		msg += fmt.Sprintf("; to manage it with Pulumi, run `just recover <stack>`, or import it with the stack's provider: "+
-			"pulumi import domecf:index:%s <logical-name> %s --provider %s=<provider urn>", kind, importID, programProvider)
+			"pulumi import domecf:index:%s <logical-name> %s --provider %s=<provider urn> --generate-code=false", kind, importID, programProvider)
 	}
 	if cause == nil {
 		return errors.New(msg)

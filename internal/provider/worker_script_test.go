@@ -245,7 +245,7 @@ func TestWorkerScriptCreateRefusesExisting(t *testing.T) {
 	err := w.createErr(map[string]property.Value{"name": str("dome-auth"), "content": str("export default {}")})
 	require.ErrorContains(t, err, `WorkerScript "dome-auth" already exists`)
 	require.ErrorContains(t, err, "run: just recover test")
-	require.ErrorContains(t, err, "pulumi import --stack test domecf:index:WorkerScript auth dome-auth --provider domecf=urn:pulumi:test::dome::pulumi:providers:domecf::domecf --yes")
+	require.ErrorContains(t, err, "pulumi import --stack test domecf:index:WorkerScript auth dome-auth --provider domecf=urn:pulumi:test::dome::pulumi:providers:domecf::domecf --generate-code=false --yes")
 	for _, c := range e.calls() {
 		require.Equal(t, "GET", c.Method, "nothing may be overwritten")
 	}
