@@ -24,7 +24,7 @@ import (
 // requireCloudflarePlugin skips unless the official provider plugin the
 // program pins is installed in the user's Pulumi home. It is one `pulumi
 // plugin install` away on a machine with internet, and cannot be had here.
-func requireCloudflarePlugin(t *testing.T) {
+func requireCloudflarePlugin(t testing.TB) {
 	t.Helper()
 	out, _, _, err := pulumiCLI(t).Run(context.Background(), t.TempDir(), nil, nil, nil, nil, "plugin", "ls", "--json")
 	require.NoError(t, err)
