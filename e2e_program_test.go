@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
@@ -14,8 +16,6 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/stretchr/testify/require"
 
-	"github.com/dome/infra/internal/adopt"
-	"github.com/dome/infra/internal/cfapi"
 	"github.com/dome/infra/internal/cfemu"
 	"github.com/dome/infra/internal/config"
 	"github.com/dome/infra/internal/naming"
@@ -125,21 +125,25 @@ func TestProgramOnEngine(t *testing.T) {
 				require.ErrorContains(t, err, "protect", "prod's stateful resources refuse deletion")
 				return
 			}
-			// What `just import` writes adopts everything into an empty
-			// stack; after it, only the two providers change (they gain the token).
-			client, err := cfapi.New(cfapi.Options{BaseURL: "https://" + host + "/client/v4", Token: e2eToken, AccountID: e2eAccount, HTTPClient: srv.Client()})
-			require.NoError(t, err)
-			cfg, err := config.Load(vals, func(k string) string { return env[k] })
-			require.NoError(t, err)
-			plan, err := adopt.Build(context.Background(), cfg, client)
-			require.NoError(t, err)
-			require.Empty(t, plan.Missing)
-			file := filepath.Join(t.TempDir(), "import.json")
-			require.NoError(t, os.WriteFile(file, must(json.Marshal(plan.File)), 0o644))
-			adopted := newEngine(t, "adopted", program, map[string]string{"SSL_CERT_FILE": certFile, "CLOUDFLARE_RPS": "100", "PULUMI_HOME": "", config.EnvAPIToken: e2eToken})
+			// What `just import` prints adopts everything into an empty
+			// stack, run as printed; after it, only the two providers
+			// change (they gain the token).
+			proj := t.TempDir()
+			require.NoError(t, os.WriteFile(filepath.Join(proj, "Pulumi.yaml"), must(os.ReadFile("Pulumi.yaml")), 0o644))
+			// The stack's file as a developer pointing dev at the emulator would edit it.
+			local := "  dome:apiHostname: " + host + "\n  dome:servicesRoot: " + vals.Config["dome:servicesRoot"] + "\n"
+			require.NoError(t, os.WriteFile(filepath.Join(proj, "Pulumi.dev.yaml"), append(must(os.ReadFile("Pulumi.dev.yaml")), local...), 0o644))
+			plan, err := shell(t, ".", map[string]string{"SSL_CERT_FILE": certFile, config.EnvAPIToken: e2eToken, config.EnvAccountID: e2eAccount},
+				"go run ./cmd/import -dir "+proj+" dev")
+			require.NoError(t, err, plan)
+			require.Contains(t, plan, "existing resources match the config")
+			printed := regexp.MustCompile(`(?m)^  (SSL_CERT_FILE=\S+ )?pulumi import .*$`).FindString(plan)
+			require.NotEmpty(t, printed, plan)
+			adopted := newEngine(t, "dev", program, map[string]string{"SSL_CERT_FILE": certFile, "CLOUDFLARE_RPS": "100", "PULUMI_HOME": "", config.EnvAPIToken: e2eToken})
 			defer adopted.dump()
 			require.NoError(t, adopted.stack.SetAllConfig(context.Background(), stackConfig(vals)))
-			adopted.cli("import", "--file", file, "--yes", "--generate-code=false")
+			out, err := shell(t, adopted.stack.Workspace().WorkDir(), adopted.env, strings.TrimSpace(printed))
+			require.NoError(t, err, out)
 			require.Equal(t, map[string]int{"same": 19, "update": 2}, adopted.preview())
 
 			e.destroy()
