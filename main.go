@@ -90,7 +90,7 @@ func run(ctx *pulumi.Context, getenv func(string) string) (pulumi.Map, error) {
 const (
 	officialRetries    = 6
 	officialMinBackoff = 1
-	officialMaxBackoff = 3
+	officialMaxBackoff = 2
 )
 
 // newProviders creates explicit instances of both providers, so the token

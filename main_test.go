@@ -256,7 +256,7 @@ func TestStacks(t *testing.T) {
 			}
 			// The official provider retries within seconds, not its default 30.
 			cf := m.find(t, "pulumi:providers:cloudflare", "cloudflare")
-			for k, want := range map[string]float64{"retries": 6, "minBackoff": 1, "maxBackoff": 3} {
+			for k, want := range map[string]float64{"retries": 6, "minBackoff": 1, "maxBackoff": 2} {
 				require.Equal(t, want, cf.Inputs[resource.PropertyKey(k)].NumberValue(), k)
 			}
 

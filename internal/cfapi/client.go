@@ -28,7 +28,7 @@ type Options struct {
 	HTTPClient *http.Client // default: a client with a 2 minute timeout
 
 	MaxAttempts int           // tries per call, first one included; default 5
-	BackoffBase time.Duration // first retry waits about this long; default 1s
+	BackoffBase time.Duration // first retry waits about this long; default 500ms
 	BackoffCap  time.Duration // no single wait is longer, Retry-After included; default 30s
 
 	// Sleep waits between attempts; tests replace it to avoid real waits.
@@ -120,7 +120,7 @@ func New(opts Options) (*Client, error) {
 		c.maxAttempts = 5
 	}
 	if c.base0 <= 0 {
-		c.base0 = time.Second
+		c.base0 = 500 * time.Millisecond
 	}
 	if c.cap <= 0 {
 		c.cap = 30 * time.Second
