@@ -147,18 +147,6 @@ func newEngineOn(t testing.TB, cli auto.PulumiCommand, stackName string, program
 	return &engine{t: t, stack: stack, dir: dir, env: vars, log: &bytes.Buffer{}}
 }
 
-// cli runs the pulumi CLI on this stack's project and backend.
-func (e *engine) cli(args ...string) {
-	e.t.Helper()
-	env := make([]string, 0, len(e.env))
-	for k, v := range e.env {
-		env = append(env, k+"="+v)
-	}
-	out, stderr, _, err := pulumiCLI(e.t).Run(context.Background(), e.stack.Workspace().WorkDir(), nil, nil, nil, env, append(args, "--stack", e.stack.Name())...)
-	e.log.WriteString(out + stderr)
-	require.NoError(e.t, err, stderr)
-}
-
 // dump shows what the CLI printed when a test fails.
 func (e *engine) dump() {
 	if e.t.Failed() {
