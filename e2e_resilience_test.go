@@ -219,8 +219,10 @@ func TestKilledDeployRecovers(t *testing.T) {
 	defer e.dump()
 
 	require.Error(t, e.upErr(), "the CLI was killed")
+	// The killed CLI left its lock, and sometimes a checkpoint it was writing.
 	err := e.upErr()
-	require.ErrorContains(t, err, "locked", "the killed CLI left its lock, which Pulumi's own advice cannot clear as printed")
+	require.Error(t, err)
+	require.True(t, strings.Contains(err.Error(), "locked") || strings.Contains(err.Error(), "failed to load checkpoint"), err.Error())
 
 	rep := recoverStack(t, e, cfg, env.client)
 	require.Contains(t, rep.Lock, "removed the stale lock")

@@ -45,6 +45,7 @@ type Options struct {
 // Report is what Run did.
 type Report struct {
 	Lock     string         // what was done about a lock; "" when there was none
+	State    string         // what was done about a checkpoint cut short; "" when it was whole
 	Pending  []string       // one line per pending operation and what became of it
 	Imported []string       // "<type> <name> <id>" of each resource imported
 	Preview  map[string]int // the closing preview's change summary
@@ -52,7 +53,7 @@ type Report struct {
 
 // Changed reports whether Run changed the stack.
 func (r Report) Changed() bool {
-	return r.Lock != "" || len(r.Pending) > 0 || len(r.Imported) > 0
+	return r.Lock != "" || r.State != "" || len(r.Pending) > 0 || len(r.Imported) > 0
 }
 
 // Run recovers the stack. It stops before changing anything when a live
@@ -63,13 +64,24 @@ func Run(ctx context.Context, o Options) (Report, error) {
 	stack := o.Stack.Name()
 	say("recover %s:", stack)
 
-	lock, err := releaseStaleLock(ctx, o.Stack, o.Project)
+	who, err := o.Stack.Workspace().WhoAmIDetails(ctx)
 	if err != nil {
-		return rep, err
+		return rep, fmt.Errorf("find the state backend: %w", err)
 	}
-	if lock != "" {
-		rep.Lock = lock
-		say("  lock      %s", lock)
+	if root, ok := fileBackend(who.URL, o.Stack.Workspace().WorkDir()); ok {
+		// The checkpoint first: removing a lock reads the stack.
+		if rep.State, err = repairCheckpoint(root, o.Project, stack); err != nil {
+			return rep, err
+		}
+		if rep.State != "" {
+			say("  state     %s", rep.State)
+		}
+		if rep.Lock, err = releaseStaleLock(ctx, o.Stack, root, o.Project); err != nil {
+			return rep, err
+		}
+		if rep.Lock != "" {
+			say("  lock      %s", rep.Lock)
+		}
 	}
 
 	dep, err := o.Stack.Export(ctx)
@@ -237,19 +249,30 @@ type lockFile struct {
 	Timestamp time.Time `json:"timestamp"`
 }
 
-// releaseStaleLock removes the stack's lock when the process that took it
-// is gone, and refuses when it still runs or cannot be checked. Only file
-// backends are read; a lock on another backend is left to Pulumi, whose
-// error names `pulumi cancel`.
-func releaseStaleLock(ctx context.Context, stack auto.Stack, project string) (string, error) {
-	who, err := stack.Workspace().WhoAmIDetails(ctx)
-	if err != nil {
-		return "", fmt.Errorf("find the state backend: %w", err)
-	}
-	root, ok := fileBackend(who.URL, stack.Workspace().WorkDir())
-	if !ok {
+// repairCheckpoint puts back the previous checkpoint when the CLI died
+// while writing the stack's current one. Pulumi's file backend keeps the
+// previous one beside it (.bak); the step it lacks is imported as an orphan.
+func repairCheckpoint(root, project, stack string) (string, error) {
+	path := filepath.Join(root, ".pulumi", "stacks", project, stack+".json")
+	data, err := os.ReadFile(path)
+	if err != nil || json.Valid(data) {
 		return "", nil
 	}
+	bak, err := os.ReadFile(path + ".bak")
+	if err != nil || !json.Valid(bak) {
+		return "", fmt.Errorf("the state of stack %s (%s) was cut short when the CLI died, and no intact backup (%s.bak) is beside it", stack, path, filepath.Base(path))
+	}
+	if err := os.WriteFile(path, bak, 0o644); err != nil {
+		return "", fmt.Errorf("restore the state of stack %s: %w", stack, err)
+	}
+	return fmt.Sprintf("%s was cut short when the CLI died; restored the previous checkpoint from %s.bak", filepath.Base(path), filepath.Base(path)), nil
+}
+
+// releaseStaleLock removes the stack's lock in a file backend at root when
+// the process that took it is gone, and refuses when it still runs or
+// cannot be checked. A lock on another backend is left to Pulumi, whose
+// error names `pulumi cancel`.
+func releaseStaleLock(ctx context.Context, stack auto.Stack, root, project string) (string, error) {
 	var files []string
 	for _, dir := range []string{
 		filepath.Join(root, ".pulumi", "locks", "organization", project, stack.Name()),

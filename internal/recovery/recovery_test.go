@@ -57,3 +57,31 @@ func TestSummary(t *testing.T) {
 	require.Equal(t, "no changes (5 unchanged)", summary(map[string]int{"same": 5}))
 	require.Equal(t, "2 to create, 1 to update (3 unchanged)", summary(map[string]int{"same": 3, "update": 1, "create": 2}))
 }
+
+func TestRepairCheckpoint(t *testing.T) {
+	root := t.TempDir()
+	dir := filepath.Join(root, ".pulumi", "stacks", "dome")
+	require.NoError(t, os.MkdirAll(dir, 0o755))
+	path := filepath.Join(dir, "dev.json")
+
+	got, err := repairCheckpoint(root, "dome", "dev")
+	require.NoError(t, err)
+	require.Empty(t, got, "no checkpoint yet: nothing to repair")
+
+	require.NoError(t, os.WriteFile(path, []byte(`{"version":3}`), 0o644))
+	got, err = repairCheckpoint(root, "dome", "dev")
+	require.NoError(t, err)
+	require.Empty(t, got, "a whole checkpoint is left alone")
+
+	require.NoError(t, os.WriteFile(path, nil, 0o644))
+	_, err = repairCheckpoint(root, "dome", "dev")
+	require.ErrorContains(t, err, "was cut short when the CLI died, and no intact backup (dev.json.bak)")
+
+	require.NoError(t, os.WriteFile(path+".bak", []byte(`{"version":3,"previous":true}`), 0o644))
+	got, err = repairCheckpoint(root, "dome", "dev")
+	require.NoError(t, err)
+	require.Equal(t, "dev.json was cut short when the CLI died; restored the previous checkpoint from dev.json.bak", got)
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	require.JSONEq(t, `{"version":3,"previous":true}`, string(data))
+}
