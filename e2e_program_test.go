@@ -16,6 +16,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/stretchr/testify/require"
 
+	"github.com/dome/infra/internal/cfapi"
 	"github.com/dome/infra/internal/cfemu"
 	"github.com/dome/infra/internal/config"
 	"github.com/dome/infra/internal/naming"
@@ -54,7 +55,8 @@ func TestProgramOnEngine(t *testing.T) {
 	requireCloudflarePlugin(t)
 	for _, stackName := range []string{"dev", "prod"} {
 		t.Run(stackName, func(t *testing.T) {
-			emu, err := cfemu.New(cfemu.Config{Token: e2eToken, AccountID: e2eAccount})
+			// The zone the stacks' routes and custom domains name.
+			emu, err := cfemu.New(cfemu.Config{Token: e2eToken, AccountID: e2eAccount, Zones: []string{"dome.example"}})
 			require.NoError(t, err)
 			certFile, tlsCfg, err := cfemu.GenerateCert(t.TempDir())
 			require.NoError(t, err)
@@ -99,9 +101,39 @@ func TestProgramOnEngine(t *testing.T) {
 			api := outs["workers"].(map[string]any)["dome-api"].(map[string]any)
 			require.Equal(t, naming.Physical(stackName, "dome-api"), api["name"])
 			require.Len(t, api["bundleSha256"], 64)
+			// Entry points as the stack's overrides declare them.
+			if stackName == "dev" {
+				require.Equal(t, "https://dome-api-dev."+cfemu.DefaultSubdomain+".workers.dev", api["url"])
+				require.Equal(t, []any{}, api["routes"])
+				require.Equal(t, []any{}, api["domains"])
+			} else {
+				require.NotContains(t, api, "url")
+				require.Equal(t, []any{"dome.example/api/*"}, api["routes"])
+				require.Equal(t, []any{"api.dome.example"}, api["domains"])
+			}
 
 			state := e.stateFile()
 			require.NotContains(t, state, e2eToken)
+
+			// Schema before code: silo's migrations ran before the silo
+			// worker was uploaded, and its tables are there.
+			siloDB := outs["d1Databases"].(map[string]any)["silo"].(map[string]any)["id"].(string)
+			lastQuery, upload := -1, -1
+			for i, r := range emu.Requests() {
+				switch {
+				case r.Method == "POST" && strings.HasSuffix(r.Path, "/d1/database/"+siloDB+"/query"):
+					lastQuery = i
+				case r.Method == "PUT" && strings.HasSuffix(r.Path, "/workers/scripts/"+naming.Physical(stackName, "silo")) && upload < 0:
+					upload = i
+				}
+			}
+			require.Positive(t, lastQuery, "silo's migrations were applied")
+			require.Less(t, lastQuery, upload, "the silo worker is uploaded after its database's migrations")
+			client, err := cfapi.New(cfapi.Options{BaseURL: "https://" + host + "/client/v4", Token: e2eToken, AccountID: e2eAccount, HTTPClient: srv.Client()})
+			require.NoError(t, err)
+			res, err := client.QueryD1(context.Background(), siloDB, "SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('notes', 'note_tags', 'd1_migrations') ORDER BY name")
+			require.NoError(t, err)
+			require.Equal(t, []map[string]any{{"name": "d1_migrations"}, {"name": "note_tags"}, {"name": "notes"}}, res[0].Results)
 
 			emu.ResetLog()
 			onlySame(t, e.up())
@@ -144,7 +176,10 @@ func TestProgramOnEngine(t *testing.T) {
 			require.NoError(t, adopted.stack.SetAllConfig(context.Background(), stackConfig(vals)))
 			out, err := shell(t, adopted.stack.Workspace().WorkDir(), adopted.env, strings.TrimSpace(printed))
 			require.NoError(t, err, out)
-			require.Equal(t, map[string]int{"same": 19, "update": 2}, adopted.preview())
+			// 19 as before, and each of the 6 workers' workers.dev setting.
+			// The migrations resources are not imported: created in the
+			// adopted stack, they find every file recorded and apply none.
+			require.Equal(t, map[string]int{"same": 25, "update": 2, "create": 2}, adopted.preview())
 
 			e.destroy()
 		})

@@ -40,6 +40,14 @@ const e2ePassphrase = "e2e-passphrase"
 // pulumiCLI finds the pinned CLI that `just tools` builds, or one on PATH.
 func pulumiCLI(t testing.TB) auto.PulumiCommand {
 	t.Helper()
+	cmd, err := auto.NewPulumiCommand(&auto.PulumiCommandOptions{Root: pulumiRoot(t), SkipVersionCheck: true})
+	require.NoError(t, err)
+	return cmd
+}
+
+// pulumiRoot is the folder whose bin/pulumi is the CLI the suite runs.
+func pulumiRoot(t testing.TB) string {
+	t.Helper()
 	root, err := filepath.Abs(".tools")
 	require.NoError(t, err)
 	if _, err := os.Stat(filepath.Join(root, "bin", "pulumi")); err != nil {
@@ -52,9 +60,7 @@ func pulumiCLI(t testing.TB) auto.PulumiCommand {
 		}
 		root = filepath.Dir(filepath.Dir(path))
 	}
-	cmd, err := auto.NewPulumiCommand(&auto.PulumiCommandOptions{Root: root, SkipVersionCheck: true})
-	require.NoError(t, err)
-	return cmd
+	return root
 }
 
 var (
@@ -145,6 +151,18 @@ func newEngineOn(t testing.TB, cli auto.PulumiCommand, stackName string, program
 	)
 	require.NoError(t, err)
 	return &engine{t: t, stack: stack, dir: dir, env: vars, log: &bytes.Buffer{}}
+}
+
+// cli runs the pulumi CLI on this stack's project and backend.
+func (e *engine) cli(args ...string) {
+	e.t.Helper()
+	env := make([]string, 0, len(e.env))
+	for k, v := range e.env {
+		env = append(env, k+"="+v)
+	}
+	out, stderr, _, err := pulumiCLI(e.t).Run(context.Background(), e.stack.Workspace().WorkDir(), nil, nil, nil, env, append(args, "--stack", e.stack.Name())...)
+	e.log.WriteString(out + stderr)
+	require.NoError(e.t, err, stderr)
 }
 
 // dump shows what the CLI printed when a test fails.
@@ -246,7 +264,14 @@ func mutations(emu *cfemu.Emulator) []string {
 // earlier deploy or the dashboard would have, and returns its result.
 func seed(t testing.TB, srv *httptest.Server, token, account, path, body string) map[string]any {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, srv.URL+"/client/v4/accounts/"+account+path, strings.NewReader(body))
+	return send(t, srv, token, account, http.MethodPost, path, body)
+}
+
+// send makes one call to the emulated account, as the dashboard or another
+// tool would behind Pulumi's back, and returns its result.
+func send(t testing.TB, srv *httptest.Server, token, account, method, path, body string) map[string]any {
+	t.Helper()
+	req, err := http.NewRequest(method, srv.URL+"/client/v4/accounts/"+account+path, strings.NewReader(body))
 	require.NoError(t, err)
 	req.Header.Set("Authorization", "Bearer "+token)
 	req.Header.Set("Content-Type", "application/json")

@@ -53,7 +53,7 @@ validate stack:
 
 # Run the local Cloudflare API emulator on https://127.0.0.1:8787 for the local stack (state in .emulator/).
 emulator *args: build
-    set -a; . ./.env.local; set +a; exec bin/cfemu -addr 127.0.0.1:8787 -tls -log -cert-dir .emulator -state .emulator/state.json {{args}}
+    set -a; . ./.env.local; set +a; exec bin/cfemu -addr 127.0.0.1:8787 -tls -log -cert-dir .emulator -state .emulator/state.json -zone dome.example {{args}}
 
 # Deploy Dome's dev environment to the local emulator (run `just emulator` first), creating the local stack on first use.
 deploy-local: _require-pulumi build
@@ -91,6 +91,10 @@ outputs stack: _require-pulumi (_known stack)
 import stack: (_known stack)
     {{ if stack == "local" { "SSL_CERT_FILE=" + justfile_directory() / ".emulator/cfemu-cert.pem" } else { "" } }} go run ./cmd/import {{stack}}
 
+# Print each D1 database's applied and pending schema migrations (reads only).
+db-status stack: (_known stack)
+    @{{ if stack == "local" { "SSL_CERT_FILE=" + justfile_directory() / ".emulator/cfemu-cert.pem" } else { "" } }} go run ./cmd/dbstatus {{stack}}
+
 # Validate, preview and, once confirmed, deploy dev.
 deploy-dev: (_deploy "dev")
 
@@ -116,6 +120,49 @@ destroy-dev: (_ready "dev")
     @if [ -t 0 ]; then read -r -p "Destroy every resource of the dev stack? [y/N] " answer && [[ "$answer" == [yY]* ]] || { echo "aborted" >&2; exit 1; }; \
      elif [ "${DOME_CONFIRM_DESTROY:-}" != dev ]; then echo "error: no terminal to confirm on: set DOME_CONFIRM_DESTROY=dev to destroy dev from CI" >&2; exit 1; fi
     @{{on}} dev destroy --stack dev --yes
+
+# Show where Cloudflare no longer matches a stack's state, changing neither (a refresh in preview mode); exits non-zero with the diff on drift.
+drift stack: (_ready stack)
+    @{{on}} {{stack}} refresh --stack {{stack}} --preview-only --expect-no-changes --diff || { status=$?; \
+      if [ "$status" = 7 ]; then echo "error: stack '{{stack}}' has drifted: Cloudflare no longer matches its state (the diff is above); 'just refresh {{stack}}' accepts Cloudflare's values, a deploy restores the program's" >&2; fi; exit "$status"; }
+
+# Build the companion provider plugin and install the official Cloudflare plugin at the version go.mod pins.
+plugins: _require-pulumi build
+    {{pulumi}} plugin install resource cloudflare "$(go list -m -f '{{{{.Version}}' github.com/pulumi/pulumi-cloudflare/sdk/v5 | sed 's/^v//')"
+
+# Check a deployed stack's outputs (DOME_OUTPUTS, else `just outputs <stack>`) against what Cloudflare holds.
+smoke stack: (_known stack)
+    @if [ -z "${DOME_OUTPUTS:-}" ]; then DOME_OUTPUTS="$({{just_executable()}} --justfile {{justfile()}} outputs {{stack}})"; export DOME_OUTPUTS; fi; \
+     {{ if stack == "local" { "SSL_CERT_FILE=" + justfile_directory() / ".emulator/cfemu-cert.pem" } else { "" } }} go run ./cmd/smoke {{stack}}
+
+# For CI: run a recipe and exit as it does, putting its output in the job summary and in .reports/<recipe>-<args>.md.
+[positional-arguments]
+ci-report +recipe:
+    #!/usr/bin/env bash
+    set -uo pipefail
+    mkdir -p .reports
+    name="$(IFS=-; echo "$*")"
+    log="$(mktemp)"
+    trap 'rm -f "$log"' EXIT
+    {{just_executable()}} --justfile {{justfile()}} "$@" 2>&1 | tee "$log"
+    status="${PIPESTATUS[0]}"
+    if [ "$status" = 0 ]; then verdict=passed; else verdict="failed (exit $status)"; fi
+    {
+      printf '### `just %s`: %s\n\n```diff\n' "$*" "$verdict"
+      sed -e 's/\x1b\[[0-9;]*[A-Za-z]//g' "$log"
+      printf '```\n'
+    } > ".reports/$name.md"
+    if [ -n "${GITHUB_STEP_SUMMARY:-}" ]; then cat ".reports/$name.md" >> "$GITHUB_STEP_SUMMARY"; fi
+    exit "$status"
+
+# For CI: put a stack's outputs (`pulumi stack output --json`) in this step's output `json`, for later jobs.
+ci-outputs stack:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    json="$({{just_executable()}} --justfile {{justfile()}} outputs {{stack}})"
+    delimiter="dome-outputs-$RANDOM$RANDOM"
+    { echo "json<<$delimiter"; echo "$json"; echo "$delimiter"; } >> "${GITHUB_OUTPUT:?ci-outputs writes the step output file GitHub Actions names in GITHUB_OUTPUT}"
+    echo "$json"
 
 _deploy stack: (_ready stack)
     @{{on}} {{stack}} preview --stack {{stack}} --diff

@@ -252,6 +252,9 @@ func TestRecipes(t *testing.T) {
 	require.NoError(t, err, out)
 	require.Contains(t, out, "stack local: 0 existing resources match the config; wrote "+filepath.Join(".", "import-local.json"))
 	require.Contains(t, out, "create  worker dome-api (dome-api-dev) (not in the account)")
+	out, err = p.just(nil, "db-status", "local")
+	require.NoError(t, err, out)
+	require.Contains(t, out, "  silo (silo-dev): not created yet\n    pending  0001_init.sql\n    pending  0002_add_tags.sql\n")
 
 	// deploy-local creates the local stack on first use and trusts the emulator.
 	out, err = p.just(nil, "deploy-local")

@@ -15,6 +15,7 @@ import (
 	"github.com/dome/infra/internal/config"
 	"github.com/dome/infra/internal/databases"
 	"github.com/dome/infra/internal/domecf"
+	"github.com/dome/infra/internal/entrypoints"
 	"github.com/dome/infra/internal/kv"
 	"github.com/dome/infra/internal/queues"
 	"github.com/dome/infra/internal/storage"
@@ -46,7 +47,13 @@ func run(ctx *pulumi.Context, getenv func(string) string) (pulumi.Map, error) {
 	if err != nil {
 		return nil, err
 	}
-	providers, err := newProviders(ctx, cfg)
+	providers, cf, err := newProviders(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	// Zones are resolved first: a zone the account lacks fails the preview
+	// before anything is created.
+	zones, err := entrypoints.LookupZones(ctx, cfg, pulumi.Provider(cf))
 	if err != nil {
 		return nil, err
 	}
@@ -56,6 +63,10 @@ func run(ctx *pulumi.Context, getenv func(string) string) (pulumi.Map, error) {
 
 	res := bindings.Resources{}
 	if res.Databases, err = databases.Create(ctx, cfg, stateful...); err != nil {
+		return nil, err
+	}
+	// Deleting a migrations resource drops nothing, so it needs no protection.
+	if res.Migrations, err = databases.Migrate(ctx, cfg, res.Databases, providers); err != nil {
 		return nil, err
 	}
 	if res.Buckets, err = storage.Create(ctx, cfg, stateful...); err != nil {
@@ -75,14 +86,18 @@ func run(ctx *pulumi.Context, getenv func(string) string) (pulumi.Map, error) {
 		return nil, err
 	}
 	scripts := make(map[string]*domecf.WorkerScript, len(ws))
-	for name, w := range ws {
-		scripts[name] = w.Script
+	entries := make(map[string]*entrypoints.Entry, len(ws))
+	for _, w := range cfg.Topology.Workers {
+		scripts[w.Name] = ws[w.Name].Script
+		if entries[w.Name], err = entrypoints.Create(ctx, cfg, w, ws[w.Name].Script, zones, providers); err != nil {
+			return nil, err
+		}
 	}
 	consumers, err := queues.Consume(ctx, cfg, res.Queues, scripts, providers)
 	if err != nil {
 		return nil, err
 	}
-	return outputs(cfg, res, ws, consumers), nil
+	return outputs(cfg, res, ws, entries, consumers), nil
 }
 
 // The official provider's retry settings: attempts after the first, and
@@ -96,7 +111,8 @@ const (
 // newProviders creates explicit instances of both providers, so the token
 // loaded from .env.<stack> reaches them (as a Pulumi secret, encrypted in
 // state) and one setting points both at another API such as the emulator.
-func newProviders(ctx *pulumi.Context, cfg *config.Config) (pulumi.ResourceOption, error) {
+// The official provider is also returned alone, for invokes.
+func newProviders(ctx *pulumi.Context, cfg *config.Config) (pulumi.ResourceOption, *cloudflare.Provider, error) {
 	token := pulumi.ToSecret(pulumi.String(cfg.APIToken.Reveal())).(pulumi.StringOutput)
 
 	cfArgs := &cloudflare.ProviderArgs{
@@ -115,11 +131,11 @@ func newProviders(ctx *pulumi.Context, cfg *config.Config) (pulumi.ResourceOptio
 	}
 	cf, err := cloudflare.NewProvider(ctx, "cloudflare", cfArgs)
 	if err != nil {
-		return nil, fmt.Errorf("cloudflare provider: %w", err)
+		return nil, nil, fmt.Errorf("cloudflare provider: %w", err)
 	}
 	dc, err := domecf.NewProvider(ctx, domecf.Package, dcArgs)
 	if err != nil {
-		return nil, fmt.Errorf("domecf provider: %w", err)
+		return nil, nil, fmt.Errorf("domecf provider: %w", err)
 	}
-	return pulumi.Providers(cf, dc), nil
+	return pulumi.Providers(cf, dc), cf, nil
 }

@@ -37,8 +37,9 @@ type registered struct {
 
 // mocks records every resource the program registers, in order.
 type mocks struct {
-	mu   sync.Mutex
-	seen []*registered
+	mu        sync.Mutex
+	seen      []*registered
+	zoneReads int
 }
 
 func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
@@ -48,6 +49,10 @@ func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 		id = "provider-" + args.Name
 	}
 	r := &registered{Type: args.TypeToken, Name: args.Name, ID: id, Inputs: args.Inputs}
+	outs := args.Inputs.Copy()
+	if args.TypeToken == tSubdomain && args.Inputs["enabled"].BoolValue() {
+		outs["url"] = resource.NewProperty("https://" + args.Inputs["scriptName"].StringValue() + ".dome-team.workers.dev")
+	}
 	if rpc := args.RegisterRPC; rpc != nil {
 		r.Protect = rpc.GetProtect()
 		r.Deps = rpc.GetDependencies()
@@ -56,10 +61,23 @@ func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 	m.mu.Lock()
 	m.seen = append(m.seen, r)
 	m.mu.Unlock()
-	return id, args.Inputs.Copy(), nil
+	return id, outs, nil
 }
 
+// testZones are the zones the mocked account has, by name.
+var testZones = map[string]string{"dome.example": "zone-dome-example", "dome.test": "zone-dome-test"}
+
 func (m *mocks) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
+	if args.Token == "cloudflare:index/getZones:getZones" {
+		m.mu.Lock()
+		m.zoneReads++
+		m.mu.Unlock()
+		var zones []any
+		for name, id := range testZones {
+			zones = append(zones, map[string]any{"id": id, "name": name})
+		}
+		return resource.NewPropertyMapFromMap(map[string]any{"id": "zones", "filter": args.Args["filter"], "zones": zones}), nil
+	}
 	return args.Args, nil
 }
 
@@ -99,7 +117,8 @@ func deploy(t testing.TB, stack string, env map[string]string, edit func(*config
 	return runMocked(vals, env)
 }
 
-// runMocked runs the program under mocks with the given configuration.
+// runMocked runs the program under mocks with the given configuration. On
+// failure it returns the deployment too, without outputs.
 func runMocked(vals *config.Values, env map[string]string) (*deployment, error) {
 	d := &deployment{mocks: &mocks{}}
 	var wg sync.WaitGroup
@@ -120,7 +139,8 @@ func runMocked(vals *config.Values, env map[string]string) (*deployment, error) 
 		info.ConfigSecretKeys = vals.SecretKeys()
 	})
 	if err != nil {
-		return nil, err
+		// What was registered before the failure stays readable.
+		return d, err
 	}
 	wg.Wait()
 	return d, nil
@@ -151,23 +171,27 @@ func bindingsOf(t testing.TB, r *registered) map[string]resource.PropertyMap {
 }
 
 const (
-	tD1       = "cloudflare:index/d1Database:D1Database"
-	tR2       = "cloudflare:index/r2Bucket:R2Bucket"
-	tQueue    = "cloudflare:index/queue:Queue"
-	tCron     = "cloudflare:index/workersCronTrigger:WorkersCronTrigger"
-	tWorker   = "domecf:index:WorkerScript"
-	tIndex    = "domecf:index:VectorizeIndex"
-	tConsumer = "domecf:index:QueueConsumer"
+	tD1        = "cloudflare:index/d1Database:D1Database"
+	tR2        = "cloudflare:index/r2Bucket:R2Bucket"
+	tQueue     = "cloudflare:index/queue:Queue"
+	tCron      = "cloudflare:index/workersCronTrigger:WorkersCronTrigger"
+	tWorker    = "domecf:index:WorkerScript"
+	tIndex     = "domecf:index:VectorizeIndex"
+	tConsumer  = "domecf:index:QueueConsumer"
+	tSubdomain = "domecf:index:WorkerSubdomain"
+	tRoute     = "cloudflare:index/workersRoute:WorkersRoute"
+	tDomain    = "cloudflare:index/workersDomain:WorkersDomain"
 )
 
 func TestStacks(t *testing.T) {
 	for _, tt := range []struct {
 		stack, suffix, logLevel string
 		protected               bool
+		cron                    string // staging overrides dome-cron's
 	}{
-		{"dev", "-dev", "debug", false},
-		{"staging", "-staging", "info", false},
-		{"prod", "", "info", true},
+		{"dev", "-dev", "debug", false, "0 * * * *"},
+		{"staging", "-staging", "info", false, "0 */6 * * *"},
+		{"prod", "", "info", true, "0 * * * *"},
 	} {
 		t.Run(tt.stack, func(t *testing.T) {
 			d, err := deploy(t, tt.stack, testEnv, nil)
@@ -247,7 +271,7 @@ func TestStacks(t *testing.T) {
 			}
 			cron := m.find(t, tCron, "dome-cron")
 			require.Equal(t, phys("dome-cron"), str(t, cron.Inputs, "scriptName"))
-			require.Equal(t, "0 * * * *", cron.Inputs["schedules"].ArrayValue()[0].StringValue())
+			require.Equal(t, tt.cron, cron.Inputs["schedules"].ArrayValue()[0].StringValue())
 
 			// Both providers get the token, as a secret.
 			for _, p := range []string{"pulumi:providers:cloudflare", "pulumi:providers:domecf"} {
@@ -273,7 +297,7 @@ func TestStacks(t *testing.T) {
 			require.Len(t, wo, len(workers))
 			apiOut := wo["dome-api"].(map[string]any)
 			require.Equal(t, phys("dome-api"), apiOut["name"])
-			require.Equal(t, []string{"AI", "CONSTELLATION", "SILO", "ENVIRONMENT", "LOG_LEVEL", "VERSION"}, apiOut["bindings"])
+			require.Equal(t, []string{"AI", "CONSTELLATION", "SILO", "ENVIRONMENT", "LOG_LEVEL", "CORS_ORIGIN", "VERSION"}, apiOut["bindings"])
 			mod, err := bundle.Build("testdata/services/dome-api/src/index.ts")
 			require.NoError(t, err)
 			require.Equal(t, mod.SHA256, apiOut["bundleSha256"])
@@ -347,8 +371,8 @@ func TestProgramRefusesBadConfig(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			d, err := deploy(t, "dev", tt.env, tt.edit)
-			require.Nil(t, d)
 			require.Error(t, err)
+			require.Empty(t, d.mocks.seen, "nothing is registered, not even a provider")
 			for _, w := range tt.want {
 				require.Contains(t, err.Error(), w)
 			}

@@ -7,6 +7,7 @@ import (
 	"github.com/dome/infra/internal/bindings"
 	"github.com/dome/infra/internal/config"
 	"github.com/dome/infra/internal/domecf"
+	"github.com/dome/infra/internal/entrypoints"
 	"github.com/dome/infra/internal/workers"
 )
 
@@ -37,7 +38,7 @@ func refs[R identified](m map[string]R, name func(R) pulumi.StringOutput) pulumi
 	return out
 }
 
-func outputs(cfg *config.Config, res bindings.Resources, ws map[string]*workers.Worker, consumers map[string]*domecf.QueueConsumer) pulumi.Map {
+func outputs(cfg *config.Config, res bindings.Resources, ws map[string]*workers.Worker, entries map[string]*entrypoints.Entry, consumers map[string]*domecf.QueueConsumer) pulumi.Map {
 	out := pulumi.Map{outEnvironment: pulumi.String(cfg.Environment)}
 	out[outD1Databases] = refs(res.Databases, func(r *cloudflare.D1Database) pulumi.StringOutput { return r.Name })
 	out[outR2Buckets] = refs(res.Buckets, func(r *cloudflare.R2Bucket) pulumi.StringOutput { return r.Name })
@@ -46,13 +47,29 @@ func outputs(cfg *config.Config, res bindings.Resources, ws map[string]*workers.
 	out[outVectorizeIndexes] = refs(res.Indexes, func(r *domecf.VectorizeIndex) pulumi.StringOutput { return r.Name })
 
 	workerOut := make(pulumi.Map, len(ws))
-	for logical, w := range ws {
-		workerOut[logical] = pulumi.Map{
+	for _, wc := range cfg.Topology.Workers {
+		w, e := ws[wc.Name], entries[wc.Name]
+		routes, domains := pulumi.StringArray{}, pulumi.StringArray{}
+		for _, r := range e.Routes {
+			routes = append(routes, r.Pattern)
+		}
+		for _, d := range e.Domains {
+			domains = append(domains, d.Hostname)
+		}
+		out := pulumi.Map{
 			"name":         w.Script.Name,
 			"id":           w.Script.ID().ToStringOutput(),
 			"bundleSha256": pulumi.String(w.BundleSHA256),
 			"bindings":     pulumi.ToStringArray(w.Bindings),
+			"routes":       routes,
+			"domains":      domains,
 		}
+		// The URL is exported only where workers.dev is on, so its absence
+		// says the worker is not on workers.dev.
+		if wc.WorkersDev {
+			out["url"] = e.Subdomain.URL
+		}
+		workerOut[wc.Name] = out
 	}
 	out[outWorkers] = workerOut
 

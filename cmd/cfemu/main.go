@@ -42,11 +42,17 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 	// The environment is read after parsing so that -h never prints the token.
 	token := fs.String("token", "", "the accepted API token (default $CLOUDFLARE_API_TOKEN)")
 	account := fs.String("account", "", "the account id served (default $CLOUDFLARE_ACCOUNT_ID, else "+devAccountID+")")
-	state := fs.String("state", "", "JSON `file` to load state from and save it to after every change")
+	state := fs.String("state", "", "JSON `file` to load state from and save it to after every change; D1 databases are SQLite files in a folder beside it")
 	useTLS := fs.Bool("tls", false, "serve https with a generated self-signed certificate")
 	certDir := fs.String("cert-dir", ".emulator", "`dir` the certificate PEM is written to with -tls")
 	logReqs := fs.Bool("log", false, "print one line per request: method, path, status, duration")
 	rateLimit := fs.String("rate-limit", "", "refuse calls beyond `N/DURATION` (e.g. 1200/5m, Cloudflare's budget) with Cloudflare's 429 answer")
+	var zones []string
+	fs.Func("zone", "a zone `name` the account has, for routes and custom domains (repeat for more)", func(v string) error {
+		zones = append(zones, v)
+		return nil
+	})
+	subdomain := fs.String("subdomain", cfemu.DefaultSubdomain, "the account's workers.dev `subdomain`")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil // -h printed the usage; asking for it is not a failure
@@ -66,7 +72,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 		return err
 	}
 	logger := log.New(out, "cfemu: ", 0)
-	cfg := cfemu.Config{Token: *token, AccountID: *account, StateFile: *state, RateLimit: limit}
+	cfg := cfemu.Config{Token: *token, AccountID: *account, StateFile: *state, Zones: zones, Subdomain: *subdomain, RateLimit: limit}
 	if *logReqs {
 		// The request log never holds the token, so neither does this line.
 		cfg.OnRequest = func(r cfemu.Request) {
@@ -108,6 +114,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 	}
 	if limit.Requests > 0 {
 		logger.Printf("rate limit: %d requests per %s", limit.Requests, limit.Window)
+	}
+	if len(zones) > 0 {
+		logger.Printf("zones: %s; workers.dev subdomain: %s", strings.Join(zones, ", "), *subdomain)
 	}
 
 	served := make(chan error, 1)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
 	"io"
 	"net/http"
 	"os"
@@ -114,7 +115,7 @@ func TestRunHelp(t *testing.T) {
 	env := func(k string) string { return map[string]string{"CLOUDFLARE_API_TOKEN": "secret-token"}[k] }
 	require.NoError(t, run(context.Background(), []string{"-h"}, env, &out))
 	require.NotContains(t, out.String(), "secret-token")
-	for _, flag := range []string{"-addr", "-token", "-account", "-state", "-tls", "-cert-dir", "-log", "-rate-limit"} {
+	for _, flag := range []string{"-addr", "-token", "-account", "-state", "-tls", "-cert-dir", "-log", "-zone", "-subdomain", "-rate-limit"} {
 		require.Contains(t, out.String(), flag)
 	}
 }
@@ -194,4 +195,21 @@ func TestRunRateLimit(t *testing.T) {
 	require.Equal(t, http.StatusTooManyRequests, res.StatusCode)
 	require.Equal(t, "3600", res.Header.Get("Retry-After"))
 	require.NoError(t, s.stop())
+}
+
+func TestRunSeedsZones(t *testing.T) {
+	s := start(t, []string{"-addr", "127.0.0.1:0", "-token", "tok", "-zone", "dome.example", "-zone", "dome.test", "-subdomain", "dome-team"}, nil)
+	url := baseURL(t, s.next(t, "serving"))
+	require.Contains(t, s.next(t, "zones:"), "zones: dome.example, dome.test; workers.dev subdomain: dome-team")
+	var zones struct {
+		Result []struct{ Name string } `json:"result"`
+	}
+	require.NoError(t, json.NewDecoder(get(t, http.DefaultClient, url+"/zones?account.id="+devAccountID, "tok").Body).Decode(&zones))
+	require.Len(t, zones.Result, 2)
+	require.ElementsMatch(t, []string{"dome.example", "dome.test"}, []string{zones.Result[0].Name, zones.Result[1].Name})
+	var sub struct {
+		Result struct{ Subdomain string } `json:"result"`
+	}
+	require.NoError(t, json.NewDecoder(get(t, http.DefaultClient, url+"/accounts/"+devAccountID+"/workers/subdomain", "tok").Body).Decode(&sub))
+	require.Equal(t, "dome-team", sub.Result.Subdomain)
 }

@@ -53,8 +53,9 @@ func TestRun(t *testing.T) {
 	var out bytes.Buffer
 	file := filepath.Join(dir, "import-local.json")
 	require.NoError(t, run(ctx, &out, dir, "local", file))
-	require.Contains(t, out.String(), "stack local: 1 existing resources match the config; wrote "+file)
+	require.Contains(t, out.String(), "stack local: 2 existing resources match the config; wrote "+file)
 	require.Contains(t, out.String(), "  adopt   domecf:index:WorkerScript")
+	require.Contains(t, out.String(), "  adopt   domecf:index:WorkerSubdomain")
 	require.Contains(t, out.String(), "  create  D1 database silo (silo-dev) (not in the account)")
 	require.Contains(t, out.String(), "  SSL_CERT_FILE="+certFile+" pulumi import --stack local --file "+file+" --generate-code=false --yes\n")
 	require.Contains(t, out.String(), "run `just recover local` instead")

@@ -10,11 +10,14 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/dome/infra/internal/bindings"
 	"github.com/dome/infra/internal/config"
+	"github.com/dome/infra/internal/migrations"
 )
 
 func main() {
@@ -62,12 +65,69 @@ func validate(w io.Writer, dir, stack string) error {
 		fmt.Fprintf(w, "  %-18s %s\n", label, strings.Join(physical, ", "))
 	}
 	section("d1Databases", names(t.D1Databases, func(d config.Database) string { return d.Name }))
+	var migrated []string
+	for _, d := range t.D1Databases {
+		if dir := cfg.MigrationsDir(d); dir != "" {
+			files, err := migrations.Read(dir)
+			if err != nil {
+				return err
+			}
+			summary := cfg.Name(d.Name) + " (no files yet)"
+			if n := len(files); n > 0 {
+				summary = fmt.Sprintf("%s (%d, last %s)", cfg.Name(d.Name), n, files[n-1].Name)
+			}
+			migrated = append(migrated, summary)
+		}
+	}
+	if len(migrated) == 0 {
+		migrated = []string{"-"}
+	}
+	fmt.Fprintf(w, "  %-18s %s\n", "d1 migrations", strings.Join(migrated, ", "))
 	section("r2Buckets", names(t.R2Buckets, func(b config.Bucket) string { return b.Name }))
 	section("kvNamespaces", names(t.KVNamespaces, func(n config.KVNamespace) string { return n.Name }))
 	section("queues", names(t.Queues, func(q config.Queue) string { return q.Name }))
 	section("vectorizeIndexes", names(t.VectorizeIndexes, func(ix config.Index) string { return ix.Name }))
 	section("workers (in order)", names(order, func(w config.Worker) string { return w.Name }))
+	for _, wk := range t.Workers {
+		effective(w, cfg, wk)
+	}
 	return nil
+}
+
+// effective prints a worker's per-stack fields as this stack deploys them,
+// after Pulumi.<stack>.yaml's overrides, so a reviewer sees how stacks differ.
+func effective(w io.Writer, cfg *config.Config, wk config.Worker) {
+	header := fmt.Sprintf("  worker %s (%s)", wk.Name, cfg.Name(wk.Name))
+	if o := cfg.Overridden(wk.Name); len(o) > 0 {
+		header += fmt.Sprintf(", overridden in Pulumi.%s.yaml: %s", cfg.Stack, strings.Join(o, ", "))
+	}
+	fmt.Fprintln(w, header)
+	onOff := map[bool]string{true: "on", false: "off"}
+	list := func(items []string) string {
+		if len(items) == 0 {
+			return "-"
+		}
+		return strings.Join(items, ", ")
+	}
+	placement := wk.Placement
+	if placement == "" {
+		placement = "default"
+	}
+	var vars []string
+	for _, k := range slices.Sorted(maps.Keys(wk.Vars)) {
+		vars = append(vars, k+"="+wk.Vars[k])
+	}
+	for _, row := range [][2]string{
+		{"workersDev", onOff[wk.WorkersDev]},
+		{"routes", list(names(wk.Routes, func(r config.Route) string { return r.Pattern + " (zone " + r.Zone + ")" }))},
+		{"customDomains", list(names(wk.CustomDomains, func(d config.CustomDomain) string { return d.Hostname + " (zone " + d.Zone + ")" }))},
+		{"crons", list(wk.Crons)},
+		{"placement", placement},
+		{"logpush", onOff[wk.Logpush]},
+		{"vars", list(vars)},
+	} {
+		fmt.Fprintf(w, "    %-14s %s\n", row[0], row[1])
+	}
 }
 
 func names[T any](items []T, name func(T) string) []string {

@@ -19,11 +19,13 @@ import (
 const (
 	cloudflareVersion = "5.49.1"
 
-	typeD1    = "cloudflare:index/d1Database:D1Database"
-	typeR2    = "cloudflare:index/r2Bucket:R2Bucket"
-	typeQueue = "cloudflare:index/queue:Queue"
-	typeKV    = "cloudflare:index/workersKvNamespace:WorkersKvNamespace"
-	typeCron  = "cloudflare:index/workersCronTrigger:WorkersCronTrigger"
+	typeD1     = "cloudflare:index/d1Database:D1Database"
+	typeR2     = "cloudflare:index/r2Bucket:R2Bucket"
+	typeQueue  = "cloudflare:index/queue:Queue"
+	typeKV     = "cloudflare:index/workersKvNamespace:WorkersKvNamespace"
+	typeCron   = "cloudflare:index/workersCronTrigger:WorkersCronTrigger"
+	typeRoute  = "cloudflare:index/workersRoute:WorkersRoute"
+	typeDomain = "cloudflare:index/workersDomain:WorkersDomain"
 
 	// The program's explicit providers, which imported resources must use.
 	cloudflareProvider = "cloudflare"
@@ -69,12 +71,15 @@ type Account interface {
 	ListScripts(context.Context) ([]cfapi.Script, error)
 	GetSchedules(ctx context.Context, scriptName string) ([]cfapi.Schedule, error)
 	ListQueueConsumers(ctx context.Context, queueID string) ([]cfapi.Consumer, error)
+	ListZones(context.Context) ([]cfapi.Zone, error)
+	ListWorkerRoutes(ctx context.Context, zoneID string) ([]cfapi.WorkerRoute, error)
+	ListWorkersDomains(context.Context) ([]cfapi.WorkersDomain, error)
 }
 
 // Build lists the account and matches it to cfg. Import ids follow each
 // provider's convention: <account>/<id> for the official one (the script
 // name for cron triggers), the name for companion workers and indexes,
-// <queue id>/<consumer id> for consumers.
+// <queue id>/<consumer id> for consumers, <zone id>/<route id> for routes.
 func Build(ctx context.Context, cfg *config.Config, acct Account) (*Plan, error) {
 	p := &Plan{}
 	acc := func(id string) string { return cfg.AccountID + "/" + id }
@@ -160,6 +165,10 @@ func Build(ctx context.Context, cfg *config.Config, acct Account) (*Plan, error)
 		return nil, fmt.Errorf("list worker scripts: %w", err)
 	}
 	scriptNames := index(scripts, func(s cfapi.Script) (string, string) { return s.ID, s.ID })
+	entry, err := listEntryPoints(ctx, cfg, acct)
+	if err != nil {
+		return nil, err
+	}
 	for _, w := range t.Workers {
 		name, ok := scriptNames[cfg.Name(w.Name)]
 		if !ok {
@@ -167,6 +176,23 @@ func Build(ctx context.Context, cfg *config.Config, acct Account) (*Plan, error)
 			continue
 		}
 		add(domecf.TypeWorkerScript, w.Name, name, domecfProvider)
+		// Every existing script has a workers.dev setting; adopting it lets
+		// the next preview show whether it differs from the config.
+		add(domecf.TypeWorkerSubdomain, w.Name, name, domecfProvider)
+		for _, r := range w.Routes {
+			if id, ok := entry.routes[r.Zone+" "+r.Pattern]; ok {
+				add(typeRoute, w.Name+"/"+r.Pattern, entry.zones[r.Zone]+"/"+id, cloudflareProvider)
+			} else {
+				p.Missing = append(p.Missing, fmt.Sprintf("route %s of worker %s", r.Pattern, w.Name))
+			}
+		}
+		for _, d := range w.CustomDomains {
+			if id, ok := entry.domains[d.Hostname]; ok {
+				add(typeDomain, w.Name+"/"+d.Hostname, acc(id), cloudflareProvider)
+			} else {
+				p.Missing = append(p.Missing, fmt.Sprintf("custom domain %s of worker %s", d.Hostname, w.Name))
+			}
+		}
 		if len(w.Crons) > 0 {
 			schedules, err := acct.GetSchedules(ctx, name)
 			if err != nil {
@@ -196,6 +222,46 @@ func Build(ctx context.Context, cfg *config.Config, acct Account) (*Plan, error)
 
 	p.File.Resources = append(providers(cfg), p.File.Resources...)
 	return p, nil
+}
+
+// entryPoints is what the account routes: zone ids by name, route ids by
+// "<zone> <pattern>", custom domain ids by hostname.
+type entryPoints struct {
+	zones, routes, domains map[string]string
+}
+
+// listEntryPoints reads the zones the config names and their routes, and
+// the custom domains; a config without any reads nothing.
+func listEntryPoints(ctx context.Context, cfg *config.Config, acct Account) (entryPoints, error) {
+	e := entryPoints{zones: map[string]string{}, routes: map[string]string{}, domains: map[string]string{}}
+	if !cfg.Topology.HasEntryPoints() {
+		return e, nil
+	}
+	zones, err := acct.ListZones(ctx)
+	if err != nil {
+		return e, fmt.Errorf("list zones: %w", err)
+	}
+	ids := index(zones, func(z cfapi.Zone) (string, string) { return z.Name, z.ID })
+	for _, name := range cfg.Topology.Zones() {
+		id, ok := ids[name]
+		if !ok {
+			continue
+		}
+		e.zones[name] = id
+		routes, err := acct.ListWorkerRoutes(ctx, id)
+		if err != nil {
+			return e, fmt.Errorf("list routes of zone %s: %w", name, err)
+		}
+		for _, r := range routes {
+			e.routes[name+" "+r.Pattern] = r.ID
+		}
+	}
+	domains, err := acct.ListWorkersDomains(ctx)
+	if err != nil {
+		return e, fmt.Errorf("list custom domains: %w", err)
+	}
+	e.domains = index(domains, func(d cfapi.WorkersDomain) (string, string) { return d.Hostname, d.ID })
+	return e, nil
 }
 
 // providers declares the program's explicit providers, created by the

@@ -30,7 +30,7 @@ type api struct {
 
 func newAPI(t *testing.T) *api {
 	t.Helper()
-	emu, err := cfemu.New(cfemu.Config{Token: token, AccountID: account})
+	emu, err := cfemu.New(cfemu.Config{Token: token, AccountID: account, Zones: []string{"dome.example"}})
 	require.NoError(t, err)
 	srv := httptest.NewServer(emu)
 	t.Cleanup(srv.Close)
@@ -109,11 +109,13 @@ func TestBuild(t *testing.T) {
 		{Type: typeQueue, Name: "jobs-dlq", ID: account + "/" + dlq, Provider: "cloudflare", Version: "5.49.1"},
 		{Type: "domecf:index:VectorizeIndex", Name: "notes", ID: "notes-dev", Provider: "domecf"},
 		{Type: "domecf:index:WorkerScript", Name: "worker", ID: "worker-dev", Provider: "domecf"},
+		{Type: "domecf:index:WorkerSubdomain", Name: "worker", ID: "worker-dev", Provider: "domecf"},
 		{Type: typeCron, Name: "worker", ID: account + "/worker-dev", Provider: "cloudflare", Version: "5.49.1"},
 		{Type: "domecf:index:QueueConsumer", Name: "jobs", ID: queue + "/" + consumer.ConsumerID, Provider: "domecf"},
 		{Type: "domecf:index:WorkerScript", Name: "cron", ID: "cron-dev", Provider: "domecf"},
+		{Type: "domecf:index:WorkerSubdomain", Name: "cron", ID: "cron-dev", Provider: "domecf"},
 	}, plan.File.Resources)
-	require.Equal(t, 9, plan.Found())
+	require.Equal(t, 11, plan.Found())
 	require.Equal(t, []string{
 		"D1 database meta (meta-dev)",
 		"KV namespace cache (cache-dev)",
@@ -123,6 +125,40 @@ func TestBuild(t *testing.T) {
 	raw, err := json.Marshal(plan.File)
 	require.NoError(t, err)
 	require.NotContains(t, string(raw), token, "the import file never holds the token")
+}
+
+func TestBuildEntryPoints(t *testing.T) {
+	a := newAPI(t)
+	ctx := context.Background()
+	_, err := a.client.UploadScript(ctx, cfapi.UploadScriptParams{ScriptName: "api", Metadata: cfapi.ScriptMetadata{MainModule: "index.js"}, Content: "export default {}"})
+	require.NoError(t, err)
+	zones, err := a.client.ListZones(ctx)
+	require.NoError(t, err)
+	zone := zones[0].ID
+	req, err := http.NewRequest(http.MethodPost, a.srv.URL+"/client/v4/zones/"+zone+"/workers/routes", strings.NewReader(`{"pattern":"dome.example/api/*","script":"api"}`))
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+token)
+	res, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	var created struct{ Result struct{ ID string } }
+	require.NoError(t, json.NewDecoder(res.Body).Decode(&created))
+	res.Body.Close()
+	domain := a.send(http.MethodPut, "/workers/domains", `{"zone_id":"`+zone+`","hostname":"api.dome.example","service":"api","environment":"production"}`)["id"].(string)
+
+	cfg := &config.Config{Environment: "prod", AccountID: account, Topology: config.Topology{Workers: []config.Worker{{
+		Name:          "api",
+		Routes:        []config.Route{{Pattern: "dome.example/api/*", Zone: "dome.example"}, {Pattern: "dome.example/v2/*", Zone: "dome.example"}},
+		CustomDomains: []config.CustomDomain{{Hostname: "api.dome.example", Zone: "dome.example"}, {Hostname: "www.dome.example", Zone: "dome.example"}},
+	}}}}
+	plan, err := Build(ctx, cfg, a.client)
+	require.NoError(t, err)
+	require.Equal(t, []Spec{
+		{Type: "domecf:index:WorkerScript", Name: "api", ID: "api", Provider: "domecf"},
+		{Type: "domecf:index:WorkerSubdomain", Name: "api", ID: "api", Provider: "domecf"},
+		{Type: typeRoute, Name: "api/dome.example/api/*", ID: zone + "/" + created.Result.ID, Provider: "cloudflare", Version: "5.49.1"},
+		{Type: typeDomain, Name: "api/api.dome.example", ID: account + "/" + domain, Provider: "cloudflare", Version: "5.49.1"},
+	}, plan.File.Resources[2:])
+	require.Equal(t, []string{"route dome.example/v2/* of worker api", "custom domain www.dome.example of worker api"}, plan.Missing)
 }
 
 func TestBuildReportsAPIErrors(t *testing.T) {

@@ -24,6 +24,9 @@ type Resources struct {
 	Namespaces map[string]*cloudflare.WorkersKvNamespace
 	Queues     map[string]*cloudflare.Queue
 	Indexes    map[string]*domecf.VectorizeIndex
+	// Migrations holds the schema migrations of the databases that have
+	// them: a worker binding such a database waits for them.
+	Migrations map[string]*domecf.D1Migrations
 	// Workers holds the workers created so far; Order guarantees a worker's
 	// targets are among them when it is resolved.
 	Workers map[string]*domecf.WorkerScript

@@ -12,6 +12,8 @@ type D1Database struct {
 	Name      string `json:"name"`
 	CreatedAt string `json:"created_at,omitempty"`
 	Version   string `json:"version,omitempty"`
+	NumTables int    `json:"num_tables,omitempty"`
+	FileSize  int64  `json:"file_size,omitempty"`
 }
 
 // R2Bucket is an R2 bucket as Cloudflare lists it.

@@ -7,10 +7,13 @@ func (e *Emulator) verifyToken(*call) reply {
 	return ok(map[string]any{"id": tokenID, "status": "active"})
 }
 
+// accountName is the name of the one account the emulator serves.
+const accountName = "Dome emulator account"
+
 func (e *Emulator) getAccount(*call) reply {
 	return ok(map[string]any{
 		"id":         e.cfg.AccountID,
-		"name":       "Dome emulator account",
+		"name":       accountName,
 		"type":       "standard",
 		"settings":   map[string]any{"enforce_twofactor": false},
 		"created_on": "2024-01-01T00:00:00.000000Z",

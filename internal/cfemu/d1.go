@@ -49,6 +49,11 @@ func (e *Emulator) d1List(c *call) reply {
 		}
 	}
 	items, info := paginate(c, matched, 1000, 10000)
+	for _, db := range items {
+		if rp, good := e.d1Stats(c, db); !good {
+			return rp
+		}
+	}
 	return okList(items, info)
 }
 
@@ -57,12 +62,28 @@ func (e *Emulator) d1Get(c *call) reply {
 	if !found {
 		return d1NotFound(c.p["id"])
 	}
+	if rp, good := e.d1Stats(c, db); !good {
+		return rp
+	}
 	return ok(db)
+}
+
+// d1Stats brings a database's file_size and num_tables up to date with its SQLite database.
+func (e *Emulator) d1Stats(c *call, db *d1Database) (reply, bool) {
+	size, tables, err := e.d1.stats(c.r.Context(), db.UUID)
+	if err != nil {
+		return fail(http.StatusInternalServerError, 7500, "could not read database %s: %v", db.UUID, err), false
+	}
+	db.FileSize, db.NumTables = size, tables
+	return reply{}, true
 }
 
 func (e *Emulator) d1Delete(c *call) reply {
 	if _, found := e.st.D1[c.p["id"]]; !found {
 		return d1NotFound(c.p["id"])
+	}
+	if err := e.d1.remove(c.p["id"]); err != nil {
+		return fail(http.StatusInternalServerError, 7500, "could not delete the database's data: %v", err)
 	}
 	delete(e.st.D1, c.p["id"])
 	return ok(nil)

@@ -12,6 +12,8 @@
 // request log, optional persistence to a JSON file and a self-signed TLS
 // certificate for clients that only speak https.
 //
-// It stores no data plane: no KV values, no R2 objects, no D1 tables, no
+// D1 is the one data plane it has: each database is a real SQLite database
+// (modernc.org/sqlite, pure Go) answering /query and /raw, in memory or in
+// files beside the state file. It stores no KV values, no R2 objects, no
 // vectors, and it never runs a worker.
 package cfemu

@@ -23,7 +23,16 @@ const maxBodyBytes = 64 << 20
 type Config struct {
 	Token     string // the one accepted bearer token (required)
 	AccountID string // the one known account id (required)
-	StateFile string // optional: load at New if present, save after every mutation (atomic write)
+	// StateFile is optional: loaded at New if present, saved after every
+	// mutation (atomic write). D1 databases are SQLite files in the folder
+	// beside it named after it (state.json: state.d1/<uuid>.sqlite); without
+	// it they live in memory.
+	StateFile string
+	// Zones names the zones the account has (routes and custom domains
+	// need one); they are added at New when the state lacks them.
+	Zones []string
+	// Subdomain is the account's workers.dev subdomain; default DefaultSubdomain.
+	Subdomain string
 	// OnRequest, if set, hears of every request once it is answered, as
 	// the request log records it (token redacted).
 	OnRequest func(Request)
@@ -37,8 +46,9 @@ type Emulator struct {
 	cfg    Config
 	routes []route
 
-	mu sync.Mutex // guards st; handlers run one at a time
+	mu sync.Mutex // guards st and d1; handlers run one at a time
 	st *store
+	d1 d1Files
 
 	logMu sync.Mutex
 	log   []Request
@@ -57,7 +67,7 @@ func New(cfg Config) (*Emulator, error) {
 	if cfg.AccountID == "" {
 		return nil, errors.New("cfemu: Config.AccountID is required")
 	}
-	e := &Emulator{cfg: cfg, st: newStore(), limit: &limiter{RateLimit: cfg.RateLimit}}
+	e := &Emulator{cfg: cfg, st: newStore(), d1: d1Files{dir: d1Dir(cfg.StateFile)}, limit: &limiter{RateLimit: cfg.RateLimit}}
 	if cfg.StateFile != "" {
 		st, err := loadState(cfg.StateFile)
 		if err != nil {
@@ -67,6 +77,7 @@ func New(cfg Config) (*Emulator, error) {
 			e.st = st
 		}
 	}
+	e.seedZones(cfg.Zones)
 	e.routes = e.buildRoutes()
 	return e, nil
 }

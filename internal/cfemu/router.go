@@ -35,6 +35,8 @@ func (e *Emulator) buildRoutes() []route {
 		{"POST", acc + "/d1/database", e.d1Create},
 		{"GET", acc + "/d1/database/:id", e.d1Get},
 		{"DELETE", acc + "/d1/database/:id", e.d1Delete},
+		{"POST", acc + "/d1/database/:id/query", e.d1Query(false)},
+		{"POST", acc + "/d1/database/:id/raw", e.d1Query(true)},
 
 		{"GET", acc + "/r2/buckets", e.r2List},
 		{"POST", acc + "/r2/buckets", e.r2Create},
@@ -97,7 +99,7 @@ func (e *Emulator) buildRoutes() []route {
 	for _, d := range defs {
 		routes = append(routes, route{method: d.method, pattern: splitPath(d.pattern), handle: d.h})
 	}
-	return routes
+	return append(routes, e.entryRoutes()...)
 }
 
 func splitPath(p string) []string {

@@ -18,6 +18,7 @@ type store struct {
 	KV        map[string]*kvNamespace `json:"kv_namespaces"`   // by id
 	Scripts   map[string]*script      `json:"workers_scripts"` // by name
 	Indexes   map[string]*vecIndex    `json:"vectorize"`       // by name
+	entryStore
 }
 
 func newStore() *store {
@@ -49,6 +50,7 @@ func (s *store) fillMaps() {
 	if s.Indexes == nil {
 		s.Indexes = map[string]*vecIndex{}
 	}
+	s.entryStore.fill()
 }
 
 // timeLayout has a fixed width so that timestamps sort as strings.

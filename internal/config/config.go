@@ -27,6 +27,8 @@ const (
 	KeyObservability = "observability"
 	KeyProtect       = "protect"
 	KeyTopology      = "topology"
+	// KeyWorkers holds a stack's per-worker overrides (Pulumi.<stack>.yaml).
+	KeyWorkers = "workers"
 )
 
 // Environment variables that carry credentials. They may come from the
@@ -79,6 +81,9 @@ type Config struct {
 	// in prod.
 	Protect  bool
 	Topology Topology
+	// overridden records, per worker, the fields Pulumi.<stack>.yaml set,
+	// so a problem in one is reported under the key that holds it.
+	overridden map[string]map[string]bool
 	// Secrets holds the values of the config keys named by workers' secrets,
 	// keyed by the key without namespace.
 	Secrets map[string]Secret
@@ -96,6 +101,14 @@ func (c *Config) APIBaseURL() string {
 // Name returns the physical name of the resource called logical in this stack.
 func (c *Config) Name(logical string) string {
 	return naming.Physical(c.Environment, logical)
+}
+
+// MigrationsDir is the absolute folder of d's migrations, or "" when it has none.
+func (c *Config) MigrationsDir(d Database) string {
+	if d.MigrationsDir == "" {
+		return ""
+	}
+	return filepath.Join(c.ServicesRoot, d.MigrationsDir)
 }
 
 // Observability is a worker's Workers Logs setting.
@@ -119,6 +132,11 @@ type Topology struct {
 // Database is a D1 database.
 type Database struct {
 	Name string `json:"name"`
+	// MigrationsDir is the folder of the database's schema migrations
+	// (NNNN_name.sql), relative to the services root; empty for none.
+	MigrationsDir string `json:"migrationsDir,omitempty"`
+	// MigrationsTable records applied migrations; empty for wrangler's d1_migrations.
+	MigrationsTable string `json:"migrationsTable,omitempty"`
 }
 
 // Bucket is an R2 bucket.
@@ -174,6 +192,10 @@ type Worker struct {
 	// Placement is "smart" for Smart Placement, empty for the default.
 	Placement string   `json:"placement,omitempty"`
 	Tags      []string `json:"tags,omitempty"`
+	// WorkersDev serves the worker on <script>.<account subdomain>.workers.dev.
+	WorkersDev    bool           `json:"workersDev,omitempty"`
+	Routes        []Route        `json:"routes,omitempty"`
+	CustomDomains []CustomDomain `json:"customDomains,omitempty"`
 }
 
 // Dependencies returns the workers w must be deployed after: the targets of
@@ -309,12 +331,15 @@ func Load(src Source, getenv func(string) string) (*Config, error) {
 		c.Protect = true
 	}
 
+	topologyRead := false
 	if raw := str(KeyTopology); raw == "" {
 		probs.add(key(KeyTopology), "is not set; declare Dome's resources under config.topology.value in Pulumi.yaml")
 	} else if err := decodeStrict(raw, &c.Topology); err != nil {
 		probs.add(key(KeyTopology), "cannot be read: %v; check the spelling of its fields against README.md", err)
 		// A half-decoded topology would only add misleading problems.
 		c.Topology = Topology{}
+	} else {
+		topologyRead = true
 	}
 
 	for _, w := range c.Topology.Workers {
@@ -330,6 +355,11 @@ func Load(src Source, getenv func(string) string) (*Config, error) {
 				c.Secrets[k] = Secret(v)
 			}
 		}
+	}
+
+	// Overrides of a topology that could not be read would all look unknown.
+	if raw, ok := src.GetConfig(key(KeyWorkers)); ok && topologyRead {
+		probs = append(probs, c.applyOverrides(raw)...)
 	}
 
 	probs = append(probs, c.validate()...)

@@ -67,6 +67,7 @@ func TestLoad(t *testing.T) {
 	require.Equal(t, abs, c.ServicesRoot, "relative to the project folder")
 	require.Equal(t, "decrypted", c.Secrets["apiKey"].Reveal())
 	require.Equal(t, "meta-dev", c.Name("meta"))
+	require.Equal(t, filepath.Join(abs, "meta", "migrations"), c.MigrationsDir(c.Topology.D1Databases[0]))
 	require.Len(t, c.Topology.Workers, 3)
 	require.Equal(t, []string{"store"}, c.Topology.Workers[0].Dependencies())
 	require.Equal(t, []string{"store"}, c.Topology.Workers[2].Dependencies(), "a Durable Object hosted elsewhere is a dependency")
@@ -395,6 +396,23 @@ func TestValidation(t *testing.T) {
 				"dome:topology.workers[api].bindings[EVENTS].dataset: is empty; name the Analytics Engine dataset",
 				"dome:topology.workers[api].bindings[PG].id: is empty; give the Hyperdrive config id",
 				`dome:topology.workers[api].bindings[SELF].target: worker "api" binds to itself; a worker reaches its own handlers without a service binding`,
+			},
+		},
+		{
+			name: "migrations",
+			topo: func(tp *Topology) {
+				tp.D1Databases = append(tp.D1Databases,
+					Database{Name: "gone", MigrationsDir: "gone/migrations"},
+					Database{Name: "broken", MigrationsDir: "broken-migrations", MigrationsTable: "schema-history"},
+					Database{Name: "plain", MigrationsTable: "history"},
+				)
+			},
+			want: []string{
+				"dome:topology.d1Databases[gone].migrationsDir: folder " + mustAbs(t, "testdata/services/gone/migrations") + " does not exist; create it and put the NNNN_name.sql files in it, or fix the path",
+				`dome:topology.d1Databases[broken].migrationsTable: "schema-history" is not a plain SQL identifier; use letters, digits and _, not starting with a digit, e.g. d1_migrations`,
+				"dome:topology.d1Databases[broken].migrationsDir: 0001_a.sql and 0001_b.sql share the number 0001, so their order is ambiguous; give 0001_b.sql the next free number",
+				"dome:topology.d1Databases[broken].migrationsDir: add-c.sql is not named NNNN_name.sql (four digits, an underscore, then letters, digits, _ or -); rename it, e.g. 0001_init.sql",
+				"dome:topology.d1Databases[plain].migrationsTable: is set, but the database has no migrationsDir; add migrationsDir (relative to " + mustAbs(t, "testdata/services") + "), or remove migrationsTable",
 			},
 		},
 	}

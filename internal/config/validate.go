@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/dome/infra/internal/graph"
+	"github.com/dome/infra/internal/migrations"
 	"github.com/dome/infra/internal/naming"
 )
 
@@ -76,6 +77,9 @@ func (c *Config) validate() Problems {
 	indexes := c.names(&ps, "vectorizeIndexes", "Vectorize index", len(t.VectorizeIndexes), func(i int) string { return t.VectorizeIndexes[i].Name }, indexName, maxIndexNameLength)
 	workers := c.names(&ps, "workers", "worker", len(t.Workers), func(i int) string { return t.Workers[i].Name }, workerName, maxNameLength)
 
+	for _, d := range t.D1Databases {
+		c.validateMigrations(&ps, d)
+	}
 	for _, b := range t.R2Buckets {
 		if b.Location != "" && !slices.Contains(bucketLocations, b.Location) {
 			ps.add(itemKey("r2Buckets", b.Name)+".location", "%q is not an R2 location hint; use one of %s, or leave it out", b.Location, strings.Join(bucketLocations, ", "))
@@ -101,6 +105,7 @@ func (c *Config) validate() Problems {
 		c.validateWorker(&ps, w, targets, queues, workers, consumed)
 		edges[w.Name] = w.Dependencies()
 	}
+	c.validateEntryPoints(&ps)
 	if _, err := graph.Order(order, edges); err != nil {
 		var cycle *graph.CycleError
 		if errors.As(err, &cycle) {
@@ -232,7 +237,7 @@ func (c *Config) validateWorker(ps *Problems, w Worker, targets map[string]targe
 		ps.add(k+".compatibilityDate", "%q is not a real date; write it as YYYY-MM-DD, e.g. 2025-04-15", w.CompatibilityDate)
 	}
 	if w.Placement != "" && w.Placement != "smart" {
-		ps.add(k+".placement", "%q is not a placement mode; use \"smart\" or leave it out", w.Placement)
+		ps.add(c.FieldKey(w.Name, "placement"), "%q is not a placement mode; use \"smart\" or leave it out", w.Placement)
 	}
 
 	// Bindings, vars and secrets share the worker's env object.
@@ -260,7 +265,7 @@ func (c *Config) validateWorker(ps *Problems, w Worker, targets map[string]targe
 		validateBinding(ps, bk, w, b, targets, workers, classes)
 	}
 	for _, name := range slices.Sorted(maps.Keys(w.Vars)) {
-		claim(k+".vars."+name, name)
+		claim(c.FieldKey(w.Name, "vars."+name), name)
 	}
 	for _, name := range slices.Sorted(maps.Keys(w.Secrets)) {
 		claim(k+".secrets."+name, name)
@@ -295,7 +300,7 @@ func (c *Config) validateWorker(ps *Problems, w Worker, targets map[string]targe
 
 	seen := map[string]bool{}
 	for i, cron := range w.Crons {
-		ck := fmt.Sprintf("%s.crons[%d]", k, i)
+		ck := fmt.Sprintf("%s[%d]", c.FieldKey(w.Name, "crons"), i)
 		fields := strings.Fields(cron)
 		valid := len(fields) == 5
 		for _, f := range fields {
@@ -311,6 +316,24 @@ func (c *Config) validateWorker(ps *Problems, w Worker, targets map[string]targe
 	}
 	if m := w.Migrations; m != nil && m.Tag == "" {
 		ps.add(k+".migrations.tag", "is empty; every migration needs a tag (e.g. v1) so Cloudflare applies it once")
+	}
+}
+
+// validateMigrations checks a database's migration files offline: the
+// folder exists, every .sql file is NNNN_name.sql, no two share a number.
+func (c *Config) validateMigrations(ps *Problems, d Database) {
+	k := itemKey("d1Databases", d.Name)
+	if d.MigrationsTable != "" && !migrations.ValidTable(d.MigrationsTable) {
+		ps.add(k+".migrationsTable", "%q is not a plain SQL identifier; use letters, digits and _, not starting with a digit, e.g. %s", d.MigrationsTable, migrations.DefaultTable)
+	}
+	if d.MigrationsDir == "" {
+		if d.MigrationsTable != "" {
+			ps.add(k+".migrationsTable", "is set, but the database has no migrationsDir; add migrationsDir (relative to %s), or remove migrationsTable", c.ServicesRoot)
+		}
+		return
+	}
+	for _, p := range migrations.Problems(c.MigrationsDir(d)) {
+		ps.add(k+".migrationsDir", "%s", p)
 	}
 }
 

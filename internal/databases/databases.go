@@ -1,4 +1,5 @@
-// Package databases creates Dome's D1 databases with the official provider.
+// Package databases creates Dome's D1 databases with the official provider,
+// and applies their schema migrations with the companion provider.
 package databases
 
 import (
@@ -8,6 +9,8 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/dome/infra/internal/config"
+	"github.com/dome/infra/internal/domecf"
+	"github.com/dome/infra/internal/migrations"
 )
 
 // Create creates every D1 database in the topology, keyed by logical name.
@@ -22,6 +25,34 @@ func Create(ctx *pulumi.Context, cfg *config.Config, opts ...pulumi.ResourceOpti
 			return nil, fmt.Errorf("d1 database %q: %w", d.Name, err)
 		}
 		out[d.Name] = db
+	}
+	return out, nil
+}
+
+// Migrate applies the migrations of every database that has a
+// migrationsDir, keyed by the database's logical name. Each depends on its
+// database; workers binding the database depend on it in turn, so the
+// schema is in place before the code that needs it.
+func Migrate(ctx *pulumi.Context, cfg *config.Config, dbs map[string]*cloudflare.D1Database, opts ...pulumi.ResourceOption) (map[string]*domecf.D1Migrations, error) {
+	out := map[string]*domecf.D1Migrations{}
+	for _, d := range cfg.Topology.D1Databases {
+		dir := cfg.MigrationsDir(d)
+		if dir == "" {
+			continue
+		}
+		files, err := migrations.Read(dir)
+		if err != nil {
+			return nil, fmt.Errorf("d1 database %q: %w", d.Name, err)
+		}
+		m, err := domecf.NewD1Migrations(ctx, d.Name, domecf.D1MigrationsArgs{
+			DatabaseID: dbs[d.Name].ID().ToStringOutput(),
+			Table:      d.MigrationsTable,
+			Files:      files,
+		}, opts...)
+		if err != nil {
+			return nil, fmt.Errorf("d1 database %q: migrations: %w", d.Name, err)
+		}
+		out[d.Name] = m
 	}
 	return out, nil
 }

@@ -14,6 +14,9 @@ const (
 	TypeWorkerScript   = Package + ":index:WorkerScript"
 	TypeVectorizeIndex = Package + ":index:VectorizeIndex"
 	TypeQueueConsumer  = Package + ":index:QueueConsumer"
+	TypeD1Migrations   = Package + ":index:D1Migrations"
+	// TypeWorkerSubdomain is a worker's workers.dev setting.
+	TypeWorkerSubdomain = Package + ":index:WorkerSubdomain"
 )
 
 // Provider is an explicit instance of the companion provider.

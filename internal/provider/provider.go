@@ -42,7 +42,7 @@ func newProvider(client cfapi.Options) p.Provider {
 	prov, err := infer.NewProviderBuilder().
 		WithDisplayName("Dome Cloudflare companion").
 		WithDescription("Cloudflare resources pulumi-cloudflare v5 cannot manage: Vectorize indexes, "+
-			"workers with AI/Vectorize/Durable Object bindings and observability, queue consumers.").
+			"workers with AI/Vectorize/Durable Object bindings and observability, queue consumers, workers.dev routes, D1 schema migrations.").
 		WithNamespace("dome").
 		WithConfig(infer.Config(&Config{clientOptions: client})).
 		// Go's package name would make the tokens domecf:provider:*; the
@@ -52,6 +52,8 @@ func newProvider(client cfapi.Options) p.Provider {
 			infer.Resource(&WorkerScript{}),
 			infer.Resource(&VectorizeIndex{}),
 			infer.Resource(&QueueConsumer{}),
+			infer.Resource(&WorkerSubdomain{}),
+			infer.Resource(&D1Migrations{}),
 		).
 		Build()
 	if err != nil {

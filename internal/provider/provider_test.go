@@ -138,6 +138,13 @@ func TestSchema(t *testing.T) {
 				"maxConcurrency", "retryDelay"},
 			required: []string{"queueId", "scriptName"}, replace: "queueId",
 		},
+		"domecf:index:D1Migrations": {
+			inputs:   []string{"databaseId", "table", "migrations"},
+			required: []string{"databaseId"}, replace: "databaseId",
+		},
+		"domecf:index:WorkerSubdomain": {
+			inputs: []string{"scriptName", "enabled"}, required: []string{"scriptName", "enabled"}, replace: "scriptName",
+		},
 	}
 	require.ElementsMatch(t, keys(want), keys(spec.Resources))
 	for tok, w := range want {

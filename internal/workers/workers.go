@@ -60,7 +60,7 @@ func Create(ctx *pulumi.Context, cfg *config.Config, res bindings.Resources, opt
 			Placement:  w.Placement,
 			Tags:       w.Tags,
 			Migrations: migrations(w.Migrations),
-		}, opts...)
+		}, append(opts, schemaFirst(w, res))...)
 		if err != nil {
 			return nil, fmt.Errorf("worker %q: %w", w.Name, err)
 		}
@@ -83,6 +83,18 @@ func Create(ctx *pulumi.Context, cfg *config.Config, res bindings.Resources, opt
 		out[w.Name] = worker
 	}
 	return out, nil
+}
+
+// schemaFirst makes a worker wait for the schema migrations of every
+// database it binds, so new code never meets an old schema.
+func schemaFirst(w config.Worker, res bindings.Resources) pulumi.ResourceOption {
+	var deps []pulumi.Resource
+	for _, b := range w.Bindings {
+		if m, ok := res.Migrations[b.Target]; ok && b.Type == config.BindD1 {
+			deps = append(deps, m)
+		}
+	}
+	return pulumi.DependsOn(deps)
 }
 
 func migrations(m *config.Migrations) *domecf.Migrations {

@@ -1,0 +1,115 @@
+// Package entrypoints makes Dome's workers reachable: each worker's
+// workers.dev route (companion provider), and its routes and custom
+// domains (official provider) in zones the config names by name and the
+// program resolves to ids from the account.
+package entrypoints
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	"github.com/pulumi/pulumi-cloudflare/sdk/v5/go/cloudflare"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/dome/infra/internal/config"
+	"github.com/dome/infra/internal/domecf"
+)
+
+// Zones maps a zone's name to its id.
+type Zones map[string]string
+
+// LookupZones lists the account's zones (one read, at preview too) and
+// checks that every zone a route or custom domain names is among them. A
+// missing zone is a problem naming the key that uses it and the zones the
+// account has. A topology without routes or domains reads nothing.
+func LookupZones(ctx *pulumi.Context, cfg *config.Config, opts ...pulumi.InvokeOption) (Zones, error) {
+	if !cfg.Topology.HasEntryPoints() {
+		return Zones{}, nil
+	}
+	res, err := cloudflare.GetZones(ctx, &cloudflare.GetZonesArgs{
+		Filter: cloudflare.GetZonesFilter{AccountId: pulumi.StringRef(cfg.AccountID)},
+	}, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("reading the zones of account %s (the API token needs Zone Read): %w", cfg.AccountID, err)
+	}
+	zones := Zones{}
+	for _, z := range res.Zones {
+		if z.Name != nil && z.Id != nil {
+			zones[*z.Name] = *z.Id
+		}
+	}
+	names := slices.Sorted(maps.Keys(zones))
+	have := "the account has no zones"
+	if len(names) > 0 {
+		have = "the account has " + strings.Join(names, ", ")
+	}
+	var ps config.Problems
+	missing := func(k, zone string) {
+		if _, ok := zones[zone]; !ok {
+			ps = append(ps, config.Problem{Key: k + ".zone", Message: fmt.Sprintf(
+				"zone %q is not in Cloudflare account %s (%s); add the domain to the account, or name one of its zones", zone, cfg.AccountID, have)})
+		}
+	}
+	for _, w := range cfg.Topology.Workers {
+		for i, r := range w.Routes {
+			missing(fmt.Sprintf("%s[%d]", cfg.FieldKey(w.Name, "routes"), i), r.Zone)
+		}
+		for i, d := range w.CustomDomains {
+			missing(fmt.Sprintf("%s[%d]", cfg.FieldKey(w.Name, "customDomains"), i), d.Zone)
+		}
+	}
+	if len(ps) > 0 {
+		return nil, ps
+	}
+	return zones, nil
+}
+
+// Entry is how one worker is reached.
+type Entry struct {
+	Subdomain *domecf.WorkerSubdomain
+	Routes    []*cloudflare.WorkersRoute  // in the config's order
+	Domains   []*cloudflare.WorkersDomain // in the config's order
+}
+
+// Create sets a worker's workers.dev route (on or off, so a script that
+// wrangler left on workers.dev is turned off unless the config asks for it)
+// and attaches its routes and custom domains. Resource names carry the
+// pattern or hostname, so a route moved between workers is replaced rather
+// than renamed.
+func Create(ctx *pulumi.Context, cfg *config.Config, w config.Worker, script *domecf.WorkerScript, zones Zones, opts ...pulumi.ResourceOption) (*Entry, error) {
+	e := &Entry{}
+	var err error
+	e.Subdomain, err = domecf.NewWorkerSubdomain(ctx, w.Name, domecf.WorkerSubdomainArgs{
+		ScriptName: script.Name,
+		Enabled:    w.WorkersDev,
+	}, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("worker %q: workers.dev: %w", w.Name, err)
+	}
+	for _, r := range w.Routes {
+		route, err := cloudflare.NewWorkersRoute(ctx, w.Name+"/"+r.Pattern, &cloudflare.WorkersRouteArgs{
+			ZoneId:     pulumi.String(zones[r.Zone]),
+			Pattern:    pulumi.String(r.Pattern),
+			ScriptName: script.Name,
+		}, opts...)
+		if err != nil {
+			return nil, fmt.Errorf("worker %q: route %q: %w", w.Name, r.Pattern, err)
+		}
+		e.Routes = append(e.Routes, route)
+	}
+	for _, d := range w.CustomDomains {
+		domain, err := cloudflare.NewWorkersDomain(ctx, w.Name+"/"+d.Hostname, &cloudflare.WorkersDomainArgs{
+			AccountId: pulumi.String(cfg.AccountID),
+			ZoneId:    pulumi.String(zones[d.Zone]),
+			Hostname:  pulumi.String(d.Hostname),
+			Service:   script.Name,
+		}, opts...)
+		if err != nil {
+			return nil, fmt.Errorf("worker %q: custom domain %q: %w", w.Name, d.Hostname, err)
+		}
+		e.Domains = append(e.Domains, domain)
+	}
+	return e, nil
+}

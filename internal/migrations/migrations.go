@@ -1,0 +1,110 @@
+// Package migrations reads a D1 database's schema migrations: files named
+// NNNN_name.sql in one folder, applied in name order, each once. It is
+// wrangler's layout, so a folder made with `wrangler d1 migrations create`
+// works as it is.
+package migrations
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/dome/infra/internal/sqlstmt"
+)
+
+// DefaultTable is where applied migrations are recorded unless a database
+// names another table: wrangler's default, so that wrangler and this program
+// see each other's work.
+const DefaultTable = "d1_migrations"
+
+var (
+	fileName  = regexp.MustCompile(`^([0-9]{4})_[A-Za-z0-9_-]+\.sql$`)
+	tableName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+)
+
+// File is one migration.
+type File struct {
+	Name string // e.g. 0001_init.sql
+	SQL  string
+}
+
+// Checksum identifies a file's content; the migration resource records it
+// per applied file, so a later change to an applied file is caught.
+func Checksum(sql string) string {
+	sum := sha256.Sum256([]byte(sql))
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
+// ValidName reports whether name is NNNN_name.sql.
+func ValidName(name string) bool { return fileName.MatchString(name) }
+
+// ValidTable reports whether name can be the migrations table: a plain SQL
+// identifier, so it needs no quoting rules beyond SQLite's.
+func ValidTable(name string) bool { return tableName.MatchString(name) }
+
+// Read returns the migrations in dir in the order they apply, or every
+// problem with the folder at once (see Problems). Files not ending in .sql,
+// and subfolders, are not migrations and are left alone.
+func Read(dir string) ([]File, error) {
+	files, probs := read(dir)
+	if len(probs) > 0 {
+		return nil, fmt.Errorf("migrations in %s: %s", dir, strings.Join(probs, "; "))
+	}
+	return files, nil
+}
+
+// Problems lists what is wrong with the migrations in dir, offline: the
+// folder is missing, a name is not NNNN_name.sql, two files share a number,
+// or a file holds no SQL statement.
+func Problems(dir string) []string {
+	_, probs := read(dir)
+	return probs
+}
+
+func read(dir string) ([]File, []string) {
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, []string{fmt.Sprintf("folder %s does not exist; create it and put the NNNN_name.sql files in it, or fix the path", dir)}
+	}
+	if err != nil {
+		return nil, []string{err.Error()}
+	}
+	var files []File
+	var probs []string
+	numbers := map[string]string{}
+	for _, e := range entries { // os.ReadDir sorts by name: the apply order
+		name := e.Name()
+		if e.IsDir() || filepath.Ext(name) != ".sql" {
+			continue
+		}
+		m := fileName.FindStringSubmatch(name)
+		if m == nil {
+			probs = append(probs, fmt.Sprintf("%s is not named NNNN_name.sql (four digits, an underscore, then letters, digits, _ or -); rename it, e.g. 0001_init.sql", name))
+			continue
+		}
+		if other, taken := numbers[m[1]]; taken {
+			probs = append(probs, fmt.Sprintf("%s and %s share the number %s, so their order is ambiguous; give %s the next free number", other, name, m[1], name))
+			continue
+		}
+		numbers[m[1]] = name
+		data, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			probs = append(probs, err.Error())
+			continue
+		}
+		if len(sqlstmt.Split(string(data))) == 0 {
+			probs = append(probs, fmt.Sprintf("%s holds no SQL statement; write the schema change in it, or delete it if it was never applied", name))
+			continue
+		}
+		files = append(files, File{Name: name, SQL: string(data)})
+	}
+	slices.SortFunc(files, func(a, b File) int { return strings.Compare(a.Name, b.Name) })
+	return files, probs
+}

@@ -1,0 +1,132 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/pulumi/pulumi-go-provider/infer"
+
+	"github.com/dome/infra/internal/cfapi"
+)
+
+// WorkerSubdomain is whether a worker is served on workers.dev. It is a
+// resource of its own, beside the script, because Cloudflare keeps the
+// setting apart from the upload: an upload through the API leaves it as it
+// was (off for a new script), while wrangler turns it on unless told not to.
+type WorkerSubdomain struct{}
+
+// WorkerSubdomainArgs are the setting's inputs.
+type WorkerSubdomainArgs struct {
+	ScriptName string `pulumi:"scriptName" provider:"replaceOnChanges"`
+	Enabled    bool   `pulumi:"enabled"`
+}
+
+// WorkerSubdomainState adds the URL the worker answers on.
+type WorkerSubdomainState struct {
+	WorkerSubdomainArgs
+	URL string `pulumi:"url"`
+}
+
+// Annotate documents the resource.
+func (w *WorkerSubdomain) Annotate(a infer.Annotator) {
+	a.Describe(w, "Whether a worker is served on https://<script>.<account subdomain>.workers.dev. "+
+		"Deleting the resource turns it off. The resource id, also the import id, is the script name.")
+}
+
+// Annotate documents the inputs.
+func (a *WorkerSubdomainArgs) Annotate(an infer.Annotator) {
+	an.Describe(&a.ScriptName, "The worker's script name; changing it replaces the resource.")
+	an.Describe(&a.Enabled, "Serve the worker on workers.dev. Cloudflare's default for a script uploaded through the API is false.")
+}
+
+// Annotate documents the state.
+func (s *WorkerSubdomainState) Annotate(a infer.Annotator) {
+	a.Describe(&s.URL, "https://<script>.<account subdomain>.workers.dev when enabled, else empty.")
+}
+
+// Diff names the changed properties; only another script needs a new resource.
+func (*WorkerSubdomain) Diff(_ context.Context, req infer.DiffRequest[WorkerSubdomainArgs, WorkerSubdomainState]) (infer.DiffResponse, error) {
+	return diffInputs(req.State.WorkerSubdomainArgs, req.Inputs, diffPolicy{replace: map[string]bool{"scriptName": true}}), nil
+}
+
+// Create sets the script's workers.dev route.
+func (*WorkerSubdomain) Create(ctx context.Context, req infer.CreateRequest[WorkerSubdomainArgs]) (infer.CreateResponse[WorkerSubdomainState], error) {
+	if req.DryRun {
+		return infer.CreateResponse[WorkerSubdomainState]{ID: req.Inputs.ScriptName, Output: WorkerSubdomainState{WorkerSubdomainArgs: req.Inputs}}, nil
+	}
+	state, err := setSubdomain(ctx, req.Inputs)
+	if err != nil {
+		return infer.CreateResponse[WorkerSubdomainState]{}, err
+	}
+	return infer.CreateResponse[WorkerSubdomainState]{ID: req.Inputs.ScriptName, Output: state}, nil
+}
+
+// Update turns the route on or off.
+func (*WorkerSubdomain) Update(ctx context.Context, req infer.UpdateRequest[WorkerSubdomainArgs, WorkerSubdomainState]) (infer.UpdateResponse[WorkerSubdomainState], error) {
+	if req.DryRun {
+		return infer.UpdateResponse[WorkerSubdomainState]{Output: WorkerSubdomainState{WorkerSubdomainArgs: req.Inputs}}, nil
+	}
+	state, err := setSubdomain(ctx, req.Inputs)
+	if err != nil {
+		return infer.UpdateResponse[WorkerSubdomainState]{}, err
+	}
+	return infer.UpdateResponse[WorkerSubdomainState]{Output: state}, nil
+}
+
+func setSubdomain(ctx context.Context, in WorkerSubdomainArgs) (WorkerSubdomainState, error) {
+	client, err := clientFrom(ctx)
+	if err != nil {
+		return WorkerSubdomainState{}, err
+	}
+	got, err := client.SetScriptSubdomain(ctx, in.ScriptName, in.Enabled)
+	if err != nil {
+		return WorkerSubdomainState{}, fmt.Errorf("worker %q: workers.dev: %w", in.ScriptName, err)
+	}
+	return subdomainState(ctx, client, in.ScriptName, got)
+}
+
+// subdomainState records what Cloudflare answered, with the URL when enabled.
+func subdomainState(ctx context.Context, client *cfapi.Client, script string, got cfapi.ScriptSubdomain) (WorkerSubdomainState, error) {
+	s := WorkerSubdomainState{WorkerSubdomainArgs: WorkerSubdomainArgs{ScriptName: script, Enabled: got.Enabled}}
+	if !got.Enabled {
+		return s, nil
+	}
+	sub, err := client.GetAccountSubdomain(ctx)
+	if err != nil {
+		return s, fmt.Errorf("worker %q: reading the account's workers.dev subdomain (register one in the dashboard's Workers overview if the account has none): %w", script, err)
+	}
+	s.URL = "https://" + script + "." + sub + ".workers.dev"
+	return s, nil
+}
+
+// Read reports the live setting; the id is the script name.
+func (*WorkerSubdomain) Read(ctx context.Context, req infer.ReadRequest[WorkerSubdomainArgs, WorkerSubdomainState]) (infer.ReadResponse[WorkerSubdomainArgs, WorkerSubdomainState], error) {
+	client, err := clientFrom(ctx)
+	if err != nil {
+		return infer.ReadResponse[WorkerSubdomainArgs, WorkerSubdomainState]{}, err
+	}
+	got, err := client.GetScriptSubdomain(ctx, req.ID)
+	if cfapi.IsNotFound(err) {
+		return infer.ReadResponse[WorkerSubdomainArgs, WorkerSubdomainState]{}, nil
+	}
+	if err != nil {
+		return infer.ReadResponse[WorkerSubdomainArgs, WorkerSubdomainState]{}, err
+	}
+	state, err := subdomainState(ctx, client, req.ID, got)
+	if err != nil {
+		return infer.ReadResponse[WorkerSubdomainArgs, WorkerSubdomainState]{}, err
+	}
+	return infer.ReadResponse[WorkerSubdomainArgs, WorkerSubdomainState]{ID: req.ID, Inputs: state.WorkerSubdomainArgs, State: state}, nil
+}
+
+// Delete turns workers.dev off; a script already gone has nothing to turn off.
+func (*WorkerSubdomain) Delete(ctx context.Context, req infer.DeleteRequest[WorkerSubdomainState]) (infer.DeleteResponse, error) {
+	client, err := clientFrom(ctx)
+	if err != nil {
+		return infer.DeleteResponse{}, err
+	}
+	if _, err := client.SetScriptSubdomain(ctx, req.State.ScriptName, false); err != nil && !cfapi.IsNotFound(err) {
+		return infer.DeleteResponse{}, fmt.Errorf("worker %q: turning workers.dev off: %w", req.State.ScriptName, err)
+	}
+	return infer.DeleteResponse{}, nil
+}

@@ -1,0 +1,140 @@
+// Package sqlstmt splits a SQL script into its statements the way SQLite
+// reads one: semicolons inside quotes, identifiers, comments and trigger
+// bodies do not end a statement.
+//
+// The emulator's D1 runs each statement of a query on its own and reports it
+// separately, as D1 does; the migration resource needs the same statements to
+// say which one of a file failed.
+package sqlstmt
+
+import (
+	"strings"
+	"unicode"
+)
+
+// Split returns the statements of script, trimmed, without their
+// terminating semicolons. Statements holding nothing but comments and
+// whitespace are dropped, as SQLite skips them.
+//
+// A CREATE TRIGGER statement ends only at a semicolon after END, the rule
+// sqlite3_complete applies.
+func Split(script string) []string {
+	var out []string
+	s := splitter{src: script}
+	start := 0
+	for s.pos < len(s.src) {
+		if s.step() {
+			if stmt := strings.TrimSpace(s.src[start : s.pos-1]); s.hasCode {
+				out = append(out, stmt)
+			}
+			start = s.pos
+			s.reset()
+		}
+	}
+	if stmt := strings.TrimSpace(s.src[start:]); s.hasCode {
+		out = append(out, stmt)
+	}
+	return out
+}
+
+// splitter walks the script one token at a time.
+type splitter struct {
+	src string
+	pos int
+
+	hasCode   bool     // the current statement has a token that is not a comment
+	words     []string // its first three words, upper-cased, to spot CREATE [TEMP] TRIGGER
+	lastWord  string   // its latest word, upper-cased
+	inTrigger bool
+}
+
+func (s *splitter) reset() {
+	s.hasCode, s.words, s.lastWord, s.inTrigger = false, nil, "", false
+}
+
+// step consumes one token and reports whether it was a statement-ending semicolon.
+func (s *splitter) step() bool {
+	c := s.src[s.pos]
+	switch {
+	case c == ';':
+		s.pos++
+		if s.inTrigger && s.lastWord != "END" {
+			s.lastWord = ""
+			return false
+		}
+		return true
+	case c == '-' && strings.HasPrefix(s.src[s.pos:], "--"):
+		if nl := strings.IndexByte(s.src[s.pos:], '\n'); nl >= 0 {
+			s.pos += nl + 1
+		} else {
+			s.pos = len(s.src)
+		}
+		return false
+	case c == '/' && strings.HasPrefix(s.src[s.pos:], "/*"):
+		if end := strings.Index(s.src[s.pos+2:], "*/"); end >= 0 {
+			s.pos += end + 4
+		} else {
+			s.pos = len(s.src)
+		}
+		return false
+	case c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f':
+		s.pos++
+		return false
+	}
+	s.hasCode = true
+	switch c {
+	case '\'', '"', '`':
+		s.quoted(c)
+	case '[':
+		if end := strings.IndexByte(s.src[s.pos:], ']'); end >= 0 {
+			s.pos += end + 1
+		} else {
+			s.pos = len(s.src)
+		}
+	default:
+		if isWordByte(c) {
+			start := s.pos
+			for s.pos < len(s.src) && isWordByte(s.src[s.pos]) {
+				s.pos++
+			}
+			s.word(strings.ToUpper(s.src[start:s.pos]))
+			return false
+		}
+		s.pos++
+	}
+	s.lastWord = ""
+	return false
+}
+
+// quoted skips a quoted string or identifier; a doubled quote is an escaped one.
+func (s *splitter) quoted(q byte) {
+	s.pos++
+	for s.pos < len(s.src) {
+		if s.src[s.pos] == q {
+			if s.pos+1 < len(s.src) && s.src[s.pos+1] == q {
+				s.pos += 2
+				continue
+			}
+			s.pos++
+			return
+		}
+		s.pos++
+	}
+}
+
+func (s *splitter) word(w string) {
+	s.lastWord = w
+	if len(s.words) >= 3 {
+		return
+	}
+	s.words = append(s.words, w)
+	switch {
+	case len(s.words) == 2 && s.words[0] == "CREATE" && w == "TRIGGER",
+		len(s.words) == 3 && s.words[0] == "CREATE" && (s.words[1] == "TEMP" || s.words[1] == "TEMPORARY") && w == "TRIGGER":
+		s.inTrigger = true
+	}
+}
+
+func isWordByte(c byte) bool {
+	return c == '_' || c == '$' || c >= 0x80 || unicode.IsLetter(rune(c)) || unicode.IsDigit(rune(c))
+}

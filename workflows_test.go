@@ -1,0 +1,517 @@
+package main
+
+// The GitHub Actions workflows under .github/workflows, linted by actionlint
+// and read back as actionlint parses them, to hold them to what the pipeline
+// promises: when each runs, which environment and concurrency group each
+// deploy has, the least permissions, secrets only in steps' env, and every
+// command a recipe of this justfile.
+
+import (
+	"encoding/json"
+	"fmt"
+	"maps"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/rhysd/actionlint"
+	"github.com/stretchr/testify/require"
+)
+
+var ciStacks = []string{"dev", "staging", "prod"}
+
+// workflows lints every workflow with actionlint (shellcheck and pyflakes
+// aside: every script is one `just` call) and returns each parsed, by file name.
+func workflows(t *testing.T) map[string]*actionlint.Workflow {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(".github", "workflows", "*.yml"))
+	require.NoError(t, err)
+	require.NotEmpty(t, files)
+	var out strings.Builder
+	linter, err := actionlint.NewLinter(&out, &actionlint.LinterOptions{})
+	require.NoError(t, err)
+	errs, err := linter.LintFiles(files, nil)
+	require.NoError(t, err)
+	require.Empty(t, errs, out.String())
+
+	parsed := map[string]*actionlint.Workflow{}
+	for _, f := range files {
+		src, err := os.ReadFile(f)
+		require.NoError(t, err)
+		w, errs := actionlint.Parse(src)
+		require.Empty(t, errs, f)
+		parsed[filepath.Base(f)] = w
+	}
+	return parsed
+}
+
+// recipeArity is how many arguments each public recipe of the justfile takes.
+type recipeArity struct{ min, max int }
+
+func recipes(t *testing.T) map[string]recipeArity {
+	t.Helper()
+	if _, err := exec.LookPath("just"); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("just is not installed: .ci/run must install it")
+		}
+		t.Skip("just is not installed (npm install -g rust-just)")
+	}
+	raw, err := exec.Command("just", "--dump", "--dump-format", "json").Output()
+	require.NoError(t, err)
+	var dump struct {
+		Recipes map[string]struct {
+			Private    bool
+			Parameters []struct {
+				Kind    string
+				Default any
+			}
+		}
+	}
+	require.NoError(t, json.Unmarshal(raw, &dump))
+	out := map[string]recipeArity{}
+	for name, r := range dump.Recipes {
+		if r.Private {
+			continue
+		}
+		var a recipeArity
+		for _, p := range r.Parameters {
+			switch {
+			case p.Kind == "plus":
+				a.min++
+				a.max = 1 << 10
+			case p.Kind == "star":
+				a.max = 1 << 10
+			case p.Default != nil:
+				a.max++
+			default:
+				a.min++
+				a.max++
+			}
+		}
+		out[name] = a
+	}
+	return out
+}
+
+// step is one step of one job, with what the tests look at.
+type step struct {
+	file, job string
+	*actionlint.Step
+}
+
+func (s step) String() string { return fmt.Sprintf("%s: job %s: step %s", s.file, s.job, s.label()) }
+
+func (s step) label() string {
+	switch {
+	case s.Name != nil:
+		return s.Name.Value
+	case s.run() != "":
+		return s.run()
+	default:
+		return s.uses()
+	}
+}
+
+func (s step) run() string {
+	if r, ok := s.Exec.(*actionlint.ExecRun); ok && r.Run != nil {
+		return r.Run.Value
+	}
+	return ""
+}
+
+func (s step) uses() string {
+	if a, ok := s.Exec.(*actionlint.ExecAction); ok {
+		return a.Uses.Value
+	}
+	return ""
+}
+
+func (s step) input(name string) string {
+	if a, ok := s.Exec.(*actionlint.ExecAction); ok {
+		for _, in := range a.Inputs {
+			if in.Name.Value == name {
+				return in.Value.Value
+			}
+		}
+	}
+	return ""
+}
+
+func (s step) env() map[string]string {
+	out := map[string]string{}
+	if s.Env != nil {
+		for _, v := range s.Env.Vars {
+			out[v.Name.Value] = v.Value.Value
+		}
+	}
+	return out
+}
+
+// words splits `just <recipe> <args>` into the recipe and its arguments.
+func (s step) words() []string { return strings.Fields(s.run()) }
+
+func allSteps(ws map[string]*actionlint.Workflow) []step {
+	var out []step
+	for file, w := range ws {
+		for _, j := range w.Jobs {
+			for _, st := range j.Steps {
+				out = append(out, step{file, j.ID.Value, st})
+			}
+		}
+	}
+	return out
+}
+
+func job(t *testing.T, w *actionlint.Workflow, id string) *actionlint.Job {
+	t.Helper()
+	for _, j := range w.Jobs {
+		if j.ID.Value == id {
+			return j
+		}
+	}
+	t.Fatalf("no job %q", id)
+	return nil
+}
+
+// runs returns the steps of a job whose command is exactly `cmd`.
+func runs(j *actionlint.Job, cmd string) []*actionlint.Step {
+	var out []*actionlint.Step
+	for _, st := range j.Steps {
+		if (step{Step: st}).run() == cmd {
+			out = append(out, st)
+		}
+	}
+	return out
+}
+
+func TestWorkflowTriggers(t *testing.T) {
+	ws := workflows(t)
+	require.ElementsMatch(t, []string{"preview.yml", "deploy.yml", "drift.yml"}, slices.Collect(maps.Keys(ws)))
+
+	events := func(w *actionlint.Workflow) map[string]actionlint.Event {
+		out := map[string]actionlint.Event{}
+		for _, e := range w.On {
+			out[e.EventName()] = e
+		}
+		return out
+	}
+	values := func(f *actionlint.WebhookEventFilter) []string {
+		var out []string
+		if f != nil {
+			for _, v := range f.Values {
+				out = append(out, v.Value)
+			}
+		}
+		return out
+	}
+	// What "touching the infrastructure" means, for the preview and the deploy alike.
+	infra := []string{"**.go", "go.mod", "go.sum", "Pulumi*.yaml", "justfile", "testdata/services/**", ".github/workflows/**"}
+
+	preview := events(ws["preview.yml"])
+	require.Len(t, preview, 1, "previews run on pull requests only")
+	pr := preview["pull_request"].(*actionlint.WebhookEvent)
+	require.Equal(t, infra, values(pr.Paths))
+
+	deploy := events(ws["deploy.yml"])
+	require.ElementsMatch(t, []string{"push", "workflow_dispatch"}, slices.Collect(maps.Keys(deploy)))
+	push := deploy["push"].(*actionlint.WebhookEvent)
+	require.Equal(t, []string{"main"}, values(push.Branches))
+	require.Equal(t, infra, values(push.Paths))
+
+	drift := events(ws["drift.yml"])
+	require.ElementsMatch(t, []string{"schedule", "workflow_dispatch"}, slices.Collect(maps.Keys(drift)))
+	require.Len(t, drift["schedule"].(*actionlint.ScheduledEvent).Cron, 1)
+}
+
+func TestWorkflowPreview(t *testing.T) {
+	w := workflows(t)["preview.yml"]
+	preview := job(t, w, "preview")
+
+	// Every stack file is validated, and each real stack previewed.
+	files, err := filepath.Glob("Pulumi.*.yaml")
+	require.NoError(t, err)
+	for _, f := range files {
+		stack := strings.TrimSuffix(strings.TrimPrefix(f, "Pulumi."), ".yaml")
+		require.Len(t, runs(preview, "just validate "+stack), 1, "validate %s", stack)
+	}
+	for _, stack := range ciStacks {
+		require.Len(t, runs(preview, "just ci-report pulumi-preview "+stack), 1, "preview %s", stack)
+	}
+
+	// One comment per pull request, found by its marker and edited in place,
+	// made by a job that checks nothing out and sees no secret.
+	comment := job(t, w, "comment")
+	require.Equal(t, []string{"preview"}, names(comment.Needs))
+	var script string
+	for _, st := range comment.Steps {
+		s := step{Step: st}
+		require.Empty(t, s.run(), "the comment job runs no command")
+		require.NotContains(t, s.uses(), "checkout")
+		if strings.HasPrefix(s.uses(), "actions/github-script@") {
+			script = s.input("script")
+		}
+	}
+	for _, want := range []string{"<!-- dome-preview -->", "updateComment", "createComment", "pulumi-preview-${stack}.md"} {
+		require.Contains(t, script, want)
+	}
+}
+
+func TestWorkflowDeploy(t *testing.T) {
+	w := workflows(t)["deploy.yml"]
+	for i, stack := range ciStacks {
+		t.Run(stack, func(t *testing.T) {
+			deploy := job(t, w, "deploy-"+stack)
+			require.NotNil(t, deploy.Environment, "deploys run on the stack's GitHub environment")
+			require.Equal(t, stack, deploy.Environment.Name.Value)
+			require.NotNil(t, deploy.Concurrency)
+			require.Equal(t, "deploy-"+stack, deploy.Concurrency.Group.Value, "one concurrency group per stack")
+			require.NotNil(t, deploy.Concurrency.CancelInProgress, "cancel-in-progress must be stated")
+			require.Nil(t, deploy.Concurrency.CancelInProgress.Expression)
+			require.False(t, deploy.Concurrency.CancelInProgress.Value, "a deploy is never cancelled half way")
+
+			// Promotion order: each stack after the previous one and its smoke test.
+			if i > 0 {
+				require.Equal(t, []string{"smoke-" + ciStacks[i-1]}, names(deploy.Needs))
+				require.Equal(t, []string{"deploy-" + ciStacks[i-1]}, names(job(t, w, "smoke-"+ciStacks[i-1]).Needs))
+			} else {
+				require.Empty(t, deploy.Needs)
+			}
+
+			steps := runs(deploy, "just ci-report deploy-"+stack)
+			require.Len(t, steps, 1)
+			env := step{Step: steps[0]}.env()
+			if stack == "prod" {
+				require.Equal(t, "prod", env["DOME_CONFIRM_PROD"])
+			} else {
+				require.Equal(t, stack, env["DOME_CONFIRM"])
+			}
+
+			// The stack's outputs leave the job as its output `stack`...
+			out := runs(deploy, "just ci-outputs "+stack)
+			require.Len(t, out, 1)
+			require.NotNil(t, out[0].ID)
+			require.Equal(t, "${{ steps."+out[0].ID.Value+".outputs.json }}", deploy.Outputs["stack"].Value.Value)
+
+			// ... and the smoke job checks them against Cloudflare.
+			smoke := job(t, w, "smoke-"+stack)
+			checks := runs(smoke, "just ci-report smoke "+stack)
+			require.Len(t, checks, 1)
+			require.Equal(t, "${{ needs.deploy-"+stack+".outputs.stack }}", step{Step: checks[0]}.env()["DOME_OUTPUTS"])
+		})
+	}
+
+	// Nothing but these jobs deploys anything.
+	for _, s := range allSteps(workflows(t)) {
+		if w := s.words(); len(w) > 2 && w[1] == "ci-report" && (strings.HasPrefix(w[2], "deploy-") || w[2] == "pulumi-up") {
+			require.Equal(t, "deploy.yml", s.file, s.String())
+			require.Equal(t, w[2], s.job, s.String())
+		}
+	}
+}
+
+func TestWorkflowDrift(t *testing.T) {
+	drift := job(t, workflows(t)["drift.yml"], "drift")
+	require.NotNil(t, drift.Strategy)
+	row := drift.Strategy.Matrix.Rows["stack"]
+	require.NotNil(t, row)
+	var got []string
+	for _, v := range row.Values {
+		got = append(got, v.(*actionlint.RawYAMLString).Value)
+	}
+	require.Equal(t, ciStacks, got, "every stack is checked")
+	require.False(t, drift.Strategy.FailFast.Value, "one stack's drift does not hide another's")
+	require.Len(t, runs(drift, "just ci-report drift ${{ matrix.stack }}"), 1)
+	// Drift checks take no lock, so they never wait on or displace a deploy.
+	require.Equal(t, "drift-${{ matrix.stack }}", drift.Concurrency.Group.Value)
+}
+
+func TestWorkflowPermissions(t *testing.T) {
+	// The least each job needs: reading the repository, and for the one
+	// job that comments, writing pull-request comments and nothing else.
+	want := map[string]map[string]map[string]string{
+		"preview.yml": {"preview": {"contents": "read"}, "comment": {"pull-requests": "write"}},
+		"drift.yml":   {"drift": {"contents": "read"}},
+		"deploy.yml":  {},
+	}
+	for _, stack := range ciStacks {
+		want["deploy.yml"]["deploy-"+stack] = map[string]string{"contents": "read"}
+		want["deploy.yml"]["smoke-"+stack] = map[string]string{"contents": "read"}
+	}
+	for file, w := range workflows(t) {
+		require.NotNil(t, w.Permissions, "%s: the workflow's default permissions must be none", file)
+		require.Nil(t, w.Permissions.All, file)
+		require.Empty(t, w.Permissions.Scopes, file)
+		got := map[string]map[string]string{}
+		for _, j := range w.Jobs {
+			require.NotNil(t, j.Permissions, "%s: job %s states its permissions", file, j.ID.Value)
+			require.Nil(t, j.Permissions.All, "%s: job %s", file, j.ID.Value)
+			got[j.ID.Value] = map[string]string{}
+			for _, s := range j.Permissions.Scopes {
+				got[j.ID.Value][s.Name.Value] = s.Value.Value
+			}
+		}
+		require.Equal(t, want[file], got, file)
+	}
+}
+
+func TestWorkflowSecrets(t *testing.T) {
+	ws := workflows(t)
+	for file, w := range ws {
+		require.Nil(t, w.Env, "%s: no workflow-wide env: secrets go to the steps that need them", file)
+		for _, j := range w.Jobs {
+			require.Nil(t, j.Env, "%s: job %s: no job-wide env: secrets go to the steps that need them", file, j.ID.Value)
+		}
+	}
+	pulumiRecipes := []string{"pulumi-preview", "drift", "ci-outputs", "outputs", "deploy-dev", "deploy-staging", "deploy-prod"}
+	for _, s := range allSteps(ws) {
+		require.NotContains(t, s.run(), "secrets.", "%s: a secret in a run: line is echoed into the log", s)
+		for name, value := range s.env() {
+			if strings.Contains(value, "secrets.") {
+				require.Equal(t, "${{ secrets."+name+" }}", value, "%s: env %s takes the secret of its own name, and only it", s, name)
+				require.NotEmpty(t, s.run(), "%s: secrets go to just recipes, not to actions", s)
+			}
+		}
+		if strings.HasPrefix(s.uses(), "actions/checkout@") {
+			require.Equal(t, "false", s.input("persist-credentials"), "%s: no token left on disk for later steps", s)
+			if tok := s.input("token"); tok != "" {
+				require.Equal(t, "${{ secrets.DOME_SERVICES_TOKEN || github.token }}", tok, s.String())
+			}
+		}
+		// Every step that reaches Pulumi state names the shared backend and its keys.
+		if w := s.words(); len(w) > 1 && (slices.Contains(pulumiRecipes, w[1]) || len(w) > 2 && slices.Contains(pulumiRecipes, w[2])) {
+			env := s.env()
+			for _, name := range []string{"PULUMI_BACKEND_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "PULUMI_CONFIG_PASSPHRASE", "CLOUDFLARE_API_TOKEN", "CLOUDFLARE_ACCOUNT_ID"} {
+				require.Equal(t, "${{ secrets."+name+" }}", env[name], "%s: %s", s, name)
+			}
+		}
+	}
+}
+
+func TestWorkflowRunSteps(t *testing.T) {
+	known := recipes(t)
+	ws := workflows(t)
+	for _, s := range allSteps(ws) {
+		cmd := s.run()
+		if cmd == "" {
+			continue
+		}
+		// One `just` call per step; the only expression a command holds is the matrix's stack.
+		require.NotContains(t, cmd, "\n", "%s: one command per step", s)
+		require.NotContains(t, strings.ReplaceAll(cmd, "${{ matrix.stack }}", ""), "${{", "%s: expressions go through env, not into scripts", s)
+		words := s.words()
+		require.Equal(t, "just", words[0], "%s: every command is a just recipe", s)
+		for _, args := range expand(words[1:], ciStacks) {
+			checkRecipe(t, known, args, s.String())
+			if args[0] == "ci-report" {
+				checkRecipe(t, known, args[1:], s.String())
+			}
+		}
+	}
+
+	// Each job that runs Pulumi installs the pinned CLI and the plugins first.
+	pinned, err := exec.Command("just", "--evaluate", "pulumi_version").Output()
+	require.NoError(t, err)
+	for file, w := range ws {
+		for _, j := range w.Jobs {
+			var cli, plugins, goMod bool
+			for _, st := range j.Steps {
+				s := step{file, j.ID.Value, st}
+				switch {
+				case strings.HasPrefix(s.uses(), "pulumi/actions@"):
+					require.Equal(t, strings.TrimPrefix(string(pinned), "v"), s.input("pulumi-version"), "%s: the CLI just tools pins", s)
+					cli = true
+				case strings.HasPrefix(s.uses(), "actions/setup-go@"):
+					require.Equal(t, "infra/go.mod", s.input("go-version-file"), "%s: the Go go.mod names", s)
+					goMod = true
+				case s.run() == "just plugins":
+					require.True(t, cli, "%s: after the CLI is installed", s)
+					plugins = true
+				case len(s.words()) > 2 && s.words()[1] == "ci-report" && s.words()[2] != "smoke":
+					require.True(t, plugins, "%s: after `just plugins`", s)
+				}
+			}
+			if len(runsAny(j)) > 0 {
+				require.True(t, goMod, "%s: job %s sets up Go", file, j.ID.Value)
+			}
+		}
+	}
+}
+
+// checkRecipe fails unless args call a public recipe with an argument count it takes.
+func checkRecipe(t *testing.T, known map[string]recipeArity, args []string, where string) {
+	t.Helper()
+	require.NotEmpty(t, args, where)
+	a, ok := known[args[0]]
+	require.True(t, ok, "%s: no public recipe %q in the justfile", where, args[0])
+	n := len(args) - 1
+	require.True(t, n >= a.min && n <= a.max, "%s: recipe %q takes %d to %d arguments, given %d", where, args[0], a.min, a.max, n)
+}
+
+// expand substitutes each matrix stack for `${{ matrix.stack }}`.
+func expand(args, stacks []string) [][]string {
+	joined := strings.Join(args, " ")
+	if !strings.Contains(joined, "${{ matrix.stack }}") {
+		return [][]string{args}
+	}
+	var out [][]string
+	for _, s := range stacks {
+		out = append(out, strings.Fields(strings.ReplaceAll(joined, "${{ matrix.stack }}", s)))
+	}
+	return out
+}
+
+func runsAny(j *actionlint.Job) []string {
+	var out []string
+	for _, st := range j.Steps {
+		if r := (step{Step: st}).run(); r != "" {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func names(ss []*actionlint.String) []string {
+	var out []string
+	for _, s := range ss {
+		out = append(out, s.Value)
+	}
+	return out
+}
+
+// TestCIRecipes runs the recipes the workflows add around the others: the
+// plugins CI installs, and the report of a recipe in the job summary.
+func TestCIRecipes(t *testing.T) {
+	p := newProject(t)
+	p.write(".tools/bin/pulumi", fakePulumi, 0o755)
+
+	// The official plugin at the version the program's go.mod pins, after the companion is built.
+	out, err := p.just(nil, "plugins")
+	require.NoError(t, err, out)
+	require.Equal(t, []string{"plugin install resource cloudflare 5.49.1 | passphrase= backend=file://" + p.dir + "/.state"}, p.calls())
+	_, err = os.Stat(filepath.Join(p.dir, "bin", "pulumi-resource-domecf"))
+	require.NoError(t, err)
+
+	// ci-report exits as the recipe does, with its output in the summary and in .reports/.
+	summary := filepath.Join(t.TempDir(), "summary.md")
+	reports := []struct {
+		args    []string
+		ok      bool
+		heading string
+		line    string
+	}{
+		{[]string{"validate", "local"}, true, "### `just validate local`: passed", "stack local: configuration is valid"},
+		{[]string{"validate", "nope"}, false, "### `just validate nope`: failed (exit 1)", "nope"},
+	}
+	for _, r := range reports {
+		out, err := p.just([]string{"GITHUB_STEP_SUMMARY=" + summary}, append([]string{"ci-report"}, r.args...)...)
+		require.Equal(t, r.ok, err == nil, out)
+		report := string(must(os.ReadFile(filepath.Join(p.dir, ".reports", strings.Join(r.args, "-")+".md"))))
+		require.True(t, strings.HasPrefix(report, r.heading+"\n\n```diff\n"), report)
+		require.Contains(t, report, r.line)
+		require.True(t, strings.HasSuffix(report, "```\n"), report)
+		require.Contains(t, string(must(os.ReadFile(summary))), report, "the job summary gets the same report")
+	}
+}
