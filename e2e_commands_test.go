@@ -87,6 +87,6 @@ func TestAlreadyExistsCommandRunsAsPrinted(t *testing.T) {
 	out, err := shell(t, e.stack.Workspace().WorkDir(), e.env, strings.TrimSpace(printed))
 	require.NoError(t, err, out)
 	require.Contains(t, e.stateFile(), `"provider":"urn:pulumi:dev::dome::pulumi:providers:domecf::domecf::`, "imported with the stack's provider")
-	require.Equal(t, map[string]int{"same": 4}, e.up(), "stack, provider and both workers, w001 as imported")
+	require.Equal(t, map[string]int{"same": 6}, e.up(), "stack, provider, both workers (w001 as imported) and their workers.dev settings")
 	requireFleetExactly(t, cfg, env.client)
 }

@@ -67,11 +67,16 @@ func fleetProgram(cfg *config.Config, baseURL string) pulumi.RunFunc {
 			}
 		}
 		for _, w := range cfg.Topology.Workers {
-			if _, err := domecf.NewWorkerScript(ctx, w.Name, domecf.WorkerScriptArgs{
+			script, err := domecf.NewWorkerScript(ctx, w.Name, domecf.WorkerScriptArgs{
 				Name:              pulumi.String(cfg.Name(w.Name)),
 				Content:           pulumi.String("export default { fetch() { return new Response('" + w.Name + "'); } };"),
 				CompatibilityDate: w.CompatibilityDate,
-			}, use); err != nil {
+			}, use)
+			if err != nil {
+				return err
+			}
+			// As the program does: every worker's workers.dev setting is managed.
+			if _, err := domecf.NewWorkerSubdomain(ctx, w.Name, domecf.WorkerSubdomainArgs{ScriptName: script.Name}, use); err != nil {
 				return err
 			}
 		}
@@ -156,7 +161,7 @@ func TestFaultyNetworkConverges(t *testing.T) {
 	e := newEngine(t, "dev", fleetProgram(cfg, env.front.URL+"/client/v4"), map[string]string{"CLOUDFLARE_RPS": "1000"})
 	defer e.dump()
 
-	require.Equal(t, map[string]int{"create": 2 + 40 + 4}, e.up(), "stack, provider, workers, indexes in one up")
+	require.Equal(t, map[string]int{"create": 2 + 2*40 + 4}, e.up(), "stack, provider, workers and their workers.dev settings, indexes in one up")
 	counts := env.net.Counts()
 	t.Logf("faulty network: %d calls, %d answered 503, %d reset after the headers", counts.Calls, counts.Unavailable, counts.Reset)
 	require.Positive(t, counts.Unavailable)
@@ -256,7 +261,7 @@ func TestRateLimitedDeploy(t *testing.T) {
 	defer e.dump()
 
 	start := time.Now()
-	require.Equal(t, map[string]int{"create": workers + 2}, e.up())
+	require.Equal(t, map[string]int{"create": 2*workers + 2}, e.up())
 	wall := time.Since(start)
 
 	reqs := env.emu.Requests()
