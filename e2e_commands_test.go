@@ -87,6 +87,6 @@ func TestAlreadyExistsCommandRunsAsPrinted(t *testing.T) {
 	out, err := shell(t, e.stack.Workspace().WorkDir(), e.env, strings.TrimSpace(printed))
 	require.NoError(t, err, out)
 	require.Contains(t, e.stateFile(), `"provider":"urn:pulumi:dev::dome::pulumi:providers:domecf::domecf::`, "imported with the stack's provider")
-	require.Equal(t, map[string]int{"same": 6}, e.up(), "stack, provider, both workers (w001 as imported) and their workers.dev settings")
+	require.Equal(t, map[string]int{"same": 5, "create": 1}, e.up(), "w001 as imported; only its workers.dev setting, which waited on it, is created")
 	requireFleetExactly(t, cfg, env.client)
 }
