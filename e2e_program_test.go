@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -15,7 +16,6 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/stretchr/testify/require"
 
-	"github.com/dome/infra/internal/adopt"
 	"github.com/dome/infra/internal/cfapi"
 	"github.com/dome/infra/internal/cfemu"
 	"github.com/dome/infra/internal/config"
@@ -26,7 +26,7 @@ import (
 // requireCloudflarePlugin skips unless the official provider plugin the
 // program pins is installed in the user's Pulumi home. It is one `pulumi
 // plugin install` away on a machine with internet, and cannot be had here.
-func requireCloudflarePlugin(t *testing.T) {
+func requireCloudflarePlugin(t testing.TB) {
 	t.Helper()
 	out, _, _, err := pulumiCLI(t).Run(context.Background(), t.TempDir(), nil, nil, nil, nil, "plugin", "ls", "--json")
 	require.NoError(t, err)
@@ -175,18 +175,24 @@ func TestProgramOnEngine(t *testing.T) {
 			delete(env, deletion.EnvAllow)
 			require.NoError(t, e.stack.SetConfig(context.Background(), "dome:topology", auto.ConfigValue{Value: vals.Config["dome:topology"]}))
 
-			// What `just import` writes adopts everything into an empty stack.
-			cfg, err := config.Load(vals, func(k string) string { return env[k] })
-			require.NoError(t, err)
-			plan, err := adopt.Build(context.Background(), cfg, client)
-			require.NoError(t, err)
-			require.Empty(t, plan.Missing)
-			file := filepath.Join(t.TempDir(), "import.json")
-			require.NoError(t, os.WriteFile(file, must(json.Marshal(plan.File)), 0o644))
-			adopted := newEngine(t, "adopted", program, map[string]string{"SSL_CERT_FILE": certFile, "CLOUDFLARE_RPS": "100", "PULUMI_HOME": "", config.EnvAPIToken: e2eToken})
+			// What `just import` prints adopts everything into an empty
+			// stack, run as printed.
+			proj := t.TempDir()
+			require.NoError(t, os.WriteFile(filepath.Join(proj, "Pulumi.yaml"), must(os.ReadFile("Pulumi.yaml")), 0o644))
+			// The stack's file as a developer pointing dev at the emulator would edit it.
+			local := "  dome:apiHostname: " + host + "\n  dome:servicesRoot: " + vals.Config["dome:servicesRoot"] + "\n"
+			require.NoError(t, os.WriteFile(filepath.Join(proj, "Pulumi.dev.yaml"), append(must(os.ReadFile("Pulumi.dev.yaml")), local...), 0o644))
+			plan, err := shell(t, ".", map[string]string{"SSL_CERT_FILE": certFile, config.EnvAPIToken: e2eToken, config.EnvAccountID: e2eAccount},
+				"go run ./cmd/import -dir "+proj+" dev")
+			require.NoError(t, err, plan)
+			require.Contains(t, plan, "existing resources match the config")
+			printed := regexp.MustCompile(`(?m)^  (SSL_CERT_FILE=\S+ )?pulumi import .*$`).FindString(plan)
+			require.NotEmpty(t, printed, plan)
+			adopted := newEngine(t, "dev", program, map[string]string{"SSL_CERT_FILE": certFile, "CLOUDFLARE_RPS": "100", "PULUMI_HOME": "", config.EnvAPIToken: e2eToken})
 			defer adopted.dump()
 			require.NoError(t, adopted.stack.SetAllConfig(context.Background(), stackConfig(vals)))
-			adopted.cli("import", "--file", file, "--yes", "--generate-code=false")
+			out, err := shell(t, adopted.stack.Workspace().WorkDir(), adopted.env, strings.TrimSpace(printed))
+			require.NoError(t, err, out)
 			// 27 resources match (the 19 of old, each worker's workers.dev
 			// setting, the new queue and notification), but the 6 workers
 			// update: Cloudflare does not return a source map, so each is

@@ -114,6 +114,12 @@ type engine struct {
 
 func newEngine(t testing.TB, stackName string, program pulumi.RunFunc, env map[string]string) *engine {
 	t.Helper()
+	return newEngineOn(t, pulumiCLI(t), stackName, program, env)
+}
+
+// newEngineOn is newEngine with a given CLI.
+func newEngineOn(t testing.TB, cli auto.PulumiCommand, stackName string, program pulumi.RunFunc, env map[string]string) *engine {
+	t.Helper()
 	dir := t.TempDir()
 	vars := map[string]string{
 		"PULUMI_BACKEND_URL":       "file://" + filepath.Join(dir, "state"),
@@ -137,7 +143,7 @@ func newEngine(t testing.TB, stackName string, program pulumi.RunFunc, env map[s
 	}
 	ctx := context.Background()
 	stack, err := auto.UpsertStackInlineSource(ctx, stackName, "dome", program,
-		auto.Pulumi(pulumiCLI(t)),
+		auto.Pulumi(cli),
 		auto.Project(project),
 		auto.WorkDir(filepath.Join(dir, "work")),
 		auto.EnvVars(vars),

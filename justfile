@@ -108,6 +108,10 @@ deploy-staging: (_deploy "staging")
 # Validate, preview and deploy prod: type "prod" to confirm (in CI set DOME_CONFIRM_PROD=prod); refuses a dirty git tree.
 deploy-prod: (_guard-prod "prod") (_deploy "prod")
 
+# After an interrupted or failed deploy: remove a stale lock, settle pending creates, import what Cloudflare holds and the stack lacks, then preview.
+recover stack: _require-pulumi (_known stack) build
+    {{ if stack == "local" { "SSL_CERT_FILE=" + justfile_directory() / ".emulator/cfemu-cert.pem" } else { "" } }} go run ./cmd/recover -pulumi {{pulumi}} {{stack}}
+
 # Deploy dev, then staging, then prod, each confirmed on its own (from CI: DOME_CONFIRM="dev staging" DOME_CONFIRM_PROD=prod).
 deploy-all: deploy-dev deploy-staging deploy-prod
 

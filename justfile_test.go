@@ -167,6 +167,8 @@ func TestRecipes(t *testing.T) {
 	}{
 		{"unknown stack", nil, []string{"pulumi-preview", "nope"}, "error: unknown stack 'nope': Pulumi.nope.yaml is missing (stacks: dev staging prod, local)"},
 		{"stack init needs the stack's file", nil, []string{"pulumi-stack-init", "qa"}, "error: unknown stack 'qa'"},
+		{"recover needs the stack's file", nil, []string{"recover", "qa"}, "error: unknown stack 'qa'"},
+		{"recover needs credentials", nil, []string{"recover", "dev"}, "CLOUDFLARE_API_TOKEN: the Cloudflare API token is not set"},
 		{"credentials", nil, []string{"pulumi-preview", "dev"}, "CLOUDFLARE_API_TOKEN: the Cloudflare API token is not set; export CLOUDFLARE_API_TOKEN or put it in .env.dev"},
 		{"destroying prod is refused", nil, []string{"pulumi-destroy", "prod"}, "error: refusing to destroy prod: production resources are protected"},
 		{"deploy-prod without a terminal needs the variable", nil, []string{"deploy-prod"}, "error: no terminal to confirm on: set DOME_CONFIRM_PROD=prod to deploy prod from CI"},

@@ -144,6 +144,14 @@ func guardDeletions(ctx *pulumi.Context, cfg *config.Config, getenv func(string)
 	return deletion.Check(deletion.Deployed(last), deletion.Declared(cfg.Topology), getenv(deletion.EnvAllow))
 }
 
+// The official provider's retry settings: attempts after the first, and
+// the shortest and longest wait between them, in seconds.
+const (
+	officialRetries    = 6
+	officialMinBackoff = 1
+	officialMaxBackoff = 2
+)
+
 // newProviders creates explicit instances of both providers, so the token
 // loaded from .env.<stack> reaches them (as a Pulumi secret, encrypted in
 // state) and one setting points both at another API such as the emulator.
@@ -151,7 +159,15 @@ func guardDeletions(ctx *pulumi.Context, cfg *config.Config, getenv func(string)
 func newProviders(ctx *pulumi.Context, cfg *config.Config) (pulumi.ResourceOption, *cloudflare.Provider, error) {
 	token := pulumi.ToSecret(pulumi.String(cfg.APIToken.Reveal())).(pulumi.StringOutput)
 
-	cfArgs := &cloudflare.ProviderArgs{ApiToken: token}
+	cfArgs := &cloudflare.ProviderArgs{
+		ApiToken: token,
+		// Its defaults wait up to 30 s before retrying a D1 or R2 call
+		// that met a 503 or 429; these keep a retry to seconds. Its pace is
+		// CLOUDFLARE_RPS, which the companion provider reads too.
+		Retries:    pulumi.IntPtr(officialRetries),
+		MinBackoff: pulumi.IntPtr(officialMinBackoff),
+		MaxBackoff: pulumi.IntPtr(officialMaxBackoff),
+	}
 	dcArgs := domecf.ProviderArgs{APIToken: token, AccountID: pulumi.String(cfg.AccountID)}
 	if h := cfg.APIHostname; h != "" {
 		cfArgs.ApiHostname = pulumi.StringPtr(h)

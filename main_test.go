@@ -299,6 +299,11 @@ func TestStacks(t *testing.T) {
 				prov := m.find(t, p, strings.TrimPrefix(p, "pulumi:providers:"))
 				require.True(t, prov.Inputs["apiToken"].IsSecret(), "%s token must be a secret", p)
 			}
+			// The official provider retries within seconds, not its default 30.
+			cf := m.find(t, "pulumi:providers:cloudflare", "cloudflare")
+			for k, want := range map[string]float64{"retries": 6, "minBackoff": 1, "maxBackoff": 2} {
+				require.Equal(t, want, cf.Inputs[resource.PropertyKey(k)].NumberValue(), k)
+			}
 
 			// Outputs: the documented shape.
 			require.Equal(t, tt.stack, d.outputs["environment"])

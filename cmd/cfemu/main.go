@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -45,6 +46,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 	useTLS := fs.Bool("tls", false, "serve https with a generated self-signed certificate")
 	certDir := fs.String("cert-dir", ".emulator", "`dir` the certificate PEM is written to with -tls")
 	logReqs := fs.Bool("log", false, "print one line per request: method, path, status, duration")
+	rateLimit := fs.String("rate-limit", "", "refuse calls beyond `N/DURATION` (e.g. 1200/5m, Cloudflare's budget) with Cloudflare's 429 answer")
 	var zones []string
 	fs.Func("zone", "a zone `name` the account has, for routes and custom domains (repeat for more)", func(v string) error {
 		zones = append(zones, v)
@@ -65,8 +67,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 	if err := checkLoopback(*addr); err != nil {
 		return err
 	}
+	limit, err := parseRateLimit(*rateLimit)
+	if err != nil {
+		return err
+	}
 	logger := log.New(out, "cfemu: ", 0)
-	cfg := cfemu.Config{Token: *token, AccountID: *account, StateFile: *state, Zones: zones, Subdomain: *subdomain}
+	cfg := cfemu.Config{Token: *token, AccountID: *account, StateFile: *state, Zones: zones, Subdomain: *subdomain, RateLimit: limit}
 	if *logReqs {
 		// The request log never holds the token, so neither does this line.
 		cfg.OnRequest = func(r cfemu.Request) {
@@ -106,6 +112,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 	if *state != "" {
 		logger.Printf("state file: %s", *state)
 	}
+	if limit.Requests > 0 {
+		logger.Printf("rate limit: %d requests per %s", limit.Requests, limit.Window)
+	}
 	if len(zones) > 0 {
 		logger.Printf("zones: %s; workers.dev subdomain: %s", strings.Join(zones, ", "), *subdomain)
 	}
@@ -130,6 +139,23 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 	}
 	logger.Printf("stopped")
 	return nil
+}
+
+// parseRateLimit reads N/DURATION; "" is no limit.
+func parseRateLimit(v string) (cfemu.RateLimit, error) {
+	if v == "" {
+		return cfemu.RateLimit{}, nil
+	}
+	n, d, ok := strings.Cut(v, "/")
+	requests, err := strconv.Atoi(n)
+	if !ok || err != nil || requests < 1 {
+		return cfemu.RateLimit{}, fmt.Errorf("-rate-limit %q: want N/DURATION with N a positive count, e.g. 1200/5m", v)
+	}
+	window, err := time.ParseDuration(d)
+	if err != nil || window <= 0 {
+		return cfemu.RateLimit{}, fmt.Errorf("-rate-limit %q: want N/DURATION with a positive Go duration, e.g. 1200/5m", v)
+	}
+	return cfemu.RateLimit{Requests: requests, Window: window}, nil
 }
 
 func orDefault(v, def string) string {

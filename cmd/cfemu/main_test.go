@@ -98,6 +98,9 @@ func TestRunRefuses(t *testing.T) {
 		{"host name", []string{"-token", "t", "-addr", "example.com:8787"}, "not a loopback"},
 		{"no port", []string{"-token", "t", "-addr", "127.0.0.1"}, "missing port"},
 		{"unknown flag", []string{"-nope"}, "flag provided but not defined"},
+		{"rate limit without window", []string{"-token", "t", "-rate-limit", "1200"}, `-rate-limit "1200": want N/DURATION`},
+		{"rate limit of zero", []string{"-token", "t", "-rate-limit", "0/5m"}, "positive count"},
+		{"rate limit bad window", []string{"-token", "t", "-rate-limit", "10/soon"}, "positive Go duration"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -112,7 +115,7 @@ func TestRunHelp(t *testing.T) {
 	env := func(k string) string { return map[string]string{"CLOUDFLARE_API_TOKEN": "secret-token"}[k] }
 	require.NoError(t, run(context.Background(), []string{"-h"}, env, &out))
 	require.NotContains(t, out.String(), "secret-token")
-	for _, flag := range []string{"-addr", "-token", "-account", "-state", "-tls", "-cert-dir", "-log", "-zone", "-subdomain"} {
+	for _, flag := range []string{"-addr", "-token", "-account", "-state", "-tls", "-cert-dir", "-log", "-zone", "-subdomain", "-rate-limit"} {
 		require.Contains(t, out.String(), flag)
 	}
 }
@@ -178,6 +181,19 @@ func TestRunTLS(t *testing.T) {
 	require.True(t, pool.AppendCertsFromPEM(pemBytes))
 	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
 	require.Equal(t, http.StatusOK, get(t, client, url+"/user/tokens/verify", "tok").StatusCode)
+	require.NoError(t, s.stop())
+}
+
+func TestRunRateLimit(t *testing.T) {
+	s := start(t, []string{"-addr", "127.0.0.1:0", "-token", "tok", "-rate-limit", "2/1h"}, nil)
+	url := baseURL(t, s.next(t, "serving"))
+	s.next(t, "rate limit: 2 requests per 1h0m0s")
+	for range 2 {
+		require.Equal(t, http.StatusOK, get(t, http.DefaultClient, url+"/user/tokens/verify", "tok").StatusCode)
+	}
+	res := get(t, http.DefaultClient, url+"/user/tokens/verify", "tok")
+	require.Equal(t, http.StatusTooManyRequests, res.StatusCode)
+	require.Equal(t, "3600", res.Header.Get("Retry-After"))
 	require.NoError(t, s.stop())
 }
 

@@ -76,8 +76,15 @@ func run(ctx context.Context, w io.Writer, dir, stack, out string) error {
 		fmt.Fprintln(w, "Nothing to import: the next deploy creates everything.")
 		return nil
 	}
-	fmt.Fprintf(w, "\nNothing has been imported. Review %s, then run:\n\n", out)
-	fmt.Fprintf(w, "  pulumi import --stack %s --file %s --generate-code=false\n\n", stack, out)
+	fmt.Fprintf(w, "\nNothing has been imported. Review %s, then run, in this folder:\n\n", out)
+	env := ""
+	if cfg.APIHostname != "" && os.Getenv("SSL_CERT_FILE") != "" {
+		// The emulator's certificate is trusted only through this variable.
+		env = "SSL_CERT_FILE=" + os.Getenv("SSL_CERT_FILE") + " "
+	}
+	fmt.Fprintf(w, "  %spulumi import --stack %s --file %s --generate-code=false --yes\n\n", env, stack, out)
+	fmt.Fprintln(w, "The file creates the stack's two providers, for a stack with no state yet. For a stack that was deployed before")
+	fmt.Fprintf(w, "(an interrupted or failed deploy), run `just recover %s` instead: it imports only what the state lacks, with the stack's own providers.\n", stack)
 	fmt.Fprintln(w, "pulumi import protects what it imports; `just pulumi-preview "+stack+"` then shows what differs from the config.")
 	return nil
 }

@@ -57,7 +57,8 @@ func TestRun(t *testing.T) {
 	require.Contains(t, out.String(), "  adopt   domecf:index:WorkerScript")
 	require.Contains(t, out.String(), "  adopt   domecf:index:WorkerSubdomain")
 	require.Contains(t, out.String(), "  create  D1 database silo (silo-dev) (not in the account)")
-	require.Contains(t, out.String(), "pulumi import --stack local --file "+file+" --generate-code=false")
+	require.Contains(t, out.String(), "  SSL_CERT_FILE="+certFile+" pulumi import --stack local --file "+file+" --generate-code=false --yes\n")
+	require.Contains(t, out.String(), "run `just recover local` instead")
 
 	var written adopt.File
 	require.NoError(t, json.Unmarshal(must(os.ReadFile(file)), &written))

@@ -32,9 +32,11 @@ const (
 	domecfProvider     = domecf.Package
 )
 
-// File is the input of `pulumi import --file`.
+// File is the input of `pulumi import --file`. NameTable maps a provider
+// name used by the specs to the URN of a provider the stack already has.
 type File struct {
-	Resources []Spec `json:"resources"`
+	NameTable map[string]string `json:"nameTable,omitempty"`
+	Resources []Spec            `json:"resources"`
 }
 
 // Spec is one resource to import, or (with no ID) a provider to create
@@ -57,15 +59,7 @@ type Plan struct {
 }
 
 // Found reports how many existing resources the plan imports.
-func (p *Plan) Found() int {
-	n := 0
-	for _, s := range p.File.Resources {
-		if s.ID != "" {
-			n++
-		}
-	}
-	return n
-}
+func (p *Plan) Found() int { return p.File.Imports() }
 
 // Account is what Build reads from Cloudflare; *cfapi.Client implements it.
 type Account interface {
@@ -313,6 +307,57 @@ func providers(cfg *config.Config) []Spec {
 		dc.Inputs["apiBaseUrl"] = cfg.APIBaseURL()
 	}
 	return []Spec{cf, dc}
+}
+
+// URN is the URN the program gives a top-level resource of this stack.
+func URN(stack, project, typ, name string) string {
+	return "urn:pulumi:" + stack + "::" + project + "::" + typ + "::" + name
+}
+
+// Lacking is the import file for what this plan found that a stack's state
+// does not hold yet, given the URNs the state holds. The program's providers
+// that the state holds are named through the name table, so the imports use
+// them and their settings (apiHostname, the token); the ones it lacks are
+// created by the import, as for a new stack.
+func (p *Plan) Lacking(stack, project string, inState map[string]bool) File {
+	f := File{NameTable: map[string]string{}}
+	var providers, resources []Spec
+	used := map[string]bool{}
+	for _, s := range p.File.Resources {
+		switch {
+		case s.ID == "":
+			providers = append(providers, s)
+		case !inState[URN(stack, project, s.Type, s.Name)]:
+			resources = append(resources, s)
+			used[s.Provider] = true
+		}
+	}
+	for _, prov := range providers {
+		if !used[prov.Name] {
+			continue
+		}
+		if u := URN(stack, project, prov.Type, prov.Name); inState[u] {
+			f.NameTable[prov.Name] = u
+		} else {
+			f.Resources = append(f.Resources, prov)
+		}
+	}
+	f.Resources = append(f.Resources, resources...)
+	if len(f.NameTable) == 0 {
+		f.NameTable = nil
+	}
+	return f
+}
+
+// Imports counts the resources a file imports (providers it creates aside).
+func (f File) Imports() int {
+	n := 0
+	for _, s := range f.Resources {
+		if s.ID != "" {
+			n++
+		}
+	}
+	return n
 }
 
 // index maps each item's name to its id.

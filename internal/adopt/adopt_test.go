@@ -175,3 +175,63 @@ func TestBuildReportsAPIErrors(t *testing.T) {
 	require.ErrorContains(t, err, "list D1 databases: ")
 	require.ErrorContains(t, err, "Authentication error")
 }
+
+// TestLacking keeps what a stack's state lacks, naming the providers the
+// state has through the name table and creating only the ones it lacks.
+func TestLacking(t *testing.T) {
+	plan := &Plan{File: File{Resources: []Spec{
+		{Type: "pulumi:providers:cloudflare", Name: "cloudflare", Version: cloudflareVersion},
+		{Type: "pulumi:providers:domecf", Name: "domecf"},
+		{Type: typeD1, Name: "silo", ID: "acc/1", Provider: "cloudflare", Version: cloudflareVersion},
+		{Type: typeQueue, Name: "jobs", ID: "acc/2", Provider: "cloudflare", Version: cloudflareVersion},
+		{Type: "domecf:index:WorkerScript", Name: "api", ID: "api-dev", Provider: "domecf"},
+	}}}
+	urn := func(typ, name string) string { return URN("dev", "dome", typ, name) }
+	tests := []struct {
+		name    string
+		inState []string
+		want    File
+	}{
+		{
+			name:    "a stack that holds everything lacks nothing",
+			inState: []string{urn("pulumi:providers:cloudflare", "cloudflare"), urn("pulumi:providers:domecf", "domecf"), urn(typeD1, "silo"), urn(typeQueue, "jobs"), urn("domecf:index:WorkerScript", "api")},
+			want:    File{},
+		},
+		{
+			name:    "orphans use the providers the state holds",
+			inState: []string{urn("pulumi:providers:cloudflare", "cloudflare"), urn("pulumi:providers:domecf", "domecf"), urn(typeD1, "silo")},
+			want: File{
+				NameTable: map[string]string{"cloudflare": urn("pulumi:providers:cloudflare", "cloudflare"), "domecf": urn("pulumi:providers:domecf", "domecf")},
+				Resources: []Spec{plan.File.Resources[3], plan.File.Resources[4]},
+			},
+		},
+		{
+			name:    "a provider the state lacks is created, one it holds is named",
+			inState: []string{urn("pulumi:providers:cloudflare", "cloudflare"), urn(typeQueue, "jobs"), urn(typeD1, "silo")},
+			want: File{
+				Resources: []Spec{plan.File.Resources[1], plan.File.Resources[4]},
+			},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			in := map[string]bool{}
+			for _, u := range tc.inState {
+				in[u] = true
+			}
+			got := plan.Lacking("dev", "dome", in)
+			require.Equal(t, tc.want, got)
+			require.Equal(t, len(tc.want.Resources)-countProviders(tc.want), got.Imports())
+		})
+	}
+}
+
+func countProviders(f File) int {
+	n := 0
+	for _, s := range f.Resources {
+		if s.ID == "" {
+			n++
+		}
+	}
+	return n
+}

@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -27,7 +28,7 @@ type Options struct {
 	HTTPClient *http.Client // default: a client with a 2 minute timeout
 
 	MaxAttempts int           // tries per call, first one included; default 5
-	BackoffBase time.Duration // first retry waits about this long; default 1s
+	BackoffBase time.Duration // first retry waits about this long; default 500ms
 	BackoffCap  time.Duration // no single wait is longer, Retry-After included; default 30s
 
 	// Sleep waits between attempts; tests replace it to avoid real waits.
@@ -40,6 +41,34 @@ type Options struct {
 	Logf func(ctx context.Context, format string, args ...any)
 
 	UserAgent string // default "dome-cfapi"
+
+	// RequestsPerSecond paces every call of this client, retries included,
+	// to at most this many a second, evenly spaced; 0 does not pace.
+	// RequestsPerSecondFromEnv reads the setting users give the official
+	// provider, so both providers keep to one budget.
+	RequestsPerSecond float64
+}
+
+// DefaultRequestsPerSecond keeps within Cloudflare's API budget of 1,200
+// requests per 5 minutes per user, the official provider's default pace.
+const DefaultRequestsPerSecond = 4
+
+// EnvRequestsPerSecond is the variable the official provider reads its pace
+// from; the companion reads the same one.
+const EnvRequestsPerSecond = "CLOUDFLARE_RPS"
+
+// RequestsPerSecondFromEnv reads EnvRequestsPerSecond: a positive number,
+// else DefaultRequestsPerSecond.
+func RequestsPerSecondFromEnv(getenv func(string) string) (float64, error) {
+	v := strings.TrimSpace(getenv(EnvRequestsPerSecond))
+	if v == "" {
+		return DefaultRequestsPerSecond, nil
+	}
+	n, err := strconv.ParseFloat(v, 64)
+	if err != nil || n <= 0 {
+		return 0, fmt.Errorf("%s=%q is not a positive number of requests per second (Cloudflare allows %d)", EnvRequestsPerSecond, v, DefaultRequestsPerSecond)
+	}
+	return n, nil
 }
 
 // Client calls the Cloudflare v4 API for one account.
@@ -54,6 +83,7 @@ type Client struct {
 	sleep       func(context.Context, time.Duration) error
 	logf        func(context.Context, string, ...any)
 	userAgent   string
+	pace        *pacer // nil: not paced
 }
 
 // New checks opts and returns a Client.
@@ -90,7 +120,7 @@ func New(opts Options) (*Client, error) {
 		c.maxAttempts = 5
 	}
 	if c.base0 <= 0 {
-		c.base0 = time.Second
+		c.base0 = 500 * time.Millisecond
 	}
 	if c.cap <= 0 {
 		c.cap = 30 * time.Second
@@ -103,6 +133,9 @@ func New(opts Options) (*Client, error) {
 	}
 	if c.userAgent == "" {
 		c.userAgent = "dome-cfapi"
+	}
+	if opts.RequestsPerSecond > 0 {
+		c.pace = &pacer{interval: time.Duration(float64(time.Second) / opts.RequestsPerSecond)}
 	}
 	return c, nil
 }
@@ -185,26 +218,126 @@ type response struct {
 	info   *ResultInfo
 }
 
-// do sends r, retrying 429 and 5xx answers, and decodes the envelope. The
-// last failure is returned as an *Error when retries run out.
+// do sends r, retrying 429 and 5xx answers and lost connections, and
+// decodes the envelope. The last failure is returned as an *Error (or the
+// transport's error) when retries run out. A failed call that is not a read
+// and whose answer was lost at least once is marked so that MayHaveApplied
+// reports it: Cloudflare may hold what it asked for.
 func (c *Client) do(ctx context.Context, r request) (*response, error) {
 	var lastErr error
+	uncertain := false
 	for attempt := 1; ; attempt++ {
+		if err := c.pace.wait(ctx); err != nil {
+			return nil, fmt.Errorf("cfapi: %s %s: %w", r.method, r.path, err)
+		}
 		resp, retryAfter, err := c.once(ctx, r)
 		if err == nil {
 			return resp, nil
 		}
 		lastErr = err
 		var apiErr *Error
-		if !errors.As(err, &apiErr) || !retryable(apiErr.Status) || attempt >= c.maxAttempts {
-			return nil, lastErr
+		var lost *lostAnswer
+		var why string
+		switch {
+		case ctx.Err() != nil:
+			return nil, c.settle(lastErr, uncertain)
+		case errors.As(err, &apiErr) && retryable(apiErr.Status):
+			why = fmt.Sprintf("answered HTTP %d", apiErr.Status)
+			uncertain = uncertain || apiErr.Status >= 500
+		case errors.As(err, &lost):
+			why = "lost its answer (" + lost.err.Error() + ")"
+			uncertain = true
+		default:
+			return nil, c.settle(lastErr, uncertain && !read(r.method))
+		}
+		if attempt >= c.maxAttempts {
+			return nil, c.settle(lastErr, uncertain && !read(r.method))
 		}
 		wait := c.backoff(attempt, retryAfter)
-		c.logf(ctx, "cloudflare: %s %s answered HTTP %d; retry %d of %d in %s",
-			r.method, r.path, apiErr.Status, attempt, c.maxAttempts-1, wait)
+		// Cloudflare's Retry-After holds for the whole account: every call
+		// of this client waits, not only the one that was told.
+		c.pace.holdFor(retryAfter)
+		c.logf(ctx, "cloudflare: %s %s %s; retry %d of %d in %s",
+			r.method, r.path, why, attempt, c.maxAttempts-1, wait)
 		if err := c.sleep(ctx, wait); err != nil {
-			return nil, fmt.Errorf("%w (gave up waiting to retry: %v)", lastErr, err)
+			return nil, fmt.Errorf("%w (gave up waiting to retry: %v)", c.settle(lastErr, uncertain && !read(r.method)), err)
 		}
+	}
+}
+
+// settle marks err as possibly applied when it is.
+func (c *Client) settle(err error, uncertain bool) error {
+	if uncertain {
+		return &mayHaveApplied{err: err}
+	}
+	return err
+}
+
+// read reports whether a method only reads, so a lost answer changed nothing.
+func read(method string) bool {
+	return method == http.MethodGet || method == http.MethodHead
+}
+
+// lostAnswer is a call whose request may have reached Cloudflare but whose
+// answer did not come back whole: a reset connection, a timeout, a cut body.
+type lostAnswer struct{ err error }
+
+func (l *lostAnswer) Error() string { return l.err.Error() }
+func (l *lostAnswer) Unwrap() error { return l.err }
+
+// mayHaveApplied is a failed call that changes something and an earlier
+// attempt of which may have been applied by Cloudflare.
+type mayHaveApplied struct{ err error }
+
+func (m *mayHaveApplied) Error() string {
+	return m.err.Error() + " (an earlier attempt's answer was lost, so Cloudflare may have applied it)"
+}
+func (m *mayHaveApplied) Unwrap() error { return m.err }
+
+// MayHaveApplied reports whether err is a failed create, update or delete
+// that Cloudflare may nevertheless have carried out, because an answer was
+// lost on the way (a reset connection, a 5xx): the caller should read the
+// object back before deciding that it failed. A retry that then found the
+// name taken is such an error too.
+func MayHaveApplied(err error) bool {
+	var m *mayHaveApplied
+	return errors.As(err, &m)
+}
+
+// pacer spaces a client's requests evenly, and holds them all back while
+// Cloudflare has asked the client to wait.
+type pacer struct {
+	interval time.Duration
+	mu       sync.Mutex
+	next     time.Time // earliest time the next request may go
+}
+
+func (p *pacer) wait(ctx context.Context) error {
+	if p == nil {
+		return nil
+	}
+	p.mu.Lock()
+	now := time.Now()
+	slot := now
+	if p.next.After(now) {
+		slot = p.next
+	}
+	p.next = slot.Add(p.interval)
+	p.mu.Unlock()
+	if d := slot.Sub(now); d > 0 {
+		return sleepCtx(ctx, d)
+	}
+	return nil
+}
+
+func (p *pacer) holdFor(d time.Duration) {
+	if p == nil || d <= 0 {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if until := time.Now().Add(d); until.After(p.next) {
+		p.next = until
 	}
 }
 
@@ -253,12 +386,12 @@ func (c *Client) once(ctx context.Context, r request) (*response, time.Duration,
 	res, err := c.http.Do(req)
 	if err != nil {
 		// *url.Error names the URL, which holds no secret: the token is a header.
-		return nil, 0, fmt.Errorf("cfapi: %s %s: %w", r.method, r.path, err)
+		return nil, 0, &lostAnswer{fmt.Errorf("cfapi: %s %s: %w", r.method, r.path, err)}
 	}
 	defer res.Body.Close()
 	data, err := io.ReadAll(res.Body)
 	if err != nil {
-		return nil, 0, fmt.Errorf("cfapi: %s %s: read answer: %w", r.method, r.path, err)
+		return nil, 0, &lostAnswer{fmt.Errorf("cfapi: %s %s: read answer: %w", r.method, r.path, err)}
 	}
 
 	// A success is an envelope only when it says it is JSON: script content

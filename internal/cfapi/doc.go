@@ -5,7 +5,12 @@
 // call: a failed call returns an *Error carrying the HTTP status and
 // Cloudflare's own code and message, 429 and 5xx answers are retried with
 // capped, jittered exponential backoff that honours Retry-After, and other 4xx
-// answers fail at once. Each call has its own request and result types, in
+// answers fail at once. A call whose answer is lost (a reset connection, a
+// cut body) is sent again too; when such a call changes something and still
+// fails, MayHaveApplied says so, and the caller reads the object back rather
+// than assume it failed. Calls are paced to Cloudflare's budget
+// (Options.RequestsPerSecond, CLOUDFLARE_RPS as for the official provider),
+// and a Retry-After holds back every call of the client, not only the one told. Each call has its own request and result types, in
 // the spirit of cloudflare-go's params/envelope split.
 //
 // The client never logs or formats the API token, and request bodies (which

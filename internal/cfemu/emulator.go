@@ -36,6 +36,9 @@ type Config struct {
 	// OnRequest, if set, hears of every request once it is answered, as
 	// the request log records it (token redacted).
 	OnRequest func(Request)
+	// RateLimit, if set, refuses calls beyond the budget with Cloudflare's
+	// 429 answer (code 971 and Retry-After), as Cloudflare does.
+	RateLimit RateLimit
 }
 
 // Emulator serves the emulated API. It is safe for concurrent use.
@@ -52,6 +55,8 @@ type Emulator struct {
 
 	faultMu sync.Mutex
 	faults  []*faultRule
+
+	limit *limiter
 }
 
 // New returns an emulator with an empty store, or the store saved in cfg.StateFile.
@@ -62,7 +67,7 @@ func New(cfg Config) (*Emulator, error) {
 	if cfg.AccountID == "" {
 		return nil, errors.New("cfemu: Config.AccountID is required")
 	}
-	e := &Emulator{cfg: cfg, st: newStore(), d1: d1Files{dir: d1Dir(cfg.StateFile)}}
+	e := &Emulator{cfg: cfg, st: newStore(), d1: d1Files{dir: d1Dir(cfg.StateFile)}, limit: &limiter{RateLimit: cfg.RateLimit}}
 	if cfg.StateFile != "" {
 		st, err := loadState(cfg.StateFile)
 		if err != nil {
@@ -197,7 +202,7 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, readErr := io.ReadAll(io.LimitReader(r.Body, maxBodyBytes+1))
 	defer func() { e.record(r, body, rec.status, start) }()
 
-	if e.applyFaults(rec, r) {
+	if e.applyFaults(rec, r) || e.applyRateLimit(rec) {
 		return
 	}
 	if readErr != nil {

@@ -1,9 +1,13 @@
 package cfemu
 
 import (
+	"fmt"
+	"hash/fnv"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -90,4 +94,110 @@ func (e *Emulator) applyFaults(w http.ResponseWriter, r *http.Request) bool {
 	}
 	writeReply(w, fail(hit.Status, 10013, "injected fault: HTTP %d %s", hit.Status, http.StatusText(hit.Status)))
 	return true
+}
+
+// NetworkFaults injects the failures of a flaky network and an overloaded
+// edge in front of an API: some calls are answered 503 without reaching it,
+// and some reach it, are carried out, and then lose their answer when the
+// connection is reset after the headers. Which calls fail is drawn from
+// Seed and from each call's method, path and how many times that call was
+// made before, so a run's faults do not depend on how concurrent calls
+// happen to interleave.
+type NetworkFaults struct {
+	Seed        uint64
+	Unavailable float64 // share of calls answered 503 without being forwarded
+	Reset       float64 // share of calls forwarded, then reset after the headers
+}
+
+// FaultCounts is how many calls a FaultyNetwork failed, by kind.
+type FaultCounts struct {
+	Calls, Unavailable, Reset int
+}
+
+// FaultyNetwork is an http.Handler that forwards to another, applying NetworkFaults.
+type FaultyNetwork struct {
+	next   http.Handler
+	faults NetworkFaults
+
+	mu     sync.Mutex
+	seen   map[string]uint64
+	counts FaultCounts
+	off    bool
+}
+
+// NewFaultyNetwork wraps next, e.g. an httputil.ReverseProxy to the emulator.
+func NewFaultyNetwork(next http.Handler, f NetworkFaults) *FaultyNetwork {
+	return &FaultyNetwork{next: next, faults: f, seen: map[string]uint64{}}
+}
+
+// Heal stops injecting faults: the network has recovered.
+func (n *FaultyNetwork) Heal() {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.off = true
+}
+
+// Counts reports the calls seen and failed so far.
+func (n *FaultyNetwork) Counts() FaultCounts {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.counts
+}
+
+// draw picks the fate of one call: 0 forward, 1 unavailable, 2 reset.
+func (n *FaultyNetwork) draw(r *http.Request) int {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.counts.Calls++
+	if n.off {
+		return 0
+	}
+	key := r.Method + " " + r.URL.Path
+	n.seen[key]++
+	h := fnv.New64a()
+	_, _ = fmt.Fprintf(h, "%d\x00%s\x00%d", n.faults.Seed, key, n.seen[key])
+	u := float64(mix(h.Sum64())>>11) / (1 << 53) // uniform in [0, 1)
+	switch {
+	case u < n.faults.Unavailable:
+		n.counts.Unavailable++
+		return 1
+	case u < n.faults.Unavailable+n.faults.Reset:
+		n.counts.Reset++
+		return 2
+	}
+	return 0
+}
+
+func (n *FaultyNetwork) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	switch n.draw(r) {
+	case 1:
+		w.Header().Set("Content-Type", "text/html")
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = w.Write([]byte("<html><body><h1>503 Service Temporarily Unavailable</h1></body></html>\n"))
+	case 2:
+		// The call is carried out in full; only its answer is lost.
+		rec := httptest.NewRecorder()
+		n.next.ServeHTTP(rec, r)
+		for k, v := range rec.Header() {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(rec.Code)
+		if f, ok := w.(http.Flusher); ok {
+			f.Flush()
+		}
+		// The server closes the connection without finishing the answer.
+		panic(http.ErrAbortHandler)
+	default:
+		n.next.ServeHTTP(w, r)
+	}
+}
+
+// mix is SplitMix64's finalizer: FNV alone leaves the high bits of similar
+// keys alike, and those bits pick the fault.
+func mix(x uint64) uint64 {
+	x ^= x >> 30
+	x *= 0xbf58476d1ce4e5b9
+	x ^= x >> 27
+	x *= 0x94d049bb133111eb
+	return x ^ x>>31
 }

@@ -42,9 +42,15 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
+	return newEnvBehind(t, func(h http.Handler) http.Handler { return h })
+}
+
+// newEnvBehind puts the emulator behind a network that wrap returns.
+func newEnvBehind(t *testing.T, wrap func(http.Handler) http.Handler) *env {
+	t.Helper()
 	emu, err := cfemu.New(cfemu.Config{Token: testToken, AccountID: testAccount})
 	require.NoError(t, err)
-	srv := httptest.NewServer(emu)
+	srv := httptest.NewServer(wrap(emu))
 	t.Cleanup(srv.Close)
 	e := &env{t: t, emu: emu, srv: srv, server: newServer(t)}
 	require.NoError(t, e.server.Configure(p.ConfigureRequest{Args: property.NewMap(map[string]property.Value{
@@ -55,11 +61,11 @@ func newEnv(t *testing.T) *env {
 	return e
 }
 
-// newServer runs the provider in-process with backoffs short enough that
-// retried calls do not slow the tests down.
+// newServer runs the provider in-process with backoffs short enough, and a
+// pace fast enough, that retried calls do not slow the tests down.
 func newServer(t *testing.T) integration.Server {
 	t.Helper()
-	prov := newProvider(cfapi.Options{BackoffBase: time.Millisecond, BackoffCap: 5 * time.Millisecond})
+	prov := newProvider(cfapi.Options{BackoffBase: time.Millisecond, BackoffCap: 5 * time.Millisecond, RequestsPerSecond: 1e6})
 	server, err := integration.NewServer(t.Context(), Name, semver.MustParse(Version), integration.WithProvider(prov))
 	require.NoError(t, err)
 	return server

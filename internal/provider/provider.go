@@ -63,6 +63,10 @@ func newProvider(client cfapi.Options) p.Provider {
 		panic(fmt.Sprintf("domecf: building the provider: %v", err))
 	}
 	prov.DiffConfig = diffConfig
+	create := prov.Create
+	prov.Create = func(ctx context.Context, req p.CreateRequest) (p.CreateResponse, error) {
+		return create(withURN(ctx, req.Urn), req)
+	}
 	return prov
 }
 
@@ -104,6 +108,14 @@ func (c *Config) Configure(ctx context.Context) error {
 	opts.Token = token
 	opts.AccountID = account
 	opts.BaseURL = firstNonEmpty(c.APIBaseURL, os.Getenv(envBaseURL), cfapi.DefaultBaseURL)
+	if opts.RequestsPerSecond == 0 {
+		// The official provider's setting: both providers keep to one pace.
+		rps, err := cfapi.RequestsPerSecondFromEnv(os.Getenv)
+		if err != nil {
+			return fmt.Errorf("domecf: %w", err)
+		}
+		opts.RequestsPerSecond = rps
+	}
 	if opts.Logf == nil {
 		opts.Logf = func(ctx context.Context, format string, args ...any) {
 			p.GetLogger(ctx).Debugf(format, args...)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	p "github.com/pulumi/pulumi-go-provider"
 	"github.com/pulumi/pulumi-go-provider/infer"
 
 	"github.com/dome/infra/internal/cfapi"
@@ -80,6 +81,19 @@ func (*QueueConsumer) Create(ctx context.Context, req infer.CreateRequest[QueueC
 		return infer.CreateResponse[QueueConsumerState]{}, err
 	}
 	c, err := client.CreateQueueConsumer(ctx, in.QueueID, consumerParams(in))
+	if cfapi.MayHaveApplied(err) {
+		// The create may have landed with its answer lost: the worker's
+		// consumer, set as asked, is the one this create made.
+		if list, listErr := client.ListQueueConsumers(ctx, in.QueueID); listErr == nil {
+			for _, live := range list {
+				if sameConsumer(live, in) {
+					p.GetLogger(ctx).Infof("consumer of queue %s: the create's answer was lost, but Cloudflare holds exactly what was sent", in.QueueID)
+					c, err = live, nil
+					break
+				}
+			}
+		}
+	}
 	if cfapi.AlreadyExists(err) {
 		return infer.CreateResponse[QueueConsumerState]{}, existingConsumer(ctx, client, in, err)
 	}
@@ -88,6 +102,16 @@ func (*QueueConsumer) Create(ctx context.Context, req infer.CreateRequest[QueueC
 	}
 	state := consumerState(c, in)
 	return infer.CreateResponse[QueueConsumerState]{ID: consumerID(in.QueueID, c.ConsumerID), Output: state}, nil
+}
+
+// sameConsumer reports whether live is the consumer in asks for: the same
+// worker, dead-letter queue and every setting in sets.
+func sameConsumer(live cfapi.Consumer, in QueueConsumerArgs) bool {
+	set := func(want, got *int) bool { return want == nil || (got != nil && *got == *want) }
+	s := live.Settings
+	return live.ScriptOf() == in.ScriptName && live.DeadLetterQueue == deref(in.DeadLetterQueue) &&
+		set(in.BatchSize, s.BatchSize) && set(in.MaxRetries, s.MaxRetries) && set(in.MaxWaitTimeMs, s.MaxWaitTimeMs) &&
+		set(in.MaxConcurrency, s.MaxConcurrency) && set(in.RetryDelay, s.RetryDelay)
 }
 
 // existingConsumer builds the "already exists" error with the import id of
@@ -102,7 +126,7 @@ func existingConsumer(ctx context.Context, client *cfapi.Client, in QueueConsume
 			}
 		}
 	}
-	return alreadyExists("QueueConsumer", "consumer of queue "+in.QueueID, importID, cause)
+	return alreadyExists(ctx, "QueueConsumer", "consumer of queue "+in.QueueID, importID, cause)
 }
 
 // Update changes script, dead-letter queue and settings in place (PUT).

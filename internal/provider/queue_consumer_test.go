@@ -113,7 +113,7 @@ func TestQueueConsumerCreateRefusesExisting(t *testing.T) {
 	existing := e.fixture("POST", "/queues/"+q.jobs+"/consumers", `{"script_name":"dome-processor","type":"worker"}`)
 	err := e.resource("QueueConsumer", "jobs").createErr(consumerInputs(q.jobs))
 	require.ErrorContains(t, err, "already exists")
-	require.ErrorContains(t, err, "pulumi import domecf:index:QueueConsumer <logical-name> "+q.jobs+"/"+existing["consumer_id"].(string))
+	require.ErrorContains(t, err, "pulumi import --stack test domecf:index:QueueConsumer jobs "+q.jobs+"/"+existing["consumer_id"].(string)+" --provider domecf=")
 }
 
 func TestQueueConsumerBadImportID(t *testing.T) {

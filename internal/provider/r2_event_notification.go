@@ -131,7 +131,7 @@ func (*R2EventNotification) Create(ctx context.Context, req infer.CreateRequest[
 		return infer.CreateResponse[R2EventNotificationState]{}, fmt.Errorf("event notifications of bucket %s: %w", in.BucketName, err)
 	}
 	if _, taken := live.Queue(in.QueueID); taken {
-		return infer.CreateResponse[R2EventNotificationState]{}, alreadyExists("R2EventNotification",
+		return infer.CreateResponse[R2EventNotificationState]{}, alreadyExists(ctx, "R2EventNotification",
 			fmt.Sprintf("notification of queue %s by bucket %s", in.QueueID, in.BucketName), id, nil)
 	}
 	state, err := putRules(ctx, client, in)

@@ -164,8 +164,19 @@ func (*VectorizeIndex) Create(ctx context.Context, req infer.CreateRequest[Vecto
 		Description: deref(in.Description),
 		Config:      cfapi.VectorizeConfig{Dimensions: deref(in.Dimensions), Metric: deref(in.Metric), Preset: deref(in.Preset)},
 	})
+	if cfapi.MayHaveApplied(err) {
+		// The create may have landed with its answer lost: an index that
+		// is exactly what was asked for is the one this create made.
+		if live, readErr := client.GetVectorizeIndex(ctx, in.Name); readErr == nil {
+			if !sameIndex(live, in) {
+				return infer.CreateResponse[VectorizeIndexState]{}, alreadyExists(ctx, "VectorizeIndex", in.Name, in.Name, err)
+			}
+			p.GetLogger(ctx).Infof("Vectorize index %s: the create's answer was lost, but Cloudflare holds exactly what was sent", in.Name)
+			created, err = live, nil
+		}
+	}
 	if cfapi.AlreadyExists(err) {
-		return infer.CreateResponse[VectorizeIndexState]{}, alreadyExists("VectorizeIndex", in.Name, in.Name, err)
+		return infer.CreateResponse[VectorizeIndexState]{}, alreadyExists(ctx, "VectorizeIndex", in.Name, in.Name, err)
 	}
 	if err != nil {
 		return infer.CreateResponse[VectorizeIndexState]{}, err
@@ -178,6 +189,17 @@ func (*VectorizeIndex) Create(ctx context.Context, req infer.CreateRequest[Vecto
 			infer.ResourceInitFailedError{Reasons: []string{err.Error()}}
 	}
 	return infer.CreateResponse[VectorizeIndexState]{ID: in.Name, Output: state}, nil
+}
+
+// sameIndex reports whether live is the index in asks for. Cloudflare fills
+// in the dimensions and metric of a preset, so those are compared only when
+// in sets them.
+func sameIndex(live cfapi.VectorizeIndex, in VectorizeIndexArgs) bool {
+	c := live.Config
+	return live.Name == in.Name && live.Description == deref(in.Description) &&
+		(in.Preset == nil || c.Preset == *in.Preset) &&
+		(in.Dimensions == nil || c.Dimensions == *in.Dimensions) &&
+		(in.Metric == nil || c.Metric == *in.Metric)
 }
 
 // Update brings the metadata indexes in line; Diff sends every other change

@@ -142,7 +142,7 @@ func TestVectorizeIndexCreateRefusesExisting(t *testing.T) {
 	e.fixture("POST", "/vectorize/v2/indexes", `{"name":"dome-notes","config":{"dimensions":3,"metric":"cosine"}}`)
 	err := e.resource("VectorizeIndex", "notes").createErr(notesIndex())
 	require.ErrorContains(t, err, `VectorizeIndex "dome-notes" already exists`)
-	require.ErrorContains(t, err, "pulumi import domecf:index:VectorizeIndex <logical-name> dome-notes")
+	require.ErrorContains(t, err, "pulumi import --stack test domecf:index:VectorizeIndex notes dome-notes --provider domecf=urn:pulumi:test::dome::pulumi:providers:domecf::domecf --generate-code=false --yes")
 	require.ErrorContains(t, err, "code 3002")
 }
 

@@ -316,17 +316,50 @@ func (*WorkerScript) Create(ctx context.Context, req infer.CreateRequest[WorkerS
 	_, err = client.GetScriptSettings(ctx, in.Name)
 	switch {
 	case err == nil:
-		return infer.CreateResponse[WorkerScriptState]{}, alreadyExists("WorkerScript", in.Name, in.Name, nil)
+		return infer.CreateResponse[WorkerScriptState]{}, alreadyExists(ctx, "WorkerScript", in.Name, in.Name, nil)
 	case !cfapi.IsNotFound(err):
 		return infer.CreateResponse[WorkerScriptState]{}, err
 	}
 	// The script does not exist yet, so it is at no migration tag.
 	tag, err := upload(ctx, client, in, "")
+	if cfapi.MayHaveApplied(err) {
+		// The upload may have landed with its answer lost: if Cloudflare
+		// holds exactly this script, it is the one this create made.
+		if live, found, readErr := uploaded(ctx, in); readErr == nil && found {
+			if live == nil {
+				return infer.CreateResponse[WorkerScriptState]{}, alreadyExists(ctx, "WorkerScript", in.Name, in.Name, err)
+			}
+			p.GetLogger(ctx).Infof("worker %s: the upload's answer was lost, but Cloudflare holds exactly what was sent", in.Name)
+			tag, err = live.MigrationTag, nil
+		}
+	}
 	if err != nil {
 		return infer.CreateResponse[WorkerScriptState]{}, err
 	}
 	state.MigrationTag = tag
 	return infer.CreateResponse[WorkerScriptState]{ID: in.Name, Output: state}, nil
+}
+
+// uploaded reads the script named in back after an upload whose outcome is
+// unknown. found says whether Cloudflare has a script by that name; the
+// state is nil when what it holds differs from in (content hash, settings,
+// bindings or migration tag).
+func uploaded(ctx context.Context, in WorkerScriptArgs) (live *WorkerScriptState, found bool, err error) {
+	read, err := (&WorkerScript{}).Read(ctx, infer.ReadRequest[WorkerScriptArgs, WorkerScriptState]{
+		ID: in.Name, Inputs: in, State: WorkerScriptState{WorkerScriptArgs: in},
+	})
+	if err != nil || read.ID == "" {
+		return nil, false, err
+	}
+	same := !diffInputs(defaultRate(read.Inputs), defaultRate(in), diffPolicy{}).HasChanges &&
+		read.State.ContentSha256 == sha256Hex(in.Content)
+	if want := lastTag(in.Migrations); want != nil && deref(read.State.MigrationTag) != *want {
+		same = false
+	}
+	if !same {
+		return nil, true, nil
+	}
+	return &read.State, true, nil
 }
 
 // Update re-uploads the script with its new code and settings.

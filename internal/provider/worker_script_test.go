@@ -254,7 +254,8 @@ func TestWorkerScriptCreateRefusesExisting(t *testing.T) {
 	w := e.resource("WorkerScript", "auth")
 	err := w.createErr(map[string]property.Value{"name": str("dome-auth"), "content": str("export default {}")})
 	require.ErrorContains(t, err, `WorkerScript "dome-auth" already exists`)
-	require.ErrorContains(t, err, "pulumi import domecf:index:WorkerScript <logical-name> dome-auth")
+	require.ErrorContains(t, err, "run: just recover test")
+	require.ErrorContains(t, err, "pulumi import --stack test domecf:index:WorkerScript auth dome-auth --provider domecf=urn:pulumi:test::dome::pulumi:providers:domecf::domecf --generate-code=false --yes")
 	for _, c := range e.calls() {
 		require.Equal(t, "GET", c.Method, "nothing may be overwritten")
 	}

@@ -1,0 +1,103 @@
+// Command recover brings a stack back in line with Cloudflare after a deploy
+// was interrupted or failed (`just recover <stack>`): it removes a stale
+// lock, settles pending creates, imports what the stack created but never
+// recorded, with the program's own providers, and ends with a preview.
+// It changes nothing when nothing is wrong.
+//
+//	go run ./cmd/recover [-dir DIR] [-pulumi PATH] STACK
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	osexec "os/exec"
+	"os/signal"
+	"path/filepath"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/auto"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optpreview"
+
+	"github.com/dome/infra/internal/cfapi"
+	"github.com/dome/infra/internal/config"
+	"github.com/dome/infra/internal/recovery"
+)
+
+func main() {
+	dir := flag.String("dir", ".", "the folder holding Pulumi.yaml")
+	cli := flag.String("pulumi", "pulumi", "the pulumi CLI to run")
+	flag.Usage = func() {
+		fmt.Fprintln(flag.CommandLine.Output(), "usage: recover [-dir DIR] [-pulumi PATH] STACK")
+		flag.PrintDefaults()
+	}
+	flag.Parse()
+	if flag.NArg() != 1 {
+		flag.Usage()
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if err := run(ctx, *dir, *cli, flag.Arg(0)); err != nil {
+		fmt.Fprintf(os.Stderr, "recover %s: %v\n", flag.Arg(0), err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, dir, cli, stackName string) error {
+	cfg, err := config.LoadStack(dir, stackName) // loads .env.<stack> too
+	if err != nil {
+		return err
+	}
+	if os.Getenv("PULUMI_CONFIG_PASSPHRASE") == "" && os.Getenv("PULUMI_CONFIG_PASSPHRASE_FILE") == "" {
+		return errors.New("PULUMI_CONFIG_PASSPHRASE is not set: the stack's secrets are encrypted with a passphrase; export it or put it in .env." + stackName)
+	}
+	rps, err := cfapi.RequestsPerSecondFromEnv(os.Getenv)
+	if err != nil {
+		return err
+	}
+	client, err := cfapi.New(cfapi.Options{BaseURL: cfg.APIBaseURL(), Token: cfg.APIToken.Reveal(), AccountID: cfg.AccountID, RequestsPerSecond: rps})
+	if err != nil {
+		return err
+	}
+	path, err := resolve(cli)
+	if err != nil {
+		return err
+	}
+	pulumi, err := auto.NewPulumiCommand(&auto.PulumiCommandOptions{Root: filepath.Dir(filepath.Dir(path)), SkipVersionCheck: true})
+	if err != nil {
+		return err
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return err
+	}
+	stack, err := auto.SelectStackLocalSource(ctx, stackName, abs, auto.Pulumi(pulumi))
+	if err != nil {
+		return fmt.Errorf("select stack %s: %w (does it exist? `just pulumi-stack-init %s` creates it)", stackName, err, stackName)
+	}
+	project, err := stack.Workspace().ProjectSettings(ctx)
+	if err != nil {
+		return err
+	}
+	_, err = recovery.Run(ctx, recovery.Options{
+		Stack:   stack,
+		Project: string(project.Name),
+		Config:  cfg,
+		Account: client,
+		Out:     os.Stdout,
+		Preview: []optpreview.Option{optpreview.Diff(), optpreview.ProgressStreams(os.Stdout), optpreview.ErrorProgressStreams(os.Stderr)},
+	})
+	return err
+}
+
+// resolve resolves the CLI the way a shell would, as an absolute path: the
+// Automation API wants the folder it lives in.
+func resolve(cli string) (string, error) {
+	path, err := osexec.LookPath(cli)
+	if err != nil {
+		return "", fmt.Errorf("the pulumi CLI %q is not found: install it or run `just tools`", cli)
+	}
+	return filepath.Abs(path)
+}

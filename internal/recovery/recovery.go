@@ -1,0 +1,372 @@
+// Package recovery brings a stack whose deploy was cut short (a killed CLI,
+// a lost connection, a failed step) back in line with what Cloudflare holds,
+// so that the next `pulumi up` converges. Run is `just recover <stack>`: it
+// removes a stale lock once no Pulumi process holds it, clears the
+// operations the state left pending, imports every resource of the stack's
+// config that Cloudflare has and the state lacks (pending creates that did
+// happen, and orphans whose answer never reached the state) with the
+// program's own providers, and ends with a preview. When nothing is wrong it
+// changes nothing.
+package recovery
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/auto"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optimport"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optpreview"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
+
+	"github.com/dome/infra/internal/adopt"
+	"github.com/dome/infra/internal/config"
+)
+
+// Options is what Run works on.
+type Options struct {
+	Stack   auto.Stack     // the stack, on the project's backend
+	Project string         // the project name, as in Pulumi.yaml
+	Config  *config.Config // the stack's config: which physical names are its own
+	Account adopt.Account  // the Cloudflare account, read only
+	Out     io.Writer      // where Run says what it does, resource by resource
+	Preview []optpreview.Option
+}
+
+// Report is what Run did.
+type Report struct {
+	Lock     string         // what was done about a lock; "" when there was none
+	State    string         // what was done about a checkpoint cut short; "" when it was whole
+	Pending  []string       // one line per pending operation and what became of it
+	Imported []string       // "<type> <name> <id>" of each resource imported
+	Preview  map[string]int // the closing preview's change summary
+}
+
+// Changed reports whether Run changed the stack.
+func (r Report) Changed() bool {
+	return r.Lock != "" || r.State != "" || len(r.Pending) > 0 || len(r.Imported) > 0
+}
+
+// Run recovers the stack. It stops before changing anything when a live
+// Pulumi process holds the stack's lock.
+func Run(ctx context.Context, o Options) (Report, error) {
+	var rep Report
+	say := func(format string, args ...any) { fmt.Fprintf(o.Out, format+"\n", args...) }
+	stack := o.Stack.Name()
+	say("recover %s:", stack)
+
+	who, err := o.Stack.Workspace().WhoAmIDetails(ctx)
+	if err != nil {
+		return rep, fmt.Errorf("find the state backend: %w", err)
+	}
+	if root, ok := fileBackend(who.URL, o.Stack.Workspace().WorkDir()); ok {
+		// The checkpoint first: removing a lock reads the stack.
+		if rep.State, err = repairCheckpoint(root, o.Project, stack); err != nil {
+			return rep, err
+		}
+		if rep.State != "" {
+			say("  state     %s", rep.State)
+		}
+		if rep.Lock, err = releaseStaleLock(ctx, o.Stack, root, o.Project); err != nil {
+			return rep, err
+		}
+		if rep.Lock != "" {
+			say("  lock      %s", rep.Lock)
+		}
+	}
+
+	dep, err := o.Stack.Export(ctx)
+	if err != nil {
+		return rep, fmt.Errorf("read the state of stack %s: %w", stack, err)
+	}
+	st, err := readState(dep)
+	if err != nil {
+		return rep, fmt.Errorf("stack %s: %w", stack, err)
+	}
+
+	plan, err := adopt.Build(ctx, o.Config, o.Account)
+	if err != nil {
+		return rep, fmt.Errorf("look up stack %s's resources in Cloudflare: %w", stack, err)
+	}
+	lacking := plan.Lacking(stack, o.Project, st.urns)
+	importing := map[string]adopt.Spec{}
+	for _, s := range lacking.Resources {
+		if s.ID != "" {
+			importing[adopt.URN(stack, o.Project, s.Type, s.Name)] = s
+		}
+	}
+
+	if len(st.pending) > 0 {
+		for _, op := range st.pending {
+			rep.Pending = append(rep.Pending, describePending(op, importing))
+		}
+		if err := o.Stack.Import(ctx, st.withoutPending()); err != nil {
+			return rep, fmt.Errorf("clear the pending operations of stack %s: %w", stack, err)
+		}
+		for _, line := range rep.Pending {
+			say("  pending   %s", line)
+		}
+	}
+
+	if lacking.Imports() > 0 {
+		if err := importAll(ctx, o.Stack, lacking, o.Config.Protect); err != nil {
+			return rep, err
+		}
+		for _, s := range lacking.Resources {
+			if s.ID == "" {
+				continue
+			}
+			rep.Imported = append(rep.Imported, s.Type+" "+s.Name+" "+s.ID)
+			say("  imported  %-44s %-30s id %s", s.Type, s.Name, s.ID)
+		}
+	}
+	if !rep.Changed() {
+		say("  nothing to recover: no lock, no pending operation, nothing in Cloudflare that the state lacks")
+	}
+
+	preview, err := o.Stack.Preview(ctx, o.Preview...)
+	if err != nil {
+		return rep, fmt.Errorf("preview stack %s after recovering it: %w", stack, err)
+	}
+	rep.Preview = map[string]int{}
+	for op, n := range preview.ChangeSummary {
+		rep.Preview[string(op)] = n
+	}
+	next := ""
+	if summary(rep.Preview) != summary(map[string]int{"same": rep.Preview["same"]}) {
+		next = fmt.Sprintf("; `just pulumi-up %s` applies it", stack)
+	}
+	say("  preview   %s%s", summary(rep.Preview), next)
+	return rep, nil
+}
+
+// describePending says what became of one interrupted operation. A create
+// is settled by the import: the resource either is in Cloudflare and is
+// imported, or is not and the next up creates it.
+func describePending(op pendingOp, importing map[string]adopt.Spec) string {
+	what := op.Resource.Type + " " + op.name()
+	if op.Type != "creating" {
+		return fmt.Sprintf("%s %s: cleared; the preview shows what still differs", op.Type, what)
+	}
+	if s, ok := importing[op.Resource.URN]; ok {
+		return fmt.Sprintf("creating %s: found in Cloudflare (id %s), imported", what, s.ID)
+	}
+	return fmt.Sprintf("creating %s: not in Cloudflare, cleared; the next up creates it", what)
+}
+
+// importAll imports f with Pulumi, protecting what it imports exactly when
+// the program protects it.
+func importAll(ctx context.Context, stack auto.Stack, f adopt.File, protect bool) error {
+	dir, err := os.MkdirTemp("", "dome-recover-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "import.json")
+	data, err := json.MarshalIndent(f, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		return err
+	}
+	_, err = stack.ImportResources(ctx, optimport.ImportFile(path), optimport.Protect(protect), optimport.GenerateCode(false))
+	if err != nil {
+		return fmt.Errorf("import into stack %s what Cloudflare holds and the state lacks: %w", stack.Name(), err)
+	}
+	return nil
+}
+
+// state is the part of an exported deployment recovery reads.
+type state struct {
+	raw     map[string]json.RawMessage
+	version int
+	urns    map[string]bool
+	pending []pendingOp
+}
+
+type pendingOp struct {
+	Type     string `json:"type"`
+	Resource struct {
+		URN  string `json:"urn"`
+		Type string `json:"type"`
+	} `json:"resource"`
+}
+
+func (op pendingOp) name() string {
+	return op.Resource.URN[strings.LastIndex(op.Resource.URN, "::")+2:]
+}
+
+func readState(dep apitype.UntypedDeployment) (*state, error) {
+	st := &state{version: dep.Version, urns: map[string]bool{}}
+	if err := json.Unmarshal(dep.Deployment, &st.raw); err != nil {
+		return nil, fmt.Errorf("decode the exported state: %w", err)
+	}
+	var resources []struct {
+		URN string `json:"urn"`
+	}
+	if raw, ok := st.raw["resources"]; ok {
+		if err := json.Unmarshal(raw, &resources); err != nil {
+			return nil, fmt.Errorf("decode the state's resources: %w", err)
+		}
+	}
+	for _, r := range resources {
+		st.urns[r.URN] = true
+	}
+	if raw, ok := st.raw["pending_operations"]; ok {
+		if err := json.Unmarshal(raw, &st.pending); err != nil {
+			return nil, fmt.Errorf("decode the state's pending operations: %w", err)
+		}
+	}
+	return st, nil
+}
+
+func (st *state) withoutPending() apitype.UntypedDeployment {
+	raw := make(map[string]json.RawMessage, len(st.raw))
+	for k, v := range st.raw {
+		if k != "pending_operations" {
+			raw[k] = v
+		}
+	}
+	data, _ := json.Marshal(raw) // re-encoding what was just decoded cannot fail
+	return apitype.UntypedDeployment{Version: st.version, Deployment: data}
+}
+
+// lockFile is what Pulumi's file backend writes while a command holds a stack.
+type lockFile struct {
+	Pid       int       `json:"pid"`
+	Username  string    `json:"username"`
+	Hostname  string    `json:"hostname"`
+	Timestamp time.Time `json:"timestamp"`
+}
+
+// repairCheckpoint puts back the previous checkpoint when the CLI died
+// while writing the stack's current one. Pulumi's file backend keeps the
+// previous one beside it (.bak); the step it lacks is imported as an orphan.
+func repairCheckpoint(root, project, stack string) (string, error) {
+	path := filepath.Join(root, ".pulumi", "stacks", project, stack+".json")
+	data, err := os.ReadFile(path)
+	if err != nil || json.Valid(data) {
+		return "", nil
+	}
+	bak, err := os.ReadFile(path + ".bak")
+	if err != nil || !json.Valid(bak) {
+		return "", fmt.Errorf("the state of stack %s (%s) was cut short when the CLI died, and no intact backup (%s.bak) is beside it", stack, path, filepath.Base(path))
+	}
+	if err := os.WriteFile(path, bak, 0o644); err != nil {
+		return "", fmt.Errorf("restore the state of stack %s: %w", stack, err)
+	}
+	return fmt.Sprintf("%s was cut short when the CLI died; restored the previous checkpoint from %s.bak", filepath.Base(path), filepath.Base(path)), nil
+}
+
+// releaseStaleLock removes the stack's lock in a file backend at root when
+// the process that took it is gone, and refuses when it still runs or
+// cannot be checked. A lock on another backend is left to Pulumi, whose
+// error names `pulumi cancel`.
+func releaseStaleLock(ctx context.Context, stack auto.Stack, root, project string) (string, error) {
+	var files []string
+	for _, dir := range []string{
+		filepath.Join(root, ".pulumi", "locks", "organization", project, stack.Name()),
+		filepath.Join(root, ".pulumi", "locks", stack.Name()),
+	} {
+		found, _ := filepath.Glob(filepath.Join(dir, "*.json"))
+		files = append(files, found...)
+	}
+	if len(files) == 0 {
+		return "", nil
+	}
+	host, _ := os.Hostname()
+	var stale []string
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			return "", fmt.Errorf("read the lock %s: %w", f, err)
+		}
+		var l lockFile
+		if err := json.Unmarshal(data, &l); err != nil {
+			return "", fmt.Errorf("read the lock %s: %w", f, err)
+		}
+		holder := fmt.Sprintf("pid %d on %s, taken %s", l.Pid, l.Hostname, l.Timestamp.Format(time.RFC3339))
+		switch {
+		case l.Hostname != host:
+			return "", fmt.Errorf("stack %s is locked by %s, another machine: make sure no deploy runs there, then run `pulumi cancel --stack %s --yes` and `just recover %s` again",
+				stack.Name(), holder, stack.Name(), stack.Name())
+		case pulumiRunning(l.Pid):
+			return "", fmt.Errorf("stack %s is locked by a Pulumi process that is still running (%s): let it finish or stop it, then run `just recover %s` again",
+				stack.Name(), holder, stack.Name())
+		}
+		stale = append(stale, holder)
+	}
+	if err := stack.Cancel(ctx); err != nil {
+		return "", fmt.Errorf("remove the stale lock of stack %s: %w", stack.Name(), err)
+	}
+	return "removed the stale lock of " + strings.Join(stale, "; ") + " (no such Pulumi process runs)", nil
+}
+
+// fileBackend is the folder of a file:// backend URL, resolved as Pulumi
+// resolves it: ~ is the home folder, a relative path is relative to the
+// folder Pulumi runs in.
+func fileBackend(backend, workDir string) (string, bool) {
+	path, ok := strings.CutPrefix(backend, "file://")
+	if !ok {
+		return "", false
+	}
+	path, _, _ = strings.Cut(path, "?")
+	if rest, ok := strings.CutPrefix(path, "~"); ok {
+		home, err := os.UserHomeDir()
+		if err != nil {
+			return "", false
+		}
+		path = home + rest
+	}
+	if !filepath.IsAbs(path) {
+		path = filepath.Join(workDir, path)
+	}
+	return path, true
+}
+
+// pulumiRunning reports whether pid is a running pulumi command. When the
+// process table cannot be read it answers yes: a lock is never taken away
+// from a process that might hold it.
+func pulumiRunning(pid int) bool {
+	if pid <= 0 {
+		return false
+	}
+	if err := syscall.Kill(pid, 0); errors.Is(err, syscall.ESRCH) {
+		return false
+	}
+	cmdline, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
+	if err != nil {
+		return !errors.Is(err, os.ErrNotExist)
+	}
+	argv0, _, _ := strings.Cut(string(cmdline), "\x00")
+	return strings.Contains(filepath.Base(argv0), "pulumi")
+}
+
+// summary reads a change summary as a sentence.
+func summary(changes map[string]int) string {
+	ops := make([]string, 0, len(changes))
+	for op := range changes {
+		ops = append(ops, op)
+	}
+	slices.Sort(ops)
+	var parts []string
+	for _, op := range ops {
+		if op != "same" && changes[op] > 0 {
+			parts = append(parts, fmt.Sprintf("%d to %s", changes[op], op))
+		}
+	}
+	if len(parts) == 0 {
+		return fmt.Sprintf("no changes (%d unchanged)", changes["same"])
+	}
+	return strings.Join(parts, ", ") + fmt.Sprintf(" (%d unchanged)", changes["same"])
+}
