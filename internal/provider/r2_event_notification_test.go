@@ -100,7 +100,7 @@ func TestR2EventNotificationCreateRefusesExisting(t *testing.T) {
 	q := e.fixture("POST", "/queues", `{"queue_name":"uploaded"}`)["queue_id"].(string)
 	e.fixture("PUT", "/event_notifications/r2/silo-content/configuration/queues/"+q, `{"rules":[{"actions":["PutObject"]}]}`)
 	err := e.resource("R2EventNotification", "n").createErr(notification("silo-content", q, rule("", "", "DeleteObject")))
-	require.ErrorContains(t, err, "pulumi import domecf:index:R2EventNotification <logical-name> silo-content/"+q)
+	require.ErrorContains(t, err, "pulumi import --stack test domecf:index:R2EventNotification n silo-content/"+q+" --provider domecf=urn:pulumi:test::dome::pulumi:providers:domecf::domecf")
 }
 
 func TestR2EventNotificationCheck(t *testing.T) {
