@@ -214,7 +214,7 @@ func startEmulator(b *testing.B, dir string, env []string) []string {
 	if err != nil {
 		b.Fatal(err)
 	}
-	emu, err := cfemu.New(cfemu.Config{Token: creds["CLOUDFLARE_API_TOKEN"], AccountID: creds["CLOUDFLARE_ACCOUNT_ID"]})
+	emu, err := cfemu.New(cfemu.Config{Token: creds["CLOUDFLARE_API_TOKEN"], AccountID: creds["CLOUDFLARE_ACCOUNT_ID"], Zones: []string{"dome.example"}})
 	if err != nil {
 		b.Fatal(err)
 	}
