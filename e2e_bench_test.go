@@ -27,7 +27,7 @@ func chains(baseURL string, width, depth int) pulumi.RunFunc {
 				name := fmt.Sprintf("w-%d-%d", c, d)
 				args := domecf.WorkerScriptArgs{
 					Name:              pulumi.String(name),
-					Content:           pulumi.String("export default { fetch() { return new Response('" + name + "'); } };"),
+					Content:           workerCode("export default { fetch() { return new Response('" + name + "'); } };"),
 					CompatibilityDate: "2025-04-15",
 				}
 				if prev != nil {

@@ -61,7 +61,7 @@ func (c *companion) program(baseURL string, ids map[string]string) pulumi.RunFun
 		}
 		target, err := domecf.NewWorkerScript(ctx, "target", domecf.WorkerScriptArgs{
 			Name:              pulumi.String("e2e-target"),
-			Content:           pulumi.String("export default { fetch() { return new Response('target'); } };"),
+			Content:           workerCode("export default { fetch() { return new Response('target'); } };"),
 			CompatibilityDate: "2025-04-15",
 		}, use)
 		if err != nil {
@@ -105,7 +105,7 @@ func (c *companion) program(baseURL string, ids map[string]string) pulumi.RunFun
 		}
 		api, err := domecf.NewWorkerScript(ctx, "api", domecf.WorkerScriptArgs{
 			Name:               pulumi.String("e2e-api"),
-			Content:            pulumi.String(c.content),
+			Content:            workerCode(c.content),
 			CompatibilityDate:  "2025-04-15",
 			CompatibilityFlags: []string{"nodejs_als"},
 			Bindings:           bindings,

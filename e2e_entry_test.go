@@ -29,7 +29,7 @@ func TestWorkersDevOnEngine(t *testing.T) {
 		}
 		api, err := domecf.NewWorkerScript(ctx, "api", domecf.WorkerScriptArgs{
 			Name:              pulumi.String("e2e-api"),
-			Content:           pulumi.String("export default { fetch() { return new Response('api'); } };"),
+			Content:           workerCode("export default { fetch() { return new Response('api'); } };"),
 			CompatibilityDate: "2025-04-15",
 		}, use)
 		if err != nil {

@@ -37,7 +37,7 @@ func schemaProgram(baseURL, databaseID, dir string, content *string) pulumi.RunF
 		}
 		_, err = domecf.NewWorkerScript(ctx, "silo", domecf.WorkerScriptArgs{
 			Name:              pulumi.String("e2e-silo"),
-			Content:           pulumi.String(*content),
+			Content:           workerCode(*content),
 			CompatibilityDate: "2025-04-15",
 			Bindings:          []domecf.Binding{{Type: "d1", Name: "DB", ID: pulumi.String(databaseID)}},
 		}, use, pulumi.DependsOn([]pulumi.Resource{m}))

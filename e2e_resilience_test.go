@@ -69,7 +69,7 @@ func fleetProgram(cfg *config.Config, baseURL string) pulumi.RunFunc {
 		for _, w := range cfg.Topology.Workers {
 			script, err := domecf.NewWorkerScript(ctx, w.Name, domecf.WorkerScriptArgs{
 				Name:              pulumi.String(cfg.Name(w.Name)),
-				Content:           pulumi.String("export default { fetch() { return new Response('" + w.Name + "'); } };"),
+				Content:           workerCode("export default { fetch() { return new Response('" + w.Name + "'); } };"),
 				CompatibilityDate: w.CompatibilityDate,
 			}, use)
 			if err != nil {

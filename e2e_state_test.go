@@ -47,7 +47,7 @@ func (w *worker) program(baseURL string) pulumi.RunFunc {
 		}
 		api, err := domecf.NewWorkerScript(ctx, "api", domecf.WorkerScriptArgs{
 			Name:              pulumi.String("e2e-api"),
-			Content:           pulumi.String(w.content.Load().(string)),
+			Content:           workerCode(w.content.Load().(string)),
 			CompatibilityDate: "2025-04-15",
 			Bindings:          []domecf.Binding{{Type: "plain_text", Name: "VERSION", Text: pulumi.String("1")}},
 		}, use)

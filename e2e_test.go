@@ -9,6 +9,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -33,6 +35,7 @@ import (
 
 	"github.com/dome/infra/internal/cfemu"
 	"github.com/dome/infra/internal/config"
+	"github.com/dome/infra/internal/domecf"
 )
 
 const e2ePassphrase = "e2e-passphrase"
@@ -99,7 +102,33 @@ func TestMain(m *testing.M) {
 	if pluginDir != "" {
 		_ = os.RemoveAll(pluginDir)
 	}
+	if codeDir != "" {
+		_ = os.RemoveAll(codeDir)
+	}
 	os.Exit(code)
+}
+
+// codeDir holds the test programs' worker code, one file per content hash
+// as the program's bundle store keeps bundles; TestMain removes it.
+var (
+	codeDir     string
+	codeDirOnce sync.Once
+)
+
+// workerCode writes a test program's worker code where the provider reads
+// it, and names it as the program names a bundle.
+func workerCode(text string) domecf.Code {
+	codeDirOnce.Do(func() { codeDir = must(os.MkdirTemp("", "dome-code-")) })
+	sum := sha256.Sum256([]byte(text))
+	c := domecf.Code{File: filepath.Join(codeDir, hex.EncodeToString(sum[:])+".js"), SHA256: hex.EncodeToString(sum[:])}
+	if _, err := os.Stat(c.File); err != nil {
+		// Programs run concurrently: write aside, then rename into place.
+		tmp := must(os.CreateTemp(codeDir, "code-"))
+		must(tmp.WriteString(text))
+		must(0, tmp.Close())
+		must(0, os.Rename(tmp.Name(), c.File))
+	}
+	return c
 }
 
 // engine is one stack on the real engine, with its own state folder,

@@ -46,6 +46,13 @@ const (
 // this project: services/<worker>/src/index.ts beside the infra folder.
 const DefaultServicesRoot = "../services"
 
+// EnvBundleDir names the folder bundles are written to, instead of
+// DefaultBundleDir (relative to this project).
+const (
+	EnvBundleDir     = "DOME_BUNDLE_DIR"
+	DefaultBundleDir = ".bundles"
+)
+
 // Source is where configuration values come from: a running Pulumi program
 // (*pulumi.Context satisfies it) or the YAML files read by ReadFiles.
 type Source interface {
@@ -78,6 +85,10 @@ type Config struct {
 	APIToken      Secret
 	APIHostname   string // host[:port] of the Cloudflare API; empty for Cloudflare itself
 	ServicesRoot  string // absolute
+	// BundleDir is where workers' bundles are written, one file per content
+	// hash, for the provider to upload from: <project>/.bundles unless
+	// DOME_BUNDLE_DIR names another folder (CI can cache it between runs).
+	BundleDir string // absolute
 	LogLevel      string
 	Observability Observability
 	// Protect marks every stateful resource (database, bucket, index, queue,
@@ -368,6 +379,13 @@ func Load(src Source, getenv func(string) string) (*Config, error) {
 	}
 	if !filepath.IsAbs(c.ServicesRoot) {
 		c.ServicesRoot = filepath.Join(rootDir(src), c.ServicesRoot)
+	}
+	c.BundleDir = getenv(EnvBundleDir)
+	if c.BundleDir == "" {
+		c.BundleDir = DefaultBundleDir
+	}
+	if !filepath.IsAbs(c.BundleDir) {
+		c.BundleDir = filepath.Join(rootDir(src), c.BundleDir)
 	}
 
 	c.LogLevel = str(KeyLogLevel)

@@ -66,7 +66,7 @@ func TestWrappersMatchTheProviderSchema(t *testing.T) {
 			return err
 		}
 		_, err := NewWorkerScript(ctx, "w", WorkerScriptArgs{
-			Name: s("w"), MainModule: "index.js", Content: s("export default {}"), CompatibilityDate: "2025-04-15",
+			Name: s("w"), MainModule: "index.js", Content: Code{File: "/b/0.js", SHA256: strings.Repeat("0", 64)}, CompatibilityDate: "2025-04-15",
 			CompatibilityFlags: []string{"nodejs_als"},
 			Bindings: []Binding{{
 				Type: "d1", Name: "ALL", Text: s("x"), ID: s("x"), BucketName: s("x"), Jurisdiction: s("x"), QueueName: s("x"),
@@ -80,7 +80,7 @@ func TestWrappersMatchTheProviderSchema(t *testing.T) {
 				Tag: "v2", OldTag: "v1", NewClasses: []string{"A"}, NewSqliteClasses: []string{"B"},
 				RenamedClasses: []RenamedClass{{From: "C", To: "D"}}, DeletedClasses: []string{"E"},
 			}},
-			SourceMap: s("{}"),
+			SourceMap: &Code{File: "/b/0.js.map", SHA256: strings.Repeat("1", 64)},
 		})
 		return err
 	}, pulumi.WithMocks("dome", "test", c))

@@ -10,12 +10,20 @@ type WorkerScript struct {
 	ContentSha256 pulumi.StringOutput `pulumi:"contentSha256"`
 }
 
+// Code is a file a worker uploads, named by the hash of its bytes. The
+// provider reads it only to upload it, so state holds the path and the
+// hash, never the code.
+type Code struct {
+	File   string // absolute path
+	SHA256 string // hex SHA-256 of the file's bytes
+}
+
 // WorkerScriptArgs is what a WorkerScript uploads. Every upload replaces
 // the script's whole binding list, so Bindings must be complete.
 type WorkerScriptArgs struct {
 	Name               pulumi.StringInput
 	MainModule         string
-	Content            pulumi.StringInput
+	Content            Code
 	CompatibilityDate  string
 	CompatibilityFlags []string
 	Bindings           []Binding
@@ -25,8 +33,8 @@ type WorkerScriptArgs struct {
 	Tags               []string
 	// Migrations is the Durable Object migration history, oldest step first.
 	Migrations []Migration
-	// SourceMap is the main module's source map; empty uploads none.
-	SourceMap pulumi.StringInput
+	// SourceMap is the main module's source map; nil uploads none.
+	SourceMap *Code
 }
 
 // Binding is one entry of a worker's env. Type is Cloudflare's binding type
@@ -75,8 +83,9 @@ type RenamedClass struct {
 // NewWorkerScript uploads a worker.
 func NewWorkerScript(ctx *pulumi.Context, name string, args WorkerScriptArgs, opts ...pulumi.ResourceOption) (*WorkerScript, error) {
 	props := pulumi.Map{
-		"name":    args.Name,
-		"content": args.Content,
+		"name":          args.Name,
+		"contentFile":   pulumi.String(args.Content.File),
+		"contentSha256": pulumi.String(args.Content.SHA256),
 	}
 	putString(props, "mainModule", args.MainModule)
 	putString(props, "compatibilityDate", args.CompatibilityDate)
@@ -110,7 +119,10 @@ func NewWorkerScript(ctx *pulumi.Context, name string, args WorkerScriptArgs, op
 		}
 		props["migrations"] = steps
 	}
-	put(props, "sourceMap", args.SourceMap)
+	if m := args.SourceMap; m != nil {
+		props["sourceMapFile"] = pulumi.String(m.File)
+		props["sourceMapSha256"] = pulumi.String(m.SHA256)
+	}
 	var w WorkerScript
 	if err := ctx.RegisterResource(TypeWorkerScript, name, props, &w, opts...); err != nil {
 		return nil, err

@@ -17,6 +17,9 @@ type diffPolicy struct {
 	// Cloudflare fills in defaults that an import reads back, so an imported
 	// resource matches a program that leaves those settings out.
 	keepWhenUnset map[string]bool
+	// ignore lists inputs that say where something is rather than what it
+	// is, such as a file named by its hash, which another input holds.
+	ignore map[string]bool
 }
 
 // diffInputs compares two input structs property by property, so the diff
@@ -31,7 +34,7 @@ func diffInputs[I any](olds, news I, pol diffPolicy) infer.DiffResponse {
 			continue
 		}
 		o, n := ov.Field(i), nv.Field(i)
-		if pol.keepWhenUnset[name] && isUnset(n) {
+		if pol.ignore[name] || pol.keepWhenUnset[name] && isUnset(n) {
 			continue
 		}
 		if sameValue(o, n) {

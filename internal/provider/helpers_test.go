@@ -8,6 +8,8 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -279,6 +281,16 @@ func keys[V any](m map[string]V) []string {
 		out = append(out, k)
 	}
 	return out
+}
+
+// withCode writes text to a file named by its hash, as the program's
+// bundle store does, and sets in's code inputs to it.
+func withCode(t *testing.T, in map[string]property.Value, text string) map[string]property.Value {
+	t.Helper()
+	file := filepath.Join(t.TempDir(), sha256Hex(text)+".js")
+	require.NoError(t, os.WriteFile(file, []byte(text), 0o644))
+	in["contentFile"], in["contentSha256"] = str(file), str(sha256Hex(text))
+	return in
 }
 
 // Shorthands for building property maps.

@@ -52,7 +52,7 @@ func TestCreateSurvivesLostAnswers(t *testing.T) {
 		e := newLosingEnv(t, "PUT "+accPath+"/workers/scripts/dome-api", 100)
 		f := e.workerFixtures()
 		w := e.resource("WorkerScript", "api")
-		resp := w.create(apiWorker(f, "export default {}"))
+		resp := w.create(apiWorker(t, f, "export default {}"))
 		require.Equal(t, "dome-api", resp.ID)
 		require.Equal(t, str("v1"), resp.Properties.Get("migrationTag"))
 		w.requireNoRefreshDiff()

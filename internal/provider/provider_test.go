@@ -125,9 +125,9 @@ func TestSchema(t *testing.T) {
 		replace          string
 	}{
 		"domecf:index:WorkerScript": {
-			inputs: []string{"name", "mainModule", "content", "compatibilityDate", "compatibilityFlags", "bindings",
-				"observability", "logpush", "placement", "tags", "migrations", "sourceMap"},
-			required: []string{"name", "content"}, replace: "name",
+			inputs: []string{"name", "mainModule", "contentFile", "contentSha256", "compatibilityDate", "compatibilityFlags", "bindings",
+				"observability", "logpush", "placement", "tags", "migrations", "sourceMapFile", "sourceMapSha256", "content", "sourceMap"},
+			required: []string{"name", "contentSha256"}, replace: "name",
 		},
 		"domecf:index:VectorizeIndex": {
 			inputs:   []string{"name", "dimensions", "metric", "preset", "description", "metadataIndexes"},

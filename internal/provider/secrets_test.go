@@ -58,18 +58,18 @@ func TestSecretTextNeverInTheClear(t *testing.T) {
 	e.emu.Inject(cfemu.Fault{Method: "PUT", Count: 1, Status: 503})
 	w := e.resource("WorkerScript", "api")
 
-	checked := w.checkOK(apiWorker(f, "export default {}"))
+	checked := w.checkOK(apiWorker(t, f, "export default {}"))
 	requireNoPlainSecret(t, "check", checked, secretValue)
 	text := checked.Get("bindings").AsArray().Get(5).AsMap().Get("text")
 	require.True(t, text.Secret())
 	require.Equal(t, secretValue, text.AsString())
 	require.False(t, checked.Get("bindings").AsArray().Get(4).AsMap().Get("text").Secret(), "plain_text stays readable")
 
-	created := w.create(apiWorker(f, "export default {}"))
+	created := w.create(apiWorker(t, f, "export default {}"))
 	requireNoPlainSecret(t, "create", created.Properties, secretValue)
 	require.True(t, created.Properties.Get("bindings").AsArray().Get(5).AsMap().Get("text").Secret())
 
-	updated := w.update(apiWorker(f, "export default { v: 2 }"), "content")
+	updated := w.update(apiWorker(t, f, "export default { v: 2 }"), "contentSha256")
 	requireNoPlainSecret(t, "update", updated.Properties, secretValue)
 
 	refreshed := w.read()
@@ -79,7 +79,7 @@ func TestSecretTextNeverInTheClear(t *testing.T) {
 		"the value Cloudflare does not return is kept from state")
 
 	// A failing upload: Cloudflare's error names the binding, never the value.
-	bad := apiWorker(f, "export default {}")
+	bad := apiWorker(t, f, "export default {}")
 	bad["bindings"] = arr(
 		obj(map[string]property.Value{"type": str("secret_text"), "name": str("API_KEY"), "text": str(secretValue)}),
 		obj(map[string]property.Value{"type": str("d1"), "name": str("DB"), "id": str("no-such-db")}),
@@ -104,7 +104,7 @@ func TestRemovedSecretIsDeleted(t *testing.T) {
 	e := newEnv(t)
 	f := e.workerFixtures()
 	w := e.resource("WorkerScript", "api")
-	in := apiWorker(f, "export default {}")
+	in := apiWorker(t, f, "export default {}")
 	in["bindings"] = arr(
 		obj(map[string]property.Value{"type": str("secret_text"), "name": str("API_KEY"), "text": str(secretValue)}),
 		obj(map[string]property.Value{"type": str("secret_text"), "name": str("OLD_TOKEN"), "text": str("old")}),

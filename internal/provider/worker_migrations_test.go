@@ -18,12 +18,11 @@ func step(tag string, fields ...any) property.Value {
 	return obj(m)
 }
 
-func doWorker(content string, steps ...property.Value) map[string]property.Value {
-	return map[string]property.Value{
+func doWorker(t *testing.T, content string, steps ...property.Value) map[string]property.Value {
+	return withCode(t, map[string]property.Value{
 		"name":       str("dome-rooms"),
-		"content":    str(content),
 		"migrations": arr(steps...),
-	}
+	}, content)
 }
 
 // The history is the program's; the tag is Cloudflare's. Every update
@@ -39,7 +38,7 @@ func TestWorkerScriptMigrationHistory(t *testing.T) {
 
 	// Create: a new script is at no tag, so the whole history goes, inline
 	// when it is one step.
-	created := w.create(doWorker("export default {}", v1))
+	created := w.create(doWorker(t, "export default {}", v1))
 	meta, _ := e.uploaded("dome-rooms")
 	require.Equal(t, map[string]any{"new_tag": "v1", "new_sqlite_classes": []any{"Counter"}}, meta["migrations"])
 	require.Equal(t, str("v1"), created.Properties.Get("migrationTag"))
@@ -55,7 +54,7 @@ func TestWorkerScriptMigrationHistory(t *testing.T) {
 	// Adding v3: the tag comes from the scripts list (v2), not from the
 	// state (v1), so only v3 is sent.
 	e.emu.ResetLog()
-	updated := w.update(doWorker("export default {}", v1, v2, v3), "migrations")
+	updated := w.update(doWorker(t, "export default {}", v1, v2, v3), "migrations")
 	require.Equal(t, []call{{"GET", "/workers/scripts", ""}, {"PUT", "/workers/scripts/dome-rooms", ""}}, e.calls())
 	meta, _ = e.uploaded("dome-rooms")
 	require.Equal(t, map[string]any{"old_tag": "v2", "new_tag": "v3",
@@ -64,7 +63,7 @@ func TestWorkerScriptMigrationHistory(t *testing.T) {
 
 	// Two new steps at once go as Cloudflare's steps list.
 	e.emu.ResetLog()
-	w.update(doWorker("export default {}", v1, v2, v3, v4, v5), "migrations")
+	w.update(doWorker(t, "export default {}", v1, v2, v3, v4, v5), "migrations")
 	meta, _ = e.uploaded("dome-rooms")
 	require.Equal(t, map[string]any{"old_tag": "v3", "new_tag": "v5", "steps": []any{
 		map[string]any{"deleted_classes": []any{"Limiter"}},
@@ -76,7 +75,7 @@ func TestWorkerScriptMigrationHistory(t *testing.T) {
 
 	// Re-deploying new code with the same history sends no migration.
 	e.emu.ResetLog()
-	w.update(doWorker("export default { v: 2 }", v1, v2, v3, v4, v5), "content")
+	w.update(doWorker(t, "export default { v: 2 }", v1, v2, v3, v4, v5), "contentSha256")
 	meta, _ = e.uploaded("dome-rooms")
 	require.NotContains(t, meta, "migrations")
 	w.requireNoRefreshDiff()
@@ -85,7 +84,7 @@ func TestWorkerScriptMigrationHistory(t *testing.T) {
 	_, err = e.client().UploadScript(t.Context(), cfapi.UploadScriptParams{ScriptName: "dome-rooms", Content: "export default {}",
 		Metadata: cfapi.ScriptMetadata{MainModule: "index.js", Migrations: &cfapi.Migrations{OldTag: "v5", NewTag: "hotfix"}}})
 	require.NoError(t, err)
-	d, checked := w.diff(doWorker("export default { v: 3 }", v1, v2, v3, v4, v5))
+	d, checked := w.diff(doWorker(t, "export default { v: 3 }", v1, v2, v3, v4, v5))
 	require.True(t, d.HasChanges)
 	e.emu.ResetLog()
 	_, err = e.server.Update(p.UpdateRequest{ID: w.id, Urn: w.urn, State: w.state, Inputs: checked, OldInputs: w.inputs})
@@ -127,7 +126,7 @@ func TestPendingMigrations(t *testing.T) {
 
 func TestWorkerScriptCheckMigrations(t *testing.T) {
 	e := newEnv(t)
-	resp := e.resource("WorkerScript", "w").check(doWorker("export default {}",
+	resp := e.resource("WorkerScript", "w").check(doWorker(t, "export default {}",
 		step("v1"), step("v1"), step("", "oldTag", str("v0"))))
 	require.Equal(t, []p.CheckFailure{
 		{Property: "migrations[1].tag", Reason: `tag "v1" is also the tag of step 0; every step needs its own tag`},

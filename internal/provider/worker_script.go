@@ -5,6 +5,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -20,9 +22,12 @@ type WorkerScript struct{}
 
 // WorkerScriptArgs are a worker's inputs.
 type WorkerScriptArgs struct {
-	Name               string               `pulumi:"name" provider:"replaceOnChanges"`
-	MainModule         string               `pulumi:"mainModule,optional"`
-	Content            string               `pulumi:"content"`
+	Name       string `pulumi:"name" provider:"replaceOnChanges"`
+	MainModule string `pulumi:"mainModule,optional"`
+	// ContentFile is optional to decoding only, so that state written
+	// before it existed still reads; Check requires it.
+	ContentFile        string               `pulumi:"contentFile,optional"`
+	ContentSha256      string               `pulumi:"contentSha256"`
 	CompatibilityDate  *string              `pulumi:"compatibilityDate,optional"`
 	CompatibilityFlags []string             `pulumi:"compatibilityFlags,optional"`
 	Bindings           []WorkerBinding      `pulumi:"bindings,optional"`
@@ -31,7 +36,13 @@ type WorkerScriptArgs struct {
 	Placement          *WorkerPlacement     `pulumi:"placement,optional"`
 	Tags               []string             `pulumi:"tags,optional"`
 	Migrations         []WorkerMigration    `pulumi:"migrations,optional"`
-	SourceMap          *string              `pulumi:"sourceMap,optional"`
+	SourceMapFile      *string              `pulumi:"sourceMapFile,optional"`
+	SourceMapSha256    *string              `pulumi:"sourceMapSha256,optional"`
+	// LegacyContent and LegacySourceMap are the code and map inline, as
+	// versions before contentFile took them. Check refuses them; they are
+	// here so that state written then decodes and its diff names them.
+	LegacyContent   *string `pulumi:"content,optional"`
+	LegacySourceMap *string `pulumi:"sourceMap,optional"`
 }
 
 // WorkerBinding is one binding; which optional fields apply depends on Type
@@ -84,8 +95,7 @@ type WorkerRenamedClass struct {
 // WorkerScriptState is a worker's state: its inputs plus what Cloudflare reports.
 type WorkerScriptState struct {
 	WorkerScriptArgs
-	ContentSha256 string  `pulumi:"contentSha256"`
-	MigrationTag  *string `pulumi:"migrationTag,optional"`
+	MigrationTag *string `pulumi:"migrationTag,optional"`
 }
 
 const defaultMainModule = "index.js"
@@ -131,7 +141,9 @@ func (a *WorkerScriptArgs) Annotate(an infer.Annotator) {
 	an.Describe(&a.Name, "Script name; changing it replaces the worker.")
 	an.Describe(&a.MainModule, "Name of the main module part.")
 	an.SetDefault(&a.MainModule, defaultMainModule)
-	an.Describe(&a.Content, "Source of the main ES module.")
+	an.Describe(&a.ContentFile, "Absolute path of the main ES module's file, read only when the script is uploaded. "+
+		"State keeps the path and the hash, never the code.")
+	an.Describe(&a.ContentSha256, "Hex SHA-256 of contentFile's bytes: what the diff compares, and what an upload checks the file against.")
 	an.Describe(&a.CompatibilityDate, "Workers runtime compatibility date.")
 	an.Describe(&a.CompatibilityFlags, "Workers runtime compatibility flags.")
 	an.Describe(&a.Bindings, "The worker's bindings. An upload replaces the whole list.")
@@ -141,8 +153,11 @@ func (a *WorkerScriptArgs) Annotate(an infer.Annotator) {
 	an.Describe(&a.Tags, "Script tags.")
 	an.Describe(&a.Migrations, "Durable Object migration history, oldest step first. Each upload sends only the steps "+
 		"after the tag the script is at, which is read from Cloudflare's scripts list.")
-	an.Describe(&a.SourceMap, "Source map of the main module, uploaded beside it as <mainModule>.map so Workers Logs "+
-		"shows stack traces in the original sources.")
+	an.Describe(&a.SourceMapFile, "Absolute path of the main module's source map, uploaded beside it as <mainModule>.map "+
+		"so Workers Logs shows stack traces in the original sources.")
+	an.Describe(&a.SourceMapSha256, "Hex SHA-256 of sourceMapFile's bytes.")
+	an.Deprecate(&a.LegacyContent, "Inline code kept the code in state; use contentFile and contentSha256.")
+	an.Deprecate(&a.LegacySourceMap, "An inline map kept it in state; use sourceMapFile and sourceMapSha256.")
 }
 
 // Annotate documents a binding.
@@ -165,7 +180,6 @@ func (b *WorkerBinding) Annotate(a infer.Annotator) {
 
 // Annotate documents the state.
 func (s *WorkerScriptState) Annotate(a infer.Annotator) {
-	a.Describe(&s.ContentSha256, "Hex SHA-256 of content.")
 	a.Describe(&s.MigrationTag, "Durable Object migration tag the script is at.")
 }
 
@@ -196,7 +210,44 @@ func (*WorkerScript) Check(ctx context.Context, req infer.CheckRequest) (infer.C
 			Reason: fmt.Sprintf("headSamplingRate is a fraction between 0 and 1, got %v", *o.HeadSamplingRate)})
 	}
 	failures = append(failures, checkMigrations(args.Migrations)...)
+	failures = append(failures, checkCode("content", &args.ContentFile, &args.ContentSha256)...)
+	for prop, set := range map[string]bool{"content": args.LegacyContent != nil, "sourceMap": args.LegacySourceMap != nil} {
+		if set {
+			failures = append(failures, p.CheckFailure{Property: prop, Reason: fmt.Sprintf("%s kept the code in state and is no longer taken; "+
+				"write it to a file and pass %sFile and %sSha256", prop, prop, prop)})
+		}
+	}
+	if args.SourceMapFile != nil || args.SourceMapSha256 != nil {
+		failures = append(failures, checkCode("sourceMap", args.SourceMapFile, args.SourceMapSha256)...)
+	}
 	return infer.CheckResponse[WorkerScriptArgs]{Inputs: args, Failures: failures}, nil
+}
+
+// checkCode checks a file input and its hash: the file must be named by an
+// absolute path, because the provider does not run in the program's folder,
+// and the hash must be a hex SHA-256. The file itself is read only when it
+// is uploaded, so a preview never reads a bundle.
+func checkCode(prop string, file, sum *string) []p.CheckFailure {
+	var failures []p.CheckFailure
+	switch {
+	case file == nil || *file == "":
+		failures = append(failures, p.CheckFailure{Property: prop + "File", Reason: prop + "File is required with " + prop + "Sha256: the absolute path of the file to upload"})
+	case !filepath.IsAbs(*file):
+		failures = append(failures, p.CheckFailure{Property: prop + "File", Reason: fmt.Sprintf("%sFile %q is relative; the provider runs in another folder than the program, so give an absolute path", prop, *file)})
+	}
+	if sum == nil || !isSHA256(*sum) {
+		got := "nothing"
+		if sum != nil {
+			got = fmt.Sprintf("%q", *sum)
+		}
+		failures = append(failures, p.CheckFailure{Property: prop + "Sha256", Reason: fmt.Sprintf("%sSha256 must be the file's hex SHA-256 (64 characters), got %s", prop, got)})
+	}
+	return failures
+}
+
+func isSHA256(s string) bool {
+	b, err := hex.DecodeString(s)
+	return err == nil && len(b) == sha256.Size && s == strings.ToLower(s)
 }
 
 // checkMigrations refuses histories Cloudflare could not follow: steps
@@ -281,9 +332,35 @@ func checkBindings(inputs property.Map) (property.Map, []p.CheckFailure) {
 }
 
 // Diff reports each changed property; only a new name needs a new script,
-// everything else is a re-upload.
+// everything else is a re-upload. Code is compared by hash: the file paths
+// say where this run's bundles are, which differs by machine and says
+// nothing about what runs. State that still holds the code inline shows
+// content (and sourceMap) removed, so the update that follows rewrites the
+// state without them.
 func (*WorkerScript) Diff(_ context.Context, req infer.DiffRequest[WorkerScriptArgs, WorkerScriptState]) (infer.DiffResponse, error) {
-	return diffInputs(defaultRate(req.State.WorkerScriptArgs), defaultRate(req.Inputs), diffPolicy{replace: map[string]bool{"name": true}}), nil
+	return diffInputs(defaultRate(stateArgs(req.State)), defaultRate(req.Inputs), workerDiff), nil
+}
+
+// workerDiff is how a worker's inputs are compared; uploadDiff is the part
+// of that which Cloudflare holds, whose change needs an upload.
+var (
+	workerDiff = diffPolicy{
+		replace: map[string]bool{"name": true},
+		ignore:  map[string]bool{"contentFile": true, "sourceMapFile": true},
+	}
+	uploadDiff = diffPolicy{
+		ignore: map[string]bool{"contentFile": true, "sourceMapFile": true, "content": true, "sourceMap": true},
+	}
+)
+
+// stateArgs is the inputs a state stands for. State written before the
+// code moved to files holds the map inline rather than its hash.
+func stateArgs(s WorkerScriptState) WorkerScriptArgs {
+	a := s.WorkerScriptArgs
+	if a.LegacySourceMap != nil && a.SourceMapSha256 == nil {
+		a.SourceMapSha256 = ptr(sha256Hex(*a.LegacySourceMap))
+	}
+	return a
 }
 
 // defaultRate spells out Cloudflare's default head sampling rate (1). An
@@ -305,11 +382,15 @@ func defaultRate(a WorkerScriptArgs) WorkerScriptArgs {
 // deployed.
 func (*WorkerScript) Create(ctx context.Context, req infer.CreateRequest[WorkerScriptArgs]) (infer.CreateResponse[WorkerScriptState], error) {
 	in := req.Inputs
-	state := WorkerScriptState{WorkerScriptArgs: in, ContentSha256: sha256Hex(in.Content), MigrationTag: lastTag(in.Migrations)}
+	state := WorkerScriptState{WorkerScriptArgs: in, MigrationTag: lastTag(in.Migrations)}
 	if req.DryRun {
 		return infer.CreateResponse[WorkerScriptState]{ID: in.Name, Output: state}, nil
 	}
 	client, err := clientFrom(ctx)
+	if err != nil {
+		return infer.CreateResponse[WorkerScriptState]{}, err
+	}
+	code, err := readCode(in)
 	if err != nil {
 		return infer.CreateResponse[WorkerScriptState]{}, err
 	}
@@ -321,7 +402,7 @@ func (*WorkerScript) Create(ctx context.Context, req infer.CreateRequest[WorkerS
 		return infer.CreateResponse[WorkerScriptState]{}, err
 	}
 	// The script does not exist yet, so it is at no migration tag.
-	tag, err := upload(ctx, client, in, "")
+	tag, err := upload(ctx, client, in, code, "")
 	if cfapi.MayHaveApplied(err) {
 		// The upload may have landed with its answer lost: if Cloudflare
 		// holds exactly this script, it is the one this create made.
@@ -351,8 +432,7 @@ func uploaded(ctx context.Context, in WorkerScriptArgs) (live *WorkerScriptState
 	if err != nil || read.ID == "" {
 		return nil, false, err
 	}
-	same := !diffInputs(defaultRate(read.Inputs), defaultRate(in), diffPolicy{}).HasChanges &&
-		read.State.ContentSha256 == sha256Hex(in.Content)
+	same := !diffInputs(defaultRate(read.Inputs), defaultRate(in), workerDiff).HasChanges
 	if want := lastTag(in.Migrations); want != nil && deref(read.State.MigrationTag) != *want {
 		same = false
 	}
@@ -365,7 +445,12 @@ func uploaded(ctx context.Context, in WorkerScriptArgs) (live *WorkerScriptState
 // Update re-uploads the script with its new code and settings.
 func (*WorkerScript) Update(ctx context.Context, req infer.UpdateRequest[WorkerScriptArgs, WorkerScriptState]) (infer.UpdateResponse[WorkerScriptState], error) {
 	in := req.Inputs
-	state := WorkerScriptState{WorkerScriptArgs: in, ContentSha256: sha256Hex(in.Content), MigrationTag: req.State.MigrationTag}
+	state := WorkerScriptState{WorkerScriptArgs: in, MigrationTag: req.State.MigrationTag}
+	if !diffInputs(defaultRate(stateArgs(req.State)), defaultRate(in), uploadDiff).HasChanges {
+		// Only the state's form changed (code held inline before), or only
+		// where this run keeps its bundles: Cloudflare already holds this.
+		return infer.UpdateResponse[WorkerScriptState]{Output: state}, nil
+	}
 	if req.DryRun {
 		if tag := lastTag(in.Migrations); tag != nil {
 			state.MigrationTag = tag
@@ -373,6 +458,10 @@ func (*WorkerScript) Update(ctx context.Context, req infer.UpdateRequest[WorkerS
 		return infer.UpdateResponse[WorkerScriptState]{Output: state}, nil
 	}
 	client, err := clientFrom(ctx)
+	if err != nil {
+		return infer.UpdateResponse[WorkerScriptState]{}, err
+	}
+	code, err := readCode(in)
 	if err != nil {
 		return infer.UpdateResponse[WorkerScriptState]{}, err
 	}
@@ -384,7 +473,7 @@ func (*WorkerScript) Update(ctx context.Context, req infer.UpdateRequest[WorkerS
 			return infer.UpdateResponse[WorkerScriptState]{}, err
 		}
 	}
-	tag, err := upload(ctx, client, in, current)
+	tag, err := upload(ctx, client, in, code, current)
 	if err != nil {
 		return infer.UpdateResponse[WorkerScriptState]{}, err
 	}
@@ -413,9 +502,40 @@ func removedSecrets(old, news []WorkerBinding) []string {
 	return out
 }
 
+// code is what an upload sends besides the metadata.
+type code struct{ content, sourceMap string }
+
+// readCode reads the module and its map from their files, checking each
+// against the hash the diff was made with: a file that changed after the
+// program hashed it would upload code no preview showed.
+func readCode(in WorkerScriptArgs) (code, error) {
+	var c code
+	var err error
+	if c.content, err = readHashed(in.Name, "contentFile", in.ContentFile, in.ContentSha256); err != nil {
+		return code{}, err
+	}
+	if in.SourceMapFile != nil {
+		if c.sourceMap, err = readHashed(in.Name, "sourceMapFile", *in.SourceMapFile, deref(in.SourceMapSha256)); err != nil {
+			return code{}, err
+		}
+	}
+	return c, nil
+}
+
+func readHashed(worker, prop, path, want string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("worker %s: %s: %w; the program writes every bundle before the deploy, so run the deploy again from the project folder", worker, prop, err)
+	}
+	if got := sha256Hex(string(b)); got != want {
+		return "", fmt.Errorf("worker %s: %s %s has SHA-256 %s, not the %s the program hashed; it changed during the deploy, so run the deploy again", worker, prop, path, got, want)
+	}
+	return string(b), nil
+}
+
 // upload sends the script with the migration steps after current, the tag
 // the script is at, and returns the tag it is at afterwards.
-func upload(ctx context.Context, client *cfapi.Client, in WorkerScriptArgs, current string) (*string, error) {
+func upload(ctx context.Context, client *cfapi.Client, in WorkerScriptArgs, c code, current string) (*string, error) {
 	meta := cfapi.ScriptMetadata{
 		MainModule:         in.MainModule,
 		CompatibilityDate:  deref(in.CompatibilityDate),
@@ -444,7 +564,7 @@ func upload(ctx context.Context, client *cfapi.Client, in WorkerScriptArgs, curr
 	}
 	meta.Migrations = migrations
 	p.GetLogger(ctx).Debugf("uploading worker %s: main module %s, %d bindings", in.Name, meta.MainModule, len(meta.Bindings))
-	script, err := client.UploadScript(ctx, cfapi.UploadScriptParams{ScriptName: in.Name, Metadata: meta, Content: in.Content, SourceMap: deref(in.SourceMap)})
+	script, err := client.UploadScript(ctx, cfapi.UploadScriptParams{ScriptName: in.Name, Metadata: meta, Content: c.content, SourceMap: c.sourceMap})
 	if err != nil {
 		return nil, err
 	}
@@ -537,11 +657,15 @@ func (*WorkerScript) Read(ctx context.Context, req infer.ReadRequest[WorkerScrip
 	if err != nil {
 		return infer.ReadResponse[WorkerScriptArgs, WorkerScriptState]{}, err
 	}
-	prior := req.State.WorkerScriptArgs
+	prior := stateArgs(req.State)
 	args := WorkerScriptArgs{
-		Name:               req.ID,
-		MainModule:         prior.MainModule,
-		Content:            content,
+		Name:       req.ID,
+		MainModule: prior.MainModule,
+		// The live code is compared by its hash; the file is wherever the
+		// last deploy had it (none after an import), and only an upload
+		// reads it.
+		ContentFile:        prior.ContentFile,
+		ContentSha256:      sha256Hex(content),
 		CompatibilityDate:  nonEmpty(settings.CompatibilityDate),
 		CompatibilityFlags: nilIfEmpty(settings.CompatibilityFlags),
 		Bindings:           bindingsFromAPI(settings.Bindings, prior.Bindings),
@@ -551,8 +675,9 @@ func (*WorkerScript) Read(ctx context.Context, req infer.ReadRequest[WorkerScrip
 		// Cloudflare reports only the tag a script is at, not the steps that
 		// led there, so the migration input is whatever state last held;
 		// likewise the content endpoint returns the main module, not its map.
-		Migrations: prior.Migrations,
-		SourceMap:  prior.SourceMap,
+		Migrations:      prior.Migrations,
+		SourceMapFile:   prior.SourceMapFile,
+		SourceMapSha256: prior.SourceMapSha256,
 	}
 	if args.MainModule == "" {
 		args.MainModule = defaultMainModule
@@ -560,7 +685,7 @@ func (*WorkerScript) Read(ctx context.Context, req infer.ReadRequest[WorkerScrip
 	if pl := settings.Placement; pl != nil && pl.Mode != "" {
 		args.Placement = &WorkerPlacement{Mode: pl.Mode}
 	}
-	state := WorkerScriptState{WorkerScriptArgs: args, ContentSha256: sha256Hex(content), MigrationTag: req.State.MigrationTag}
+	state := WorkerScriptState{WorkerScriptArgs: args, MigrationTag: req.State.MigrationTag}
 	if settings.MigrationTag != "" {
 		state.MigrationTag = &settings.MigrationTag
 	}

@@ -77,10 +77,9 @@ func (f workerFixtures) wireBindings() []any {
 	}
 }
 
-func apiWorker(f workerFixtures, content string) map[string]property.Value {
-	return map[string]property.Value{
+func apiWorker(t *testing.T, f workerFixtures, content string) map[string]property.Value {
+	return withCode(t, map[string]property.Value{
 		"name":               str("dome-api"),
-		"content":            str(content),
 		"compatibilityDate":  str("2025-01-01"),
 		"compatibilityFlags": strs("nodejs_compat"),
 		"bindings":           f.allBindings(),
@@ -89,7 +88,7 @@ func apiWorker(f workerFixtures, content string) map[string]property.Value {
 		"placement":          obj(map[string]property.Value{"mode": str("smart")}),
 		"tags":               strs("dome", "api"),
 		"migrations":         arr(obj(map[string]property.Value{"tag": str("v1"), "newClasses": strs("Counter")})),
-	}
+	}, content)
 }
 
 // uploaded returns the metadata and module parts of the last upload of script.
@@ -112,7 +111,7 @@ func TestWorkerScriptLifecycle(t *testing.T) {
 	const v1 = "export default { fetch() { return new Response('v1') } }"
 
 	// Create: a GET to make sure the name is free, then one upload.
-	created := w.create(apiWorker(f, v1))
+	created := w.create(apiWorker(t, f, v1))
 	require.Equal(t, "dome-api", created.ID)
 	require.Equal(t, []call{
 		{"GET", "/workers/scripts/dome-api/settings", ""},
@@ -147,7 +146,7 @@ func TestWorkerScriptLifecycle(t *testing.T) {
 	// scripts list, and the step already applied is not resent.
 	const v2 = "export default { fetch() { return new Response('v2') } }"
 	e.emu.ResetLog()
-	updated := w.update(apiWorker(f, v2), "content")
+	updated := w.update(apiWorker(t, f, v2), "contentSha256")
 	require.Equal(t, []call{{"GET", "/workers/scripts", ""}, {"PUT", "/workers/scripts/dome-api", ""}}, e.calls())
 	meta, module = e.uploaded("dome-api")
 	require.NotContains(t, meta, "migrations")
@@ -157,7 +156,7 @@ func TestWorkerScriptLifecycle(t *testing.T) {
 	w.requireNoRefreshDiff()
 
 	// A new migration tag is sent, from the tag the script is at.
-	in := apiWorker(f, v2)
+	in := apiWorker(t, f, v2)
 	in["migrations"] = arr(
 		obj(map[string]property.Value{"tag": str("v1"), "newClasses": strs("Counter")}),
 		obj(map[string]property.Value{"tag": str("v2"), "newClasses": strs("Limiter")}),
@@ -190,7 +189,7 @@ func TestWorkerScriptLifecycle(t *testing.T) {
 		Content:  "export default {}"})
 	require.NoError(t, err)
 	drift := w.read()
-	require.Equal(t, str("export default {}"), drift.Inputs.Get("content"))
+	require.Equal(t, str(sha256Hex("export default {}")), drift.Inputs.Get("contentSha256"))
 	// The secret outlives an upload that leaves it out, as on Cloudflare;
 	// moved from its position, its value is not read back from state.
 	require.Equal(t, arr(
@@ -199,7 +198,7 @@ func TestWorkerScriptLifecycle(t *testing.T) {
 	), drift.Inputs.Get("bindings"))
 
 	// A new name is a replacement, and the diff says which property forces it.
-	renamed := apiWorker(f, v2)
+	renamed := apiWorker(t, f, v2)
 	renamed["name"] = str("dome-api-v2")
 	delete(renamed, "migrations")
 	renamed["bindings"] = arr(obj(map[string]property.Value{"type": str("ai"), "name": str("AI")}))
@@ -227,12 +226,13 @@ func TestWorkerScriptImport(t *testing.T) {
 	e := newEnv(t)
 	f := e.workerFixtures()
 	w := e.resource("WorkerScript", "api")
-	w.create(apiWorker(f, "export default {}"))
+	w.create(apiWorker(t, f, "export default {}"))
 
 	got := e.importRead("WorkerScript", "dome-api")
 	require.Equal(t, "dome-api", got.ID)
-	want := property.NewMap(apiWorker(f, "export default {}"))
-	want = want.Set("mainModule", str("index.js"))
+	want := property.NewMap(apiWorker(t, f, "export default {}"))
+	// The code is known by its hash; the file is the program's to name.
+	want = want.Set("mainModule", str("index.js")).Set("contentFile", str(""))
 	// Cloudflare never returns a secret's value, nor the migration steps.
 	bindings := want.Get("bindings").AsArray().AsSlice()
 	bindings[5] = obj(map[string]property.Value{"type": str("secret_text"), "name": str("API_KEY")})
@@ -244,7 +244,7 @@ func TestWorkerScriptImport(t *testing.T) {
 	// inputs: only the secret's value and the migration, which Cloudflare
 	// cannot return, differ.
 	imported := &lifecycle{e: e, urn: urn("WorkerScript", "imported"), id: got.ID, inputs: got.Inputs, state: got.Properties}
-	d, _ := imported.diff(apiWorker(f, "export default {}"))
+	d, _ := imported.diff(apiWorker(t, f, "export default {}"))
 	require.ElementsMatch(t, []string{"bindings", "migrations"}, keys(d.DetailedDiff))
 }
 
@@ -252,7 +252,7 @@ func TestWorkerScriptCreateRefusesExisting(t *testing.T) {
 	e := newEnv(t)
 	e.workerFixtures() // uploads dome-auth
 	w := e.resource("WorkerScript", "auth")
-	err := w.createErr(map[string]property.Value{"name": str("dome-auth"), "content": str("export default {}")})
+	err := w.createErr(withCode(t, map[string]property.Value{"name": str("dome-auth")}, "export default {}"))
 	require.ErrorContains(t, err, `WorkerScript "dome-auth" already exists`)
 	require.ErrorContains(t, err, "run: just recover test")
 	require.ErrorContains(t, err, "pulumi import --stack test domecf:index:WorkerScript auth dome-auth --provider domecf=urn:pulumi:test::dome::pulumi:providers:domecf::domecf --generate-code=false --yes")
@@ -323,17 +323,17 @@ func TestWorkerScriptCheck(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			resp := e.resource("WorkerScript", "w").check(map[string]property.Value{
-				"name": str("w"), "content": str("export default {}"), "bindings": tc.bindings,
-			})
+			resp := e.resource("WorkerScript", "w").check(withCode(t, map[string]property.Value{
+				"name": str("w"), "bindings": tc.bindings,
+			}, "export default {}"))
 			require.Equal(t, tc.failures, resp.Failures)
 		})
 	}
 
-	resp := e.resource("WorkerScript", "w").check(map[string]property.Value{
-		"name": str("w"), "content": str("export default {}"),
+	resp := e.resource("WorkerScript", "w").check(withCode(t, map[string]property.Value{
+		"name":          str("w"),
 		"observability": obj(map[string]property.Value{"enabled": property.New(true), "headSamplingRate": num(10)}),
-	})
+	}, "export default {}"))
 	require.Equal(t, []p.CheckFailure{{Property: "observability.headSamplingRate",
 		Reason: "headSamplingRate is a fraction between 0 and 1, got 10"}}, resp.Failures)
 }
@@ -377,7 +377,7 @@ func TestSettingsReadBack(t *testing.T) {
 func TestWorkerScriptDiffTakesTheDefaultSamplingRateAsUnset(t *testing.T) {
 	rate := func(v float64) *float64 { return &v }
 	args := func(o *WorkerObservability) WorkerScriptArgs {
-		return WorkerScriptArgs{Name: "w", Content: "export default {}", Observability: o}
+		return WorkerScriptArgs{Name: "w", ContentSha256: sha256Hex("export default {}"), Observability: o}
 	}
 	tests := []struct {
 		name     string

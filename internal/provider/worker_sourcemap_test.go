@@ -1,6 +1,8 @@
 package provider
 
 import (
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/property"
@@ -14,9 +16,11 @@ func TestWorkerScriptSourceMap(t *testing.T) {
 	w := e.resource("WorkerScript", "api")
 	const code = "export default {}\n//# sourceMappingURL=index.js.map\n"
 	worker := func(sourceMap string) map[string]property.Value {
-		in := map[string]property.Value{"name": str("dome-api"), "content": str(code)}
+		in := withCode(t, map[string]property.Value{"name": str("dome-api")}, code)
 		if sourceMap != "" {
-			in["sourceMap"] = str(sourceMap)
+			file := filepath.Join(t.TempDir(), "index.js.map")
+			require.NoError(t, os.WriteFile(file, []byte(sourceMap), 0o644))
+			in["sourceMapFile"], in["sourceMapSha256"] = str(file), str(sha256Hex(sourceMap))
 		}
 		return in
 	}
@@ -36,14 +40,14 @@ func TestWorkerScriptSourceMap(t *testing.T) {
 
 	// A change of only the map still updates the worker.
 	e.emu.ResetLog()
-	w.update(worker(mapV2), "sourceMap")
+	w.update(worker(mapV2), "sourceMapSha256")
 	require.Equal(t, []call{{"PUT", "/workers/scripts/dome-api", ""}}, e.calls())
 	require.Equal(t, []byte(mapV2), parts()[2].Body)
 	w.requireNoRefreshDiff()
 
 	// Turned off, the upload carries the module alone.
 	e.emu.ResetLog()
-	w.update(worker(""), "sourceMap")
+	w.update(worker(""), "sourceMapSha256")
 	got = parts()
 	require.Len(t, got, 2)
 	require.Equal(t, "index.js", got[1].Name)

@@ -33,14 +33,14 @@ func Create(ctx *pulumi.Context, cfg *config.Config, res bindings.Resources, opt
 	if err != nil {
 		return nil, err
 	}
+	mods, err := build(cfg, ordered)
+	if err != nil {
+		return nil, err
+	}
 	res.Workers = make(map[string]*domecf.WorkerScript, len(ordered))
 	out := make(map[string]*Worker, len(ordered))
-	for _, w := range ordered {
-		entry := filepath.Join(cfg.ServicesRoot, w.Main)
-		mod, err := bundle.Build(entry, bundle.Options{SourceMap: w.UploadsSourceMap(), Minify: w.Minify})
-		if err != nil {
-			return nil, fmt.Errorf("worker %q: %w", w.Name, err)
-		}
+	for i, w := range ordered {
+		mod := mods[i]
 		binds, err := bindings.Resolve(cfg, w, res)
 		if err != nil {
 			return nil, err
@@ -48,7 +48,7 @@ func Create(ctx *pulumi.Context, cfg *config.Config, res bindings.Resources, opt
 		script, err := domecf.NewWorkerScript(ctx, w.Name, domecf.WorkerScriptArgs{
 			Name:               pulumi.String(cfg.Name(w.Name)),
 			MainModule:         "index.js",
-			Content:            pulumi.String(mod.Code),
+			Content:            domecf.Code{File: mod.File, SHA256: mod.SHA256},
 			CompatibilityDate:  w.CompatibilityDate,
 			CompatibilityFlags: w.CompatibilityFlags,
 			Bindings:           binds,
@@ -98,12 +98,27 @@ func schemaFirst(w config.Worker, res bindings.Resources) pulumi.ResourceOption 
 	return pulumi.DependsOn(deps)
 }
 
-// sourceMap is the bundle's map as an input, nil (no map part) without one.
-func sourceMap(mod bundle.Module) pulumi.StringInput {
-	if mod.SourceMap == "" {
+// build bundles every worker at once into the bundle store, which the
+// provider reads each upload from: state keeps a bundle's path and hash,
+// never its code.
+func build(cfg *config.Config, ws []config.Worker) ([]bundle.Module, error) {
+	store, err := bundle.Open(cfg.BundleDir)
+	if err != nil {
+		return nil, err
+	}
+	jobs := make([]bundle.Job, len(ws))
+	for i, w := range ws {
+		jobs[i] = bundle.Job{Entry: filepath.Join(cfg.ServicesRoot, w.Main), Options: bundle.Options{SourceMap: w.UploadsSourceMap(), Minify: w.Minify}}
+	}
+	return store.Build(jobs)
+}
+
+// sourceMap is the bundle's map, nil (no map part) without one.
+func sourceMap(mod bundle.Module) *domecf.Code {
+	if mod.MapFile == "" {
 		return nil
 	}
-	return pulumi.String(mod.SourceMap)
+	return &domecf.Code{File: mod.MapFile, SHA256: mod.MapSHA256}
 }
 
 func migrations(steps config.Migrations) []domecf.Migration {
