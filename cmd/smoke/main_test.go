@@ -6,39 +6,24 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"encoding/pem"
-	"net/http"
-	"net/http/httptest"
-	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/dome/infra/internal/cfapi"
-	"github.com/dome/infra/internal/cfemu"
-	"github.com/dome/infra/internal/config"
+	"github.com/dome/infra/internal/cfemu/cfemutest"
 )
 
-const (
-	account = "00000000000000000000000000000001"
-	token   = "local-emulator-token-not-a-real-secret-0"
-	bundle  = "export default { fetch() { return new Response('ok'); } };"
-)
+const bundle = "export default { fetch() { return new Response('ok'); } };"
 
 // TestRun checks outputs recorded by a deploy against an emulated account:
 // all present passes; a worker running other code, or a resource gone,
 // fails naming it.
 func TestRun(t *testing.T) {
-	emu, err := cfemu.New(cfemu.Config{Token: token, AccountID: account})
-	require.NoError(t, err)
-	srv := httptest.NewTLSServer(emu)
-	defer srv.Close()
+	srv := cfemutest.Start(t)
 	ctx := context.Background()
-	client, err := cfapi.New(cfapi.Options{BaseURL: srv.URL + "/client/v4", Token: token, AccountID: account, HTTPClient: srv.Client()})
-	require.NoError(t, err)
+	client := srv.API
 
 	// What a deploy of a small topology left in the account.
 	upload := func(content string) {
@@ -46,12 +31,12 @@ func TestRun(t *testing.T) {
 		require.NoError(t, err)
 	}
 	upload(bundle)
-	_, err = client.UploadScript(ctx, cfapi.UploadScriptParams{ScriptName: "jobs-dev", Metadata: cfapi.ScriptMetadata{MainModule: "index.js"}, Content: bundle})
+	_, err := client.UploadScript(ctx, cfapi.UploadScriptParams{ScriptName: "jobs-dev", Metadata: cfapi.ScriptMetadata{MainModule: "index.js"}, Content: bundle})
 	require.NoError(t, err)
-	db := create(t, srv, "/d1/database", `{"name":"silo-dev"}`)
-	queue := create(t, srv, "/queues", `{"queue_name":"work-dev"}`)
-	ns := create(t, srv, "/storage/kv/namespaces", `{"title":"sessions-dev"}`)
-	create(t, srv, "/r2/buckets", `{"name":"content-dev"}`)
+	db := srv.Create(t, "/d1/database", `{"name":"silo-dev"}`)
+	queue := srv.Create(t, "/queues", `{"queue_name":"work-dev"}`)
+	ns := srv.Create(t, "/storage/kv/namespaces", `{"title":"sessions-dev"}`)
+	srv.Create(t, "/r2/buckets", `{"name":"content-dev"}`)
 	_, err = client.CreateVectorizeIndex(ctx, cfapi.CreateVectorizeIndexParams{Name: "notes-dev", Config: cfapi.VectorizeConfig{Dimensions: 32, Metric: "cosine"}})
 	require.NoError(t, err)
 	consumer, err := client.CreateQueueConsumer(ctx, queue["queue_id"].(string), cfapi.ConsumerParams{ScriptName: "jobs-dev", Type: "worker"})
@@ -73,7 +58,7 @@ func TestRun(t *testing.T) {
 	}
 	raw := string(must(json.Marshal(outs)))
 
-	dir := project(t, srv)
+	dir := srv.Project(t, "dev", "dev")
 	var out bytes.Buffer
 	require.NoError(t, run(ctx, &out, dir, "dev", raw), out.String())
 	require.Contains(t, out.String(), "ok   worker api (api-dev)\n")
@@ -93,41 +78,6 @@ func TestRun(t *testing.T) {
 
 	require.ErrorContains(t, run(ctx, &out, dir, "dev", ""), "DOME_OUTPUTS is empty: set it to the stack's outputs (`just outputs dev`)")
 	require.ErrorContains(t, run(ctx, &out, dir, "dev", "Diagnostics:"), "DOME_OUTPUTS: not the stack outputs")
-}
-
-// project is a folder whose dev stack points at the test server, with
-// credentials in the environment and the server's certificate trusted. Go
-// reads SSL_CERT_FILE once per process: this is the package's only TLS test.
-func project(t *testing.T, srv *httptest.Server) string {
-	t.Helper()
-	dir := t.TempDir()
-	host := must(url.Parse(srv.URL)).Host
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "Pulumi.yaml"), []byte("name: dome\nruntime: go\n"), 0o644))
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "Pulumi.dev.yaml"), []byte("config:\n  dome:environment: dev\n  dome:apiHostname: "+host+"\n"), 0o644))
-	certFile := filepath.Join(dir, "cert.pem")
-	require.NoError(t, os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o644))
-	t.Setenv("SSL_CERT_FILE", certFile)
-	t.Setenv(config.EnvAPIToken, token)
-	t.Setenv(config.EnvAccountID, account)
-	return dir
-}
-
-// create makes a resource directly through the emulated API and returns its result.
-func create(t *testing.T, srv *httptest.Server, path, body string) map[string]any {
-	t.Helper()
-	req := must(http.NewRequest(http.MethodPost, srv.URL+"/client/v4/accounts/"+account+path, strings.NewReader(body)))
-	req.Header.Set("Authorization", "Bearer "+token)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := srv.Client().Do(req)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	var env struct {
-		Success bool
-		Result  map[string]any
-	}
-	require.NoError(t, json.NewDecoder(resp.Body).Decode(&env))
-	require.True(t, env.Success, path)
-	return env.Result
 }
 
 func must[T any](v T, err error) T {
