@@ -102,28 +102,22 @@ func TestMain(m *testing.M) {
 	if pluginDir != "" {
 		_ = os.RemoveAll(pluginDir)
 	}
-	if codeDir != "" {
-		_ = os.RemoveAll(codeDir)
-	}
+	_ = os.RemoveAll(scratch())
 	os.Exit(code)
 }
 
-// codeDir holds the test programs' worker code, one file per content hash
-// as the program's bundle store keeps bundles; TestMain removes it.
-var (
-	codeDir     string
-	codeDirOnce sync.Once
-)
+// scratch is a folder for what programs under test write beyond any one
+// test, such as bundles; TestMain removes it.
+var scratch = sync.OnceValue(func() string { return must(os.MkdirTemp("", "dome-test-")) })
 
 // workerCode writes a test program's worker code where the provider reads
-// it, and names it as the program names a bundle.
+// it, one file per content hash as the program's bundle store keeps them.
 func workerCode(text string) domecf.Code {
-	codeDirOnce.Do(func() { codeDir = must(os.MkdirTemp("", "dome-code-")) })
 	sum := sha256.Sum256([]byte(text))
-	c := domecf.Code{File: filepath.Join(codeDir, hex.EncodeToString(sum[:])+".js"), SHA256: hex.EncodeToString(sum[:])}
+	c := domecf.Code{File: filepath.Join(scratch(), hex.EncodeToString(sum[:])+".js"), SHA256: hex.EncodeToString(sum[:])}
 	if _, err := os.Stat(c.File); err != nil {
 		// Programs run concurrently: write aside, then rename into place.
-		tmp := must(os.CreateTemp(codeDir, "code-"))
+		tmp := must(os.CreateTemp(scratch(), "code-"))
 		must(tmp.WriteString(text))
 		must(0, tmp.Close())
 		must(0, os.Rename(tmp.Name(), c.File))

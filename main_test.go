@@ -128,6 +128,10 @@ func deploy(t testing.TB, stack string, env map[string]string, edit func(*config
 // a stack whose last deploy left the outputs last. On failure it returns
 // the deployment too, without outputs.
 func runMocked(vals *config.Values, env map[string]string, last map[string]any) (*deployment, error) {
+	if _, set := env[config.EnvBundleDir]; !set {
+		env = maps.Clone(env)
+		env[config.EnvBundleDir] = filepath.Join(scratch(), "bundles")
+	}
 	d := &deployment{mocks: &mocks{last: resource.NewPropertyMapFromMap(last)}}
 	var wg sync.WaitGroup
 	err := pulumi.RunErr(func(ctx *pulumi.Context) error {
@@ -319,12 +323,9 @@ func TestStacks(t *testing.T) {
 			apiOut := wo["dome-api"].(map[string]any)
 			require.Equal(t, phys("dome-api"), apiOut["name"])
 			require.Equal(t, []string{"AI", "CONSTELLATION", "SILO", "ENVIRONMENT", "LOG_LEVEL", "CORS_ORIGIN", "VERSION"}, apiOut["bindings"])
-			mod, err := bundle.Build("testdata/services/dome-api/src/index.ts", bundle.Options{SourceMap: true})
-			require.NoError(t, err)
+			mod := bundled(t, "dome-api", bundle.Options{SourceMap: true})
 			require.Equal(t, mod.SHA256, apiOut["bundleSha256"])
-			sum := sha256.Sum256([]byte(str(t, api.Inputs, "content")))
-			require.Equal(t, hex.EncodeToString(sum[:]), apiOut["bundleSha256"], "the hash is of what was uploaded")
-			require.Equal(t, mod.SourceMap, str(t, api.Inputs, "sourceMap"), "source maps are on by default")
+			requireCode(t, api, mod)
 			require.Equal(t, map[string]any{"id": "queueconsumer-new-content-ai", "worker": "ai-processor"}, d.outputs["queueConsumers"].(map[string]any)["new-content-ai"])
 		})
 	}
@@ -432,18 +433,47 @@ func TestWorkerBuildSettingsFromYAML(t *testing.T) {
 	require.NoError(t, err)
 
 	notify := d.mocks.find(t, tWorker, "dome-notify")
-	_, hasMap := notify.Inputs["sourceMap"]
-	require.False(t, hasMap, "sourceMaps: false uploads the module alone")
+	requireCode(t, notify, bundled(t, "dome-notify", bundle.Options{}))
 	require.Equal(t, resource.NewPropertyValue([]any{
 		map[string]any{"tag": "v1", "newSqliteClasses": []any{"Room"}},
 		map[string]any{"tag": "v2", "renamedClasses": []any{map[string]any{"from": "Room", "to": "Hall"}}},
 	}), notify.Inputs["migrations"])
 
 	cron := d.mocks.find(t, tWorker, "dome-cron")
-	minified, err := bundle.Build("testdata/services/dome-cron/src/index.ts", bundle.Options{SourceMap: true, Minify: true})
+	requireCode(t, cron, bundled(t, "dome-cron", bundle.Options{SourceMap: true, Minify: true}))
+}
+
+// bundled is an example worker bundled on its own, to compare with what
+// the program uploads.
+func bundled(t *testing.T, worker string, opts bundle.Options) bundle.Module {
+	t.Helper()
+	store, err := bundle.Open(t.TempDir())
 	require.NoError(t, err)
-	require.Equal(t, minified.Code, str(t, cron.Inputs, "content"))
-	require.Equal(t, minified.SourceMap, str(t, cron.Inputs, "sourceMap"))
+	mods, err := store.Build([]bundle.Job{{Entry: "testdata/services/" + worker + "/src/index.ts", Options: opts}})
+	require.NoError(t, err)
+	return mods[0]
+}
+
+// requireCode checks that a worker uploads want: its inputs name the code
+// and the map by file and hash, never inline, and each file in the stack's
+// bundle folder holds exactly the bytes of its hash.
+func requireCode(t *testing.T, w *registered, want bundle.Module) {
+	t.Helper()
+	require.NotContains(t, w.Inputs, resource.PropertyKey("content"), "state must not hold the code")
+	require.NotContains(t, w.Inputs, resource.PropertyKey("sourceMap"))
+	files := map[string]string{"content": want.SHA256}
+	if want.MapFile != "" {
+		files["sourceMap"] = want.MapSHA256
+	} else {
+		require.NotContains(t, w.Inputs, resource.PropertyKey("sourceMapFile"), "no map, no map part")
+	}
+	for prop, sum := range files {
+		require.Equal(t, sum, str(t, w.Inputs, prop+"Sha256"), prop)
+		file := str(t, w.Inputs, prop+"File")
+		require.Equal(t, filepath.Join(scratch(), "bundles"), filepath.Dir(file), "%s: in the stack's bundle folder", prop)
+		got := sha256.Sum256(must(os.ReadFile(file)))
+		require.Equal(t, sum, hex.EncodeToString(got[:]), "%s: the file holds what its hash says", prop)
+	}
 }
 
 // TestDeletingDataMustBeAskedFor: a topology that drops a stateful

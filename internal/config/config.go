@@ -79,16 +79,16 @@ func (s Secret) Reveal() string { return string(s) }
 
 // Config is everything the program needs to build one stack.
 type Config struct {
-	Stack         string
-	Environment   string // one of naming.Environments
-	AccountID     string
-	APIToken      Secret
-	APIHostname   string // host[:port] of the Cloudflare API; empty for Cloudflare itself
-	ServicesRoot  string // absolute
+	Stack        string
+	Environment  string // one of naming.Environments
+	AccountID    string
+	APIToken     Secret
+	APIHostname  string // host[:port] of the Cloudflare API; empty for Cloudflare itself
+	ServicesRoot string // absolute
 	// BundleDir is where workers' bundles are written, one file per content
 	// hash, for the provider to upload from: <project>/.bundles unless
 	// DOME_BUNDLE_DIR names another folder (CI can cache it between runs).
-	BundleDir string // absolute
+	BundleDir     string // absolute
 	LogLevel      string
 	Observability Observability
 	// Protect marks every stateful resource (database, bucket, index, queue,
