@@ -1,10 +1,15 @@
-// Package bundle turns a worker's entry module into the one ES module that
-// is uploaded to Cloudflare. TypeScript entries are bundled in-process with
-// esbuild, so a deploy needs no Node.js toolchain; a .js or .mjs entry is
-// taken to be a prebuilt bundle and uploaded as it is.
+// Package bundle turns workers' entry modules into the ES modules uploaded
+// to Cloudflare. TypeScript entries are bundled in-process with esbuild, so
+// a deploy needs no Node.js toolchain; a .js or .mjs entry is taken to be a
+// prebuilt bundle and uploaded as it is.
+//
+// A Store keeps the results in a content-addressed folder and skips esbuild
+// for a worker none of whose input files changed since its last bundle, so
+// a preview of a thousand unchanged workers costs a few stat calls each.
 package bundle
 
 import (
+	"compress/gzip"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -16,48 +21,99 @@ import (
 	"github.com/evanw/esbuild/pkg/api"
 )
 
-// Module is a bundled worker.
-type Module struct {
-	Code   string
-	SHA256 string // hex SHA-256 of Code, the stack output CI compares
-	// SourceMap maps Code back to the sources; empty for a prebuilt entry
-	// or when Options.SourceMap is off.
-	SourceMap string
-}
-
 // Options tune a TypeScript bundle; a prebuilt .js entry ignores them.
 type Options struct {
-	// SourceMap writes an external source map, which Code links to as
+	// SourceMap writes an external source map, which the code links to as
 	// index.js.map (the name the upload gives it).
 	SourceMap bool
 	// Minify shortens whitespace, identifiers and syntax.
 	Minify bool
 }
 
+// Job is one worker to bundle.
+type Job struct {
+	Entry   string // entry module: .ts bundled, .js/.mjs uploaded as it is
+	Options Options
+}
+
+// Module is a bundled worker, kept in a Store.
+type Module struct {
+	File      string // absolute path of the code in the store, named by its SHA-256
+	SHA256    string // hex SHA-256 of the code, the stack output CI compares
+	MapFile   string // absolute path of the source map in the store; "" without one
+	MapSHA256 string // "" without a source map
+	// Size is the code's length in bytes; Gzipped its length gzip-compressed,
+	// which is what Cloudflare's per-plan Worker size limit counts. The
+	// source map counts toward neither: Cloudflare documents that source
+	// maps do not affect bundle size and caps them separately (Workers
+	// changelog, 2025-03-25: source maps GA, up to 15 MB gzipped).
+	Size    int64
+	Gzipped int64
+	Cached  bool // reused from the cache: esbuild did not run
+
+	// Code and SourceMap are the text, filled only by the package-level
+	// Build.
+	//
+	// Deprecated: read File and MapFile; these go once internal/workers
+	// builds through a Store (issue 12 §1).
+	Code, SourceMap string
+}
+
 // sourceMapName is the map's file name, beside the index.js module it maps.
 const sourceMapName = "index.js.map"
 
-// Build bundles the entry module at path.
-func Build(path string, opts Options) (Module, error) {
-	switch filepath.Ext(path) {
+// prebuilt reports whether entry is uploaded as it is.
+func prebuilt(entry string) bool {
+	switch filepath.Ext(entry) {
 	case ".js", ".mjs":
-		code, err := os.ReadFile(path)
-		if err != nil {
+		return true
+	}
+	return false
+}
+
+// Build bundles the entry module at path, in memory.
+//
+// Deprecated: use Store.Build, which keeps bundles out of memory and reuses
+// them while their inputs are unchanged.
+func Build(path string, opts Options) (Module, error) {
+	var code, sourceMap []byte
+	if prebuilt(path) {
+		var err error
+		if code, err = os.ReadFile(path); err != nil {
 			return Module{}, fmt.Errorf("Module not found: %s: %w", path, errors.Unwrap(err))
 		}
-		return newModule(string(code)), nil
+	} else {
+		out, err := compile(path, opts)
+		if err != nil {
+			return Module{}, err
+		}
+		code, sourceMap = out.code, out.sourceMap
 	}
+	m := Module{Code: string(code), SourceMap: string(sourceMap), SHA256: sum(code), Size: int64(len(code)), Gzipped: gzipSize(code)}
+	return m, nil
+}
+
+// output is what esbuild made of one entry.
+type output struct {
+	code, sourceMap []byte
+	metafile        string // JSON; its inputs are every file the bundle read
+}
+
+// compile bundles the TypeScript entry at path with esbuild.
+func compile(path string, opts Options) (output, error) {
 	if _, err := os.Stat(path); err != nil {
-		return Module{}, fmt.Errorf("Module not found: %s", path)
+		return output{}, fmt.Errorf("Module not found: %s", path)
 	}
 	sourceMap := api.SourceMapNone
 	if opts.SourceMap {
 		sourceMap = api.SourceMapLinked
 	}
+	// Anything changed here changes bundles: bump cacheVersion with it.
 	res := api.Build(api.BuildOptions{
 		EntryPoints: []string{path},
 		Bundle:      true,
 		Write:       false,
+		Metafile:    true,
 		Outfile:     "index.js",
 		Format:      api.FormatESModule,
 		Platform:    api.PlatformNeutral,
@@ -76,47 +132,72 @@ func Build(path string, opts Options) (Module, error) {
 		MinifySyntax:      opts.Minify,
 	})
 	if len(res.Errors) > 0 {
-		return Module{}, buildError(res.Errors)
+		return output{}, buildError(path, res.Errors)
 	}
-	var code, sourceMapText string
+	out := output{metafile: res.Metafile}
 	for _, f := range res.OutputFiles {
 		switch filepath.Base(f.Path) {
 		case "index.js":
-			code = string(f.Contents)
+			out.code = f.Contents
 		case sourceMapName:
-			sourceMapText = string(f.Contents)
+			out.sourceMap = f.Contents
 		default:
-			return Module{}, fmt.Errorf("bundling %s produced an unexpected file %s", path, f.Path)
+			return output{}, fmt.Errorf("bundling %s produced an unexpected file %s", path, f.Path)
 		}
 	}
-	if code == "" || opts.SourceMap != (sourceMapText != "") {
-		return Module{}, fmt.Errorf("bundling %s produced %d files, want the module and, if asked for, its source map", path, len(res.OutputFiles))
+	if len(out.code) == 0 || opts.SourceMap != (len(out.sourceMap) > 0) {
+		return output{}, fmt.Errorf("bundling %s produced %d files, want the module and, if asked for, its source map", path, len(res.OutputFiles))
 	}
-	m := newModule(code)
-	m.SourceMap = sourceMapText
-	return m, nil
-}
-
-func newModule(code string) Module {
-	sum := sha256.Sum256([]byte(code))
-	return Module{Code: code, SHA256: hex.EncodeToString(sum[:])}
+	return out, nil
 }
 
 // buildError reports every esbuild error as file:line:col: text, with an
 // absolute path (esbuild's are relative to the working directory, which
-// means little in a Pulumi error).
-func buildError(msgs []api.Message) error {
+// means little in a Pulumi error). When an error lies in another file than
+// the entry, the entry leads, so a worker's failure in shared code still
+// says which worker it broke.
+func buildError(entry string, msgs []api.Message) error {
+	absEntry, _ := filepath.Abs(entry)
 	lines := make([]string, 0, len(msgs))
+	inEntry := true
 	for _, m := range msgs {
 		if l := m.Location; l != nil {
 			file, err := filepath.Abs(l.File)
 			if err != nil {
 				file = l.File
 			}
+			inEntry = inEntry && file == absEntry
 			lines = append(lines, fmt.Sprintf("%s:%d:%d: %s", file, l.Line, l.Column+1, m.Text))
 		} else {
+			inEntry = false
 			lines = append(lines, m.Text)
 		}
 	}
-	return errors.New("esbuild: " + strings.Join(lines, "; "))
+	err := errors.New("esbuild: " + strings.Join(lines, "; "))
+	if inEntry {
+		return err
+	}
+	return fmt.Errorf("%s: %w", entry, err)
+}
+
+func sum(b []byte) string {
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:])
+}
+
+// gzipSize is b's length gzip-compressed at the default level, which is
+// what wrangler reports as the size Cloudflare's limit counts.
+func gzipSize(b []byte) int64 {
+	var n counter
+	zw := gzip.NewWriter(&n)
+	_, _ = zw.Write(b) // a counter never fails
+	_ = zw.Close()
+	return int64(n)
+}
+
+type counter int64
+
+func (c *counter) Write(p []byte) (int, error) {
+	*c += counter(len(p))
+	return len(p), nil
 }

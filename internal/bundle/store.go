@@ -1,0 +1,250 @@
+package bundle
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Store keeps finished bundles in a content-addressed folder,
+// <dir>/<sha256>.js and <dir>/<sha256>.js.map, and in <dir>/cache one
+// entry per job recording the files its bundle was made from, so a job
+// whose inputs are unchanged skips esbuild.
+type Store struct {
+	dir string
+	now func() time.Time
+}
+
+// Open returns the store in dir, creating the folder.
+func Open(dir string) (*Store, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("bundle store %s: %w", dir, err)
+	}
+	if err := os.MkdirAll(filepath.Join(abs, cacheDir), 0o755); err != nil {
+		return nil, fmt.Errorf("bundle store: %w", err)
+	}
+	return &Store{dir: abs, now: time.Now}, nil
+}
+
+// Dir is the store's absolute folder.
+func (s *Store) Dir() string { return s.dir }
+
+// Build bundles every job concurrently, at most GOMAXPROCS at a time, and
+// returns the modules in job order. Every failing job is reported, each
+// error naming its entry; a failed job's Module is zero.
+func (s *Store) Build(jobs []Job) ([]Module, error) {
+	wd, err := os.Getwd()
+	if err != nil {
+		return nil, fmt.Errorf("bundling: %w", err)
+	}
+	b := &build{store: s, wd: wd, probe: newProbe(), used: map[string]bool{}}
+	out := make([]Module, len(jobs))
+	errs := make([]error, len(jobs))
+	slots := make(chan struct{}, runtime.GOMAXPROCS(0))
+	var wg sync.WaitGroup
+	for i, job := range jobs {
+		wg.Go(func() {
+			slots <- struct{}{}
+			defer func() { <-slots }()
+			out[i], errs[i] = b.job(job)
+		})
+	}
+	wg.Wait()
+	s.prune(b.used)
+	return out, errors.Join(errs...)
+}
+
+// build is one Store.Build: what its jobs share.
+type build struct {
+	store *Store
+	wd    string // esbuild's working directory: the map's sources are relative to it
+	probe *probe // stats and hashes, each file's once for all jobs
+
+	mu   sync.Mutex
+	used map[string]bool // store files this build returned or read
+}
+
+func (b *build) use(paths ...string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, p := range paths {
+		b.used[p] = true
+	}
+}
+
+func (b *build) job(j Job) (Module, error) {
+	abs, err := filepath.Abs(j.Entry)
+	if err != nil {
+		return Module{}, fmt.Errorf("%s: %w", j.Entry, err)
+	}
+	s := b.store
+	keyFile := filepath.Join(s.dir, cacheDir, cacheKey(b.wd, abs, j.Options)+".json")
+	b.use(keyFile)
+	if e, ok := readEntry(keyFile); ok {
+		if fresh, revalidated := e.fresh(b.probe); fresh {
+			if m, ok := s.lookup(e.Module); ok {
+				b.use(m.File, m.MapFile)
+				if revalidated {
+					// Inputs were touched but are identical: record their
+					// new times so the next run need not hash them again.
+					_ = writeEntry(keyFile, e)
+				}
+				s.touch(keyFile, m.File, m.MapFile)
+				m.Cached = true
+				return m, nil
+			}
+		}
+	}
+
+	var code, sourceMap []byte
+	var inputs []string
+	if prebuilt(abs) {
+		if code, err = os.ReadFile(abs); err != nil {
+			return Module{}, fmt.Errorf("Module not found: %s: %w", j.Entry, errors.Unwrap(err))
+		}
+		inputs = []string{abs}
+	} else {
+		out, err := compile(j.Entry, j.Options)
+		if err != nil {
+			return Module{}, err
+		}
+		code, sourceMap = out.code, out.sourceMap
+		if inputs, err = metafileInputs(out.metafile, b.wd); err != nil {
+			return Module{}, fmt.Errorf("%s: %w", j.Entry, err)
+		}
+	}
+	rec := record{SHA256: sum(code), Size: int64(len(code)), Gzipped: gzipSize(code)}
+	if err := s.put(rec.SHA256+".js", code); err != nil {
+		return Module{}, fmt.Errorf("%s: %w", j.Entry, err)
+	}
+	if sourceMap != nil {
+		rec.MapSHA256 = sum(sourceMap)
+		if err := s.put(rec.MapSHA256+".js.map", sourceMap); err != nil {
+			return Module{}, fmt.Errorf("%s: %w", j.Entry, err)
+		}
+	}
+	m := s.module(rec)
+	b.use(m.File, m.MapFile)
+	e := &entry{Version: cacheVersion, Module: rec}
+	if prebuilt(abs) {
+		e.Files = []fileFact{b.probe.file(abs)}
+	} else {
+		e.Files, e.Dirs = b.probe.facts(inputs)
+	}
+	// A cache entry that cannot be written costs the next run a rebuild,
+	// nothing more; the bundle itself is in the store.
+	_ = writeEntry(keyFile, e)
+	return m, nil
+}
+
+// module is rec's Module, with its files' paths in the store.
+func (s *Store) module(rec record) Module {
+	m := Module{SHA256: rec.SHA256, MapSHA256: rec.MapSHA256, Size: rec.Size, Gzipped: rec.Gzipped}
+	m.File = filepath.Join(s.dir, rec.SHA256+".js")
+	if rec.MapSHA256 != "" {
+		m.MapFile = filepath.Join(s.dir, rec.MapSHA256+".js.map")
+	}
+	return m
+}
+
+// lookup returns rec's Module if its files are still in the store.
+func (s *Store) lookup(rec record) (Module, bool) {
+	m := s.module(rec)
+	for _, f := range []string{m.File, m.MapFile} {
+		if f == "" {
+			continue
+		}
+		if st, err := os.Stat(f); err != nil || !st.Mode().IsRegular() {
+			return Module{}, false
+		}
+	}
+	return m, true
+}
+
+// put writes a content-addressed file unless the store already has it.
+func (s *Store) put(name string, data []byte) error {
+	path := filepath.Join(s.dir, name)
+	if st, err := os.Stat(path); err == nil && st.Size() == int64(len(data)) {
+		s.touch(path)
+		return nil
+	}
+	return writeAtomic(path, data)
+}
+
+// touch marks files used now, so prune keeps them; a file touched within
+// the hour is left alone, sparing a warm run thousands of writes.
+func (s *Store) touch(paths ...string) {
+	now := s.now()
+	for _, p := range paths {
+		if p == "" {
+			continue
+		}
+		if st, err := os.Stat(p); err == nil && now.Sub(st.ModTime()) > time.Hour {
+			_ = os.Chtimes(p, now, now)
+		}
+	}
+}
+
+// pruneAge is how long an unused file stays in the store.
+const pruneAge = 24 * time.Hour
+
+// prune removes store files and cache entries not used by this build and
+// untouched for a day. That is safe because a bundle is read only in the
+// run that produced or reused it: the program writes it during the
+// preview or update, and the provider reads contentFile in that same run;
+// a later run rebuilds or reuses it, and a reused file is touched. A run
+// lasting more than a day would have touched its own files at its start.
+// Removal is best effort: a file left behind is only disk space.
+func (s *Store) prune(used map[string]bool) {
+	cutoff := s.now().Add(-pruneAge)
+	for _, dir := range []string{s.dir, filepath.Join(s.dir, cacheDir)} {
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			continue
+		}
+		for _, de := range entries {
+			path := filepath.Join(dir, de.Name())
+			if de.IsDir() || used[path] || !storeFile(de.Name()) {
+				continue
+			}
+			if info, err := de.Info(); err == nil && info.ModTime().Before(cutoff) {
+				_ = os.Remove(path)
+			}
+		}
+	}
+}
+
+// storeFile reports whether name is a file the store writes: prune never
+// removes anything else someone put in the folder.
+func storeFile(name string) bool {
+	return strings.HasPrefix(name, tempPrefix) || strings.HasSuffix(name, ".js") ||
+		strings.HasSuffix(name, ".js.map") || strings.HasSuffix(name, ".json")
+}
+
+const tempPrefix = ".tmp-"
+
+// writeAtomic writes data to path through a temporary file and a rename,
+// so a reader (or a run killed midway) never sees half a file.
+func writeAtomic(path string, data []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(path), tempPrefix+"*")
+	if err != nil {
+		return err
+	}
+	_, werr := f.Write(data)
+	cerr := f.Close()
+	if err := errors.Join(werr, cerr); err != nil {
+		_ = os.Remove(f.Name())
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := os.Rename(f.Name(), path); err != nil {
+		_ = os.Remove(f.Name())
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	return nil
+}
