@@ -34,6 +34,9 @@ type Options struct {
 type Job struct {
 	Entry   string // entry module: .ts bundled, .js/.mjs uploaded as it is
 	Options Options
+	// Worker names the worker in the job's error (worker "api": ...);
+	// without it the error starts with what failed.
+	Worker string
 }
 
 // Module is a bundled worker, kept in a Store.

@@ -20,6 +20,10 @@ type Store struct {
 	now func() time.Time
 }
 
+// StoreDir is the store's folder in the project, beside Pulumi.yaml:
+// the program and `just validate` share it.
+const StoreDir = ".bundles"
+
 // Open returns the store in dir, creating the folder.
 func Open(dir string) (*Store, error) {
 	abs, err := filepath.Abs(dir)
@@ -36,8 +40,9 @@ func Open(dir string) (*Store, error) {
 func (s *Store) Dir() string { return s.dir }
 
 // Build bundles every job concurrently, at most GOMAXPROCS at a time, and
-// returns the modules in job order. Every failing job is reported, each
-// error naming its entry; a failed job's Module is zero.
+// returns the modules in job order. Every failing job is reported, in job
+// order, each error naming its worker and entry; a failed job's Module is
+// zero.
 func (s *Store) Build(jobs []Job) ([]Module, error) {
 	wd, err := os.Getwd()
 	if err != nil {
@@ -53,6 +58,9 @@ func (s *Store) Build(jobs []Job) ([]Module, error) {
 			slots <- struct{}{}
 			defer func() { <-slots }()
 			out[i], errs[i] = b.job(job)
+			if errs[i] != nil && job.Worker != "" {
+				errs[i] = fmt.Errorf("worker %q: %w", job.Worker, errs[i])
+			}
 		})
 	}
 	wg.Wait()

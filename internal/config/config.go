@@ -30,6 +30,7 @@ const (
 	KeyLogLevel      = "logLevel"
 	KeyObservability = "observability"
 	KeyProtect       = "protect"
+	KeyPlan          = "plan"
 	KeyTopology      = "topology"
 	// KeyWorkers holds a stack's per-worker overrides (Pulumi.<stack>.yaml).
 	KeyWorkers = "workers"
@@ -72,13 +73,15 @@ func (s Secret) Reveal() string { return string(s) }
 
 // Config is everything the program needs to build one stack.
 type Config struct {
-	Stack         string
-	Environment   string // one of naming.Environments
-	AccountID     string
-	APIToken      Secret
-	APIHostname   string // host[:port] of the Cloudflare API; empty for Cloudflare itself
-	ServicesRoot  string // absolute
-	LogLevel      string
+	Stack        string
+	Environment  string // one of naming.Environments
+	AccountID    string
+	APIToken     Secret
+	APIHostname  string // host[:port] of the Cloudflare API; empty for Cloudflare itself
+	ServicesRoot string // absolute
+	LogLevel     string
+	// Plan is the account's Workers plan, for the size limit bundles must meet.
+	Plan          Plan
 	Observability Observability
 	// Protect marks every stateful resource (database, bucket, index, queue,
 	// namespace) protected, so no update or destroy can delete it. Always on
@@ -376,6 +379,11 @@ func Load(src Source, getenv func(string) string) (*Config, error) {
 		if c.Environment == naming.Dev {
 			c.LogLevel = "debug"
 		}
+	}
+
+	c.Plan = Plan(str(KeyPlan))
+	if c.Plan == "" {
+		c.Plan = PlanPaid
 	}
 
 	// Values that could not be decoded, whose zero values are not checked.
