@@ -55,10 +55,8 @@ type Module struct {
 	Cached  bool // reused from the cache: esbuild did not run
 
 	// Code and SourceMap are the text, filled only by the package-level
-	// Build.
-	//
-	// Deprecated: read File and MapFile; these go once internal/workers
-	// builds through a Store (issue 12 §1).
+	// Build, until internal/workers builds through a Store and reads File
+	// and MapFile (issue 12 §1); then they go, with Build.
 	Code, SourceMap string
 }
 
@@ -74,10 +72,9 @@ func prebuilt(entry string) bool {
 	return false
 }
 
-// Build bundles the entry module at path, in memory.
-//
-// Deprecated: use Store.Build, which keeps bundles out of memory and reuses
-// them while their inputs are unchanged.
+// Build bundles the entry module at path, in memory. It stays until
+// internal/workers builds through a Store, which keeps bundles out of
+// memory and reuses them while their inputs are unchanged.
 func Build(path string, opts Options) (Module, error) {
 	var code, sourceMap []byte
 	if prebuilt(path) {
