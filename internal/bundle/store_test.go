@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -179,20 +181,20 @@ func TestStoreBuildReportsEveryFailure(t *testing.T) {
 	for i := range 24 {
 		name := fmt.Sprintf("w%02d/index.ts", i)
 		files[name] = fmt.Sprintf("export default { fetch: () => new Response(%q) };\n", name)
-		jobs = append(jobs, Job{Entry: filepath.Join(dir, name)})
+		jobs = append(jobs, Job{Entry: filepath.Join(dir, name), Worker: fmt.Sprintf("w%02d", i)})
 	}
 	files["w07/index.ts"] = "export default {\n  fetch() { return new Response(\"unterminated; },\n};\n"
 	files["w19/index.ts"] = `import { x } from "../shared/broken";` + "\nexport default { fetch: () => new Response(x) };\n"
 	files["shared/broken.ts"] = "export const x = ;\n"
 	writeFiles(t, dir, files)
-	jobs = append(jobs, Job{Entry: filepath.Join(dir, "w99/index.ts")})
+	jobs = append(jobs, Job{Entry: filepath.Join(dir, "w99/index.ts")}) // no worker name: the error starts with what failed
 
 	s, err := Open(filepath.Join(dir, "store"))
 	require.NoError(t, err)
 	ms, err := s.Build(jobs)
 	require.EqualError(t, err, strings.Join([]string{
-		"esbuild: " + filepath.Join(dir, "w07/index.ts") + ":2:50: Unterminated string literal",
-		filepath.Join(dir, "w19/index.ts") + ": esbuild: " + filepath.Join(dir, "shared/broken.ts") + ":1:18: Unexpected \";\"",
+		`worker "w07": esbuild: ` + filepath.Join(dir, "w07/index.ts") + ":2:50: Unterminated string literal",
+		`worker "w19": ` + filepath.Join(dir, "w19/index.ts") + ": esbuild: " + filepath.Join(dir, "shared/broken.ts") + ":1:18: Unexpected \";\"",
 		"Module not found: " + filepath.Join(dir, "w99/index.ts"),
 	}, "\n"))
 	require.Len(t, ms, len(jobs))
@@ -290,4 +292,22 @@ func TestStorePrune(t *testing.T) {
 		require.NoError(t, err)
 		require.WithinDuration(t, time.Now(), st.ModTime(), time.Minute, "%s is touched", f)
 	}
+}
+
+// TestProbeAsksOnce: however many jobs ask about a shared file at once,
+// the file system is asked once.
+func TestProbeAsksOnce(t *testing.T) {
+	var m memo[int]
+	m.m = map[string]*cell[int]{}
+	var calls atomic.Int32
+	var wg sync.WaitGroup
+	for i := range 200 {
+		wg.Go(func() {
+			key := []string{"node_modules/a.js", "node_modules/b.js"}[i%2]
+			v := m.get(key, func() int { return int(calls.Add(1)) })
+			require.Positive(t, v)
+		})
+	}
+	wg.Wait()
+	require.Equal(t, int32(2), calls.Load())
 }
