@@ -16,8 +16,7 @@ import (
 // entry per job recording the files its bundle was made from, so a job
 // whose inputs are unchanged skips esbuild.
 type Store struct {
-	dir string
-	now func() time.Time
+	dir string // absolute
 }
 
 // StoreDir is the store's folder in the project, beside Pulumi.yaml:
@@ -33,11 +32,8 @@ func Open(dir string) (*Store, error) {
 	if err := os.MkdirAll(filepath.Join(abs, cacheDir), 0o755); err != nil {
 		return nil, fmt.Errorf("bundle store: %w", err)
 	}
-	return &Store{dir: abs, now: time.Now}, nil
+	return &Store{dir: abs}, nil
 }
-
-// Dir is the store's absolute folder.
-func (s *Store) Dir() string { return s.dir }
 
 // Build bundles every job concurrently, at most GOMAXPROCS at a time, and
 // returns the modules in job order. Every failing job is reported, in job
@@ -188,7 +184,7 @@ func (s *Store) put(name string, data []byte) error {
 // touch marks files used now, so prune keeps them; a file touched within
 // the hour is left alone, sparing a warm run thousands of writes.
 func (s *Store) touch(paths ...string) {
-	now := s.now()
+	now := time.Now()
 	for _, p := range paths {
 		if p == "" {
 			continue
@@ -210,7 +206,7 @@ const pruneAge = 24 * time.Hour
 // lasting more than a day would have touched its own files at its start.
 // Removal is best effort: a file left behind is only disk space.
 func (s *Store) prune(used map[string]bool) {
-	cutoff := s.now().Add(-pruneAge)
+	cutoff := time.Now().Add(-pruneAge)
 	for _, dir := range []string{s.dir, filepath.Join(s.dir, cacheDir)} {
 		entries, err := os.ReadDir(dir)
 		if err != nil {

@@ -140,7 +140,7 @@ func TestStoreCache(t *testing.T) {
 			code := readFile(t, m.File)
 			require.Contains(t, code, tt.contains)
 			require.Equal(t, sum([]byte(code)), m.SHA256, "the store file is named by, and holds, the hash")
-			require.Equal(t, filepath.Join(s.Dir(), m.SHA256+".js"), m.File)
+			require.Equal(t, filepath.Join(s.dir, m.SHA256+".js"), m.File)
 			require.Equal(t, int64(len(code)), m.Size)
 			require.Equal(t, gzipSize([]byte(code)), m.Gzipped)
 			if tt.opts.SourceMap {
@@ -262,11 +262,11 @@ func TestStorePrune(t *testing.T) {
 		"README.txt":            old, // not the store's: never removed
 	}
 	for name, at := range stale {
-		writeFiles(t, s.Dir(), map[string]string{name: "x"})
-		require.NoError(t, os.Chtimes(filepath.Join(s.Dir(), name), at, at))
+		writeFiles(t, s.dir, map[string]string{name: "x"})
+		require.NoError(t, os.Chtimes(filepath.Join(s.dir, name), at, at))
 	}
 	// The build's own files are old too, but used: kept, and touched.
-	keyFiles, err := filepath.Glob(filepath.Join(s.Dir(), cacheDir, "*.json"))
+	keyFiles, err := filepath.Glob(filepath.Join(s.dir, cacheDir, "*.json"))
 	require.NoError(t, err)
 	used := []string{first[0].File, first[0].MapFile}
 	for _, f := range keyFiles {
@@ -283,7 +283,7 @@ func TestStorePrune(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, second[0].Cached)
 	for name := range stale {
-		_, err := os.Stat(filepath.Join(s.Dir(), name))
+		_, err := os.Stat(filepath.Join(s.dir, name))
 		gone := stale[name].Equal(old) && name != "README.txt"
 		require.Equal(t, gone, os.IsNotExist(err), name)
 	}
