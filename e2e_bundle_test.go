@@ -108,11 +108,11 @@ func BenchmarkBundleCost(b *testing.B) {
 		e := newEngine(b, "bench", codeFleet(srv.URL+"/client/v4", mods, &version), nil)
 		defer e.dump()
 		start := time.Now()
-		require.Equal(b, map[string]int{"create": len(mods) + 1}, e.up())
+		require.Equal(b, map[string]int{"create": len(mods) + 2}, e.up())
 		f := figures{create: time.Since(start), bundle: mods[0].Size}
 		version.Store("2")
 		start = time.Now()
-		require.Equal(b, map[string]int{"update": len(mods), "same": 1}, e.up())
+		require.Equal(b, map[string]int{"update": len(mods), "same": 2}, e.up())
 		f.update = time.Since(start)
 		f.state = len(e.stateFile())
 		return f
@@ -161,7 +161,7 @@ func TestStateUpgrade(t *testing.T) {
 	version.Store("1")
 	e := newEngine(t, "dev", codeFleet(env.front.URL+"/client/v4", mods, &version), nil)
 	defer e.dump()
-	require.Equal(t, map[string]int{"create": n + 1}, e.up())
+	require.Equal(t, map[string]int{"create": n + 2}, e.up())
 
 	ctx := context.Background()
 	current, err := e.stack.Export(ctx)
@@ -174,9 +174,9 @@ func TestStateUpgrade(t *testing.T) {
 
 	env.emu.ResetLog()
 	e.log.Reset()
-	require.Equal(t, map[string]int{"update": n, "same": 1}, e.preview())
+	require.Equal(t, map[string]int{"update": n, "same": 2}, e.preview())
 	require.Contains(t, e.log.String(), "- content", "the diff names the code leaving state")
-	require.Equal(t, map[string]int{"update": n, "same": 1}, e.up())
+	require.Equal(t, map[string]int{"update": n, "same": 2}, e.up())
 	require.Empty(t, mutations(env.emu), "the code Cloudflare holds is already the program's: nothing is uploaded")
 	upgraded := e.stateFile()
 	require.NotContains(t, upgraded, `"content":`)

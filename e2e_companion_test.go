@@ -103,6 +103,7 @@ func (c *companion) program(baseURL string, ids map[string]string) pulumi.RunFun
 			bindings = append(bindings, domecf.Binding{Type: "vectorize", Name: "NOTES", IndexName: index.Name})
 			deps = append(deps, index)
 		}
+		sourceMap := workerCode(`{"version":3,"sources":["index.ts"],"mappings":"AAAA"}`)
 		api, err := domecf.NewWorkerScript(ctx, "api", domecf.WorkerScriptArgs{
 			Name:               pulumi.String("e2e-api"),
 			Content:            workerCode(c.content),
@@ -113,7 +114,7 @@ func (c *companion) program(baseURL string, ids map[string]string) pulumi.RunFun
 			Placement:          "smart",
 			Tags:               []string{"e2e"},
 			Migrations:         c.migrations,
-			SourceMap:          pulumi.String(`{"version":3,"sources":["index.ts"],"mappings":"AAAA"}`),
+			SourceMap:          &sourceMap,
 		}, use, pulumi.DependsOn(deps))
 		if err != nil {
 			return err

@@ -63,15 +63,7 @@ func validate(w io.Writer, dir, stack string) error {
 	if err != nil {
 		return err
 	}
-	// A syntax error in a worker is found here, offline, with its
-	// file:line:col, not when a preview reaches that worker.
-	var bundleErrs []error
-	for _, wk := range order {
-		if _, err := bundle.Build(filepath.Join(cfg.ServicesRoot, wk.Main), bundle.Options{SourceMap: wk.UploadsSourceMap(), Minify: wk.Minify}); err != nil {
-			bundleErrs = append(bundleErrs, fmt.Errorf("worker %q: %w", wk.Name, err))
-		}
-	}
-	if err := errors.Join(bundleErrs...); err != nil {
+	if err := bundleAll(cfg, order, filepath.Join(dir, bundle.StoreDir)); err != nil {
 		return err
 	}
 	t := cfg.Topology
@@ -124,6 +116,34 @@ func validate(w io.Writer, dir, stack string) error {
 		effective(w, cfg, wk)
 	}
 	return nil
+}
+
+// bundleAll bundles every worker, concurrently, into the store the program
+// uses, so a syntax error is found here, offline, with its file:line:col,
+// and a bundle Cloudflare would refuse for the stack's plan is refused
+// here, not at upload; the bundles are then reused by the preview.
+// Every worker's problem is reported.
+func bundleAll(cfg *config.Config, workers []config.Worker, storeDir string) error {
+	store, err := bundle.Open(storeDir)
+	if err != nil {
+		return err
+	}
+	jobs := make([]bundle.Job, len(workers))
+	for i, wk := range workers {
+		jobs[i] = bundle.Job{
+			Entry:   filepath.Join(cfg.ServicesRoot, wk.Main),
+			Options: bundle.Options{SourceMap: wk.UploadsSourceMap(), Minify: wk.Minify},
+			Worker:  wk.Name,
+		}
+	}
+	mods, err := store.Build(jobs)
+	errs := []error{err}
+	for i, m := range mods {
+		if m.File != "" { // bundled
+			errs = append(errs, cfg.CheckSize(workers[i].Name, m.Size, m.Gzipped))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // effective prints a worker's per-stack fields as this stack deploys them,

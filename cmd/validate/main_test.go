@@ -2,8 +2,10 @@ package main
 
 import (
 	"bytes"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"regexp"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -122,4 +124,56 @@ config:
 	err := validate(&out, dir, "t")
 	require.EqualError(t, err, `worker "broken": esbuild: `+filepath.Join(dir, "services/broken/index.ts")+`:3:39: Unterminated string literal`)
 	require.Empty(t, out.String(), "nothing is reported valid")
+}
+
+// TestValidateRefusesOversizedBundles: on the free plan a bundle over 3 MiB
+// gzip-compressed is refused, with every other worker's problem, and the
+// bundles are kept in the project's store for the program to reuse.
+func TestValidateRefusesOversizedBundles(t *testing.T) {
+	t.Setenv(config.EnvAccountID, "0123456789abcdef0123456789abcdef")
+	t.Setenv(config.EnvAPIToken, "tok-1234567890123456789012345678901234567")
+	dir := t.TempDir()
+	// Random text compresses to about three quarters: 4.5 MiB of it is
+	// about 3.4 MiB gzip-compressed, over Free's 3 MiB, under Paid's 10.
+	rng := rand.New(rand.NewPCG(1, 2))
+	noise := make([]byte, 4608*1024)
+	for i := range noise {
+		noise[i] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+/"[rng.IntN(64)]
+	}
+	files := map[string]string{
+		"Pulumi.yaml": `name: dome
+config:
+  servicesRoot:
+    value: services
+  topology:
+    value:
+      workers:
+        - {name: good, main: good/index.ts, compatibilityDate: "2025-04-15"}
+        - {name: big, main: big/index.js, compatibilityDate: "2025-04-15"}
+        - {name: broken, main: broken/index.ts, compatibilityDate: "2025-04-15"}
+`,
+		"Pulumi.t.yaml":            "config:\n  dome:environment: dev\n  dome:plan: free\n",
+		"Pulumi.p.yaml":            "config:\n  dome:environment: dev\n",
+		"services/good/index.ts":   "export default { fetch() { return new Response('ok'); } };\n",
+		"services/big/index.js":    "const blob = \"" + string(noise) + "\";\nexport default { fetch() { return new Response(blob); } };\n",
+		"services/broken/index.ts": "export default {\n  fetch() {\n    return new Response(\"unterminated;\n  },\n};\n",
+	}
+	for name, text := range files {
+		require.NoError(t, os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755))
+		require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644))
+	}
+	var out bytes.Buffer
+	err := validate(&out, dir, "t")
+	require.Error(t, err)
+	require.Regexp(t, `^worker "broken": esbuild: `+regexp.QuoteMeta(filepath.Join(dir, "services/broken/index.ts"))+`:3:39: Unterminated string literal
+worker "big": bundle is 3\.\d\d MiB gzip-compressed, over the 3 MiB limit of Cloudflare's free plan \(dome:plan: free\); shrink it: minify: true under the worker in Pulumi\.yaml \(dome:topology\.workers\[big\]\.minify\), lighter dependencies, static data in KV or R2 instead of the code; or, on Workers Paid, set dome:plan: paid in Pulumi\.t\.yaml$`, err.Error())
+	require.Empty(t, out.String(), "nothing is reported valid")
+
+	bundles, err := filepath.Glob(filepath.Join(dir, ".bundles", "*.js"))
+	require.NoError(t, err)
+	require.Len(t, bundles, 2, "the two workers that bundled are in the project's store")
+
+	// On the paid plan (the default) the same bundle fits.
+	err = validate(&out, dir, "p")
+	require.EqualError(t, err, `worker "broken": esbuild: `+filepath.Join(dir, "services/broken/index.ts")+`:3:39: Unterminated string literal`)
 }

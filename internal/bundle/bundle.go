@@ -34,6 +34,9 @@ type Options struct {
 type Job struct {
 	Entry   string // entry module: .ts bundled, .js/.mjs uploaded as it is
 	Options Options
+	// Worker names the worker in the job's error (worker "api": ...);
+	// without it the error starts with what failed.
+	Worker string
 }
 
 // Module is a bundled worker, kept in a Store.
@@ -52,10 +55,8 @@ type Module struct {
 	Cached  bool // reused from the cache: esbuild did not run
 
 	// Code and SourceMap are the text, filled only by the package-level
-	// Build.
-	//
-	// Deprecated: read File and MapFile; these go once internal/workers
-	// builds through a Store (issue 12 §1).
+	// Build, until internal/workers builds through a Store and reads File
+	// and MapFile (issue 12 §1); then they go, with Build.
 	Code, SourceMap string
 }
 
@@ -71,10 +72,9 @@ func prebuilt(entry string) bool {
 	return false
 }
 
-// Build bundles the entry module at path, in memory.
-//
-// Deprecated: use Store.Build, which keeps bundles out of memory and reuses
-// them while their inputs are unchanged.
+// Build bundles the entry module at path, in memory. It stays until
+// internal/workers builds through a Store, which keeps bundles out of
+// memory and reuses them while their inputs are unchanged.
 func Build(path string, opts Options) (Module, error) {
 	var code, sourceMap []byte
 	if prebuilt(path) {

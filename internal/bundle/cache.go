@@ -21,7 +21,9 @@ const cacheDir = "cache"
 const cacheVersion = 1
 
 // esbuildVersion is the esbuild module this binary was built with: a new
-// esbuild may bundle the same inputs differently.
+// esbuild may bundle the same inputs differently. Binaries built by go
+// build (bin/dome, bin/validate, the program Pulumi builds) list their
+// modules; test binaries do not, and their stores are temporary.
 var esbuildVersion = sync.OnceValue(func() string {
 	info, ok := debug.ReadBuildInfo()
 	if !ok {

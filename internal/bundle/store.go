@@ -16,9 +16,12 @@ import (
 // entry per job recording the files its bundle was made from, so a job
 // whose inputs are unchanged skips esbuild.
 type Store struct {
-	dir string
-	now func() time.Time
+	dir string // absolute
 }
+
+// StoreDir is the store's folder in the project, beside Pulumi.yaml:
+// the program and `just validate` share it.
+const StoreDir = ".bundles"
 
 // Open returns the store in dir, creating the folder.
 func Open(dir string) (*Store, error) {
@@ -29,15 +32,13 @@ func Open(dir string) (*Store, error) {
 	if err := os.MkdirAll(filepath.Join(abs, cacheDir), 0o755); err != nil {
 		return nil, fmt.Errorf("bundle store: %w", err)
 	}
-	return &Store{dir: abs, now: time.Now}, nil
+	return &Store{dir: abs}, nil
 }
 
-// Dir is the store's absolute folder.
-func (s *Store) Dir() string { return s.dir }
-
 // Build bundles every job concurrently, at most GOMAXPROCS at a time, and
-// returns the modules in job order. Every failing job is reported, each
-// error naming its entry; a failed job's Module is zero.
+// returns the modules in job order. Every failing job is reported, in job
+// order, each error naming its worker and entry; a failed job's Module is
+// zero.
 func (s *Store) Build(jobs []Job) ([]Module, error) {
 	wd, err := os.Getwd()
 	if err != nil {
@@ -53,6 +54,9 @@ func (s *Store) Build(jobs []Job) ([]Module, error) {
 			slots <- struct{}{}
 			defer func() { <-slots }()
 			out[i], errs[i] = b.job(job)
+			if errs[i] != nil && job.Worker != "" {
+				errs[i] = fmt.Errorf("worker %q: %w", job.Worker, errs[i])
+			}
 		})
 	}
 	wg.Wait()
@@ -180,7 +184,7 @@ func (s *Store) put(name string, data []byte) error {
 // touch marks files used now, so prune keeps them; a file touched within
 // the hour is left alone, sparing a warm run thousands of writes.
 func (s *Store) touch(paths ...string) {
-	now := s.now()
+	now := time.Now()
 	for _, p := range paths {
 		if p == "" {
 			continue
@@ -202,7 +206,7 @@ const pruneAge = 24 * time.Hour
 // lasting more than a day would have touched its own files at its start.
 // Removal is best effort: a file left behind is only disk space.
 func (s *Store) prune(used map[string]bool) {
-	cutoff := s.now().Add(-pruneAge)
+	cutoff := time.Now().Add(-pruneAge)
 	for _, dir := range []string{s.dir, filepath.Join(s.dir, cacheDir)} {
 		entries, err := os.ReadDir(dir)
 		if err != nil {

@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -138,7 +140,7 @@ func TestStoreCache(t *testing.T) {
 			code := readFile(t, m.File)
 			require.Contains(t, code, tt.contains)
 			require.Equal(t, sum([]byte(code)), m.SHA256, "the store file is named by, and holds, the hash")
-			require.Equal(t, filepath.Join(s.Dir(), m.SHA256+".js"), m.File)
+			require.Equal(t, filepath.Join(s.dir, m.SHA256+".js"), m.File)
 			require.Equal(t, int64(len(code)), m.Size)
 			require.Equal(t, gzipSize([]byte(code)), m.Gzipped)
 			if tt.opts.SourceMap {
@@ -179,20 +181,20 @@ func TestStoreBuildReportsEveryFailure(t *testing.T) {
 	for i := range 24 {
 		name := fmt.Sprintf("w%02d/index.ts", i)
 		files[name] = fmt.Sprintf("export default { fetch: () => new Response(%q) };\n", name)
-		jobs = append(jobs, Job{Entry: filepath.Join(dir, name)})
+		jobs = append(jobs, Job{Entry: filepath.Join(dir, name), Worker: fmt.Sprintf("w%02d", i)})
 	}
 	files["w07/index.ts"] = "export default {\n  fetch() { return new Response(\"unterminated; },\n};\n"
 	files["w19/index.ts"] = `import { x } from "../shared/broken";` + "\nexport default { fetch: () => new Response(x) };\n"
 	files["shared/broken.ts"] = "export const x = ;\n"
 	writeFiles(t, dir, files)
-	jobs = append(jobs, Job{Entry: filepath.Join(dir, "w99/index.ts")})
+	jobs = append(jobs, Job{Entry: filepath.Join(dir, "w99/index.ts")}) // no worker name: the error starts with what failed
 
 	s, err := Open(filepath.Join(dir, "store"))
 	require.NoError(t, err)
 	ms, err := s.Build(jobs)
 	require.EqualError(t, err, strings.Join([]string{
-		"esbuild: " + filepath.Join(dir, "w07/index.ts") + ":2:50: Unterminated string literal",
-		filepath.Join(dir, "w19/index.ts") + ": esbuild: " + filepath.Join(dir, "shared/broken.ts") + ":1:18: Unexpected \";\"",
+		`worker "w07": esbuild: ` + filepath.Join(dir, "w07/index.ts") + ":2:50: Unterminated string literal",
+		`worker "w19": ` + filepath.Join(dir, "w19/index.ts") + ": esbuild: " + filepath.Join(dir, "shared/broken.ts") + ":1:18: Unexpected \";\"",
 		"Module not found: " + filepath.Join(dir, "w99/index.ts"),
 	}, "\n"))
 	require.Len(t, ms, len(jobs))
@@ -260,11 +262,11 @@ func TestStorePrune(t *testing.T) {
 		"README.txt":            old, // not the store's: never removed
 	}
 	for name, at := range stale {
-		writeFiles(t, s.Dir(), map[string]string{name: "x"})
-		require.NoError(t, os.Chtimes(filepath.Join(s.Dir(), name), at, at))
+		writeFiles(t, s.dir, map[string]string{name: "x"})
+		require.NoError(t, os.Chtimes(filepath.Join(s.dir, name), at, at))
 	}
 	// The build's own files are old too, but used: kept, and touched.
-	keyFiles, err := filepath.Glob(filepath.Join(s.Dir(), cacheDir, "*.json"))
+	keyFiles, err := filepath.Glob(filepath.Join(s.dir, cacheDir, "*.json"))
 	require.NoError(t, err)
 	used := []string{first[0].File, first[0].MapFile}
 	for _, f := range keyFiles {
@@ -281,7 +283,7 @@ func TestStorePrune(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, second[0].Cached)
 	for name := range stale {
-		_, err := os.Stat(filepath.Join(s.Dir(), name))
+		_, err := os.Stat(filepath.Join(s.dir, name))
 		gone := stale[name].Equal(old) && name != "README.txt"
 		require.Equal(t, gone, os.IsNotExist(err), name)
 	}
@@ -290,4 +292,22 @@ func TestStorePrune(t *testing.T) {
 		require.NoError(t, err)
 		require.WithinDuration(t, time.Now(), st.ModTime(), time.Minute, "%s is touched", f)
 	}
+}
+
+// TestProbeAsksOnce: however many jobs ask about a shared file at once,
+// the file system is asked once.
+func TestProbeAsksOnce(t *testing.T) {
+	var m memo[int]
+	m.m = map[string]*cell[int]{}
+	var calls atomic.Int32
+	var wg sync.WaitGroup
+	for i := range 200 {
+		wg.Go(func() {
+			key := []string{"node_modules/a.js", "node_modules/b.js"}[i%2]
+			v := m.get(key, func() int { return int(calls.Add(1)) })
+			require.Positive(t, v)
+		})
+	}
+	wg.Wait()
+	require.Equal(t, int32(2), calls.Load())
 }

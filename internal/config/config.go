@@ -30,6 +30,7 @@ const (
 	KeyLogLevel      = "logLevel"
 	KeyObservability = "observability"
 	KeyProtect       = "protect"
+	KeyPlan          = "plan"
 	KeyTopology      = "topology"
 	// KeyWorkers holds a stack's per-worker overrides (Pulumi.<stack>.yaml).
 	KeyWorkers = "workers"
@@ -88,8 +89,10 @@ type Config struct {
 	// BundleDir is where workers' bundles are written, one file per content
 	// hash, for the provider to upload from: <project>/.bundles unless
 	// DOME_BUNDLE_DIR names another folder (CI can cache it between runs).
-	BundleDir     string // absolute
-	LogLevel      string
+	BundleDir string // absolute
+	LogLevel  string
+	// Plan is the account's Workers plan, for the limits workers must meet.
+	Plan          Plan
 	Observability Observability
 	// Protect marks every stateful resource (database, bucket, index, queue,
 	// namespace) protected, so no update or destroy can delete it. Always on
@@ -394,6 +397,11 @@ func Load(src Source, getenv func(string) string) (*Config, error) {
 		if c.Environment == naming.Dev {
 			c.LogLevel = "debug"
 		}
+	}
+
+	c.Plan = Plan(str(KeyPlan))
+	if c.Plan == "" {
+		c.Plan = PlanPaid
 	}
 
 	// Values that could not be decoded, whose zero values are not checked.

@@ -65,6 +65,7 @@ func TestLoad(t *testing.T) {
 	require.Equal(t, "debug", c.LogLevel, "dev defaults to debug")
 	require.Equal(t, Observability{Enabled: true, HeadSamplingRate: 0.5}, c.Observability)
 	require.False(t, c.Protect)
+	require.Equal(t, PlanPaid, c.Plan, "Dome uses Queues, which need Workers Paid")
 	abs, err := filepath.Abs("testdata/services")
 	require.NoError(t, err)
 	require.Equal(t, abs, c.ServicesRoot, "relative to the project folder")
@@ -103,6 +104,11 @@ func TestLoadDefaultsAndOverrides(t *testing.T) {
 			name:  "protection can be turned on elsewhere",
 			set:   map[string]string{"dome:protect": "true"},
 			check: func(t *testing.T, c *Config) { require.True(t, c.Protect) },
+		},
+		{
+			name:  "the free plan",
+			set:   map[string]string{"dome:plan": "free"},
+			check: func(t *testing.T, c *Config) { require.Equal(t, PlanFree, c.Plan) },
 		},
 		{
 			name:  "log level overridable",

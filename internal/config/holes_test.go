@@ -64,6 +64,11 @@ func TestValidationHoles(t *testing.T) {
 			want:  []string{`Pulumi.test.yaml:8:3: dome:protet: is not a setting this program reads; did you mean "dome:protect"?`},
 		},
 		{
+			name:  "unknown Workers plan",
+			edits: map[string][][2]string{"Pulumi.test.yaml": {{"  count: 3", "  dome:plan: pro"}}},
+			want:  []string{`Pulumi.test.yaml:8:3: dome:plan: "pro" is not a Workers plan; use one of free, paid (the account's plan, under Workers & Pages > Plans in the dashboard)`},
+		},
+		{
 			name:  "misspelt field",
 			edits: map[string][][2]string{"Pulumi.yaml": {{"          bindings:\n            - {type: r2_bucket", "          bindngs:\n            - {type: r2_bucket"}}},
 			want: []string{

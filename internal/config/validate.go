@@ -150,6 +150,9 @@ func (c *Config) validateStack(ps *Problems) {
 	if !slices.Contains(logLevels, c.LogLevel) {
 		ps.add(key(KeyLogLevel), "%q is not a log level; use one of %s", c.LogLevel, strings.Join(logLevels, ", "))
 	}
+	if !slices.Contains(plans, string(c.Plan)) {
+		ps.add(key(KeyPlan), "%q is not a Workers plan; use one of %s (the account's plan, under Workers & Pages > Plans in the dashboard)", c.Plan, strings.Join(plans, ", "))
+	}
 	if r := c.Observability.HeadSamplingRate; r < 0 || r > 1 {
 		ps.add(key(KeyObservability)+".headSamplingRate", "%v is outside 0..1; use 1 to keep every request's logs, 0.1 for one in ten", r)
 	}
