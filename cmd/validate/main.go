@@ -9,13 +9,11 @@
 package main
 
 import (
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"maps"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 
@@ -63,8 +61,16 @@ func validate(w io.Writer, dir, stack string) error {
 	if err != nil {
 		return err
 	}
-	if err := bundleAll(cfg, order, filepath.Join(dir, bundle.StoreDir)); err != nil {
+	// Bundled here, offline, a syntax error is found with its file:line:col
+	// and an oversized bundle before any upload; the preview then reuses
+	// these bundles.
+	mods, err := bundle.Workers(cfg, order)
+	if err != nil {
 		return err
+	}
+	bundles := make(map[string]bundle.Module, len(order))
+	for i, wk := range order {
+		bundles[wk.Name] = mods[i]
 	}
 	t := cfg.Topology
 	fmt.Fprintf(w, "stack %s: configuration is valid (environment %s, protected: %t)\n", stack, cfg.Environment, cfg.Protect)
@@ -113,42 +119,14 @@ func validate(w io.Writer, dir, stack string) error {
 	fmt.Fprintf(w, "  %-18s %s\n", "r2 notifications", strings.Join(pairs, ", "))
 	section("workers (in order)", names(order, func(w config.Worker) string { return w.Name }))
 	for _, wk := range t.Workers {
-		effective(w, cfg, wk)
+		effective(w, cfg, wk, bundles[wk.Name])
 	}
 	return nil
 }
 
-// bundleAll bundles every worker, concurrently, into the store the program
-// uses, so a syntax error is found here, offline, with its file:line:col,
-// and a bundle Cloudflare would refuse for the stack's plan is refused
-// here, not at upload; the bundles are then reused by the preview.
-// Every worker's problem is reported.
-func bundleAll(cfg *config.Config, workers []config.Worker, storeDir string) error {
-	store, err := bundle.Open(storeDir)
-	if err != nil {
-		return err
-	}
-	jobs := make([]bundle.Job, len(workers))
-	for i, wk := range workers {
-		jobs[i] = bundle.Job{
-			Entry:   filepath.Join(cfg.ServicesRoot, wk.Main),
-			Options: bundle.Options{SourceMap: wk.UploadsSourceMap(), Minify: wk.Minify},
-			Worker:  wk.Name,
-		}
-	}
-	mods, err := store.Build(jobs)
-	errs := []error{err}
-	for i, m := range mods {
-		if m.File != "" { // bundled
-			errs = append(errs, cfg.CheckSize(workers[i].Name, m.Size, m.Gzipped))
-		}
-	}
-	return errors.Join(errs...)
-}
-
 // effective prints a worker's per-stack fields as this stack deploys them,
 // after Pulumi.<stack>.yaml's overrides, so a reviewer sees how stacks differ.
-func effective(w io.Writer, cfg *config.Config, wk config.Worker) {
+func effective(w io.Writer, cfg *config.Config, wk config.Worker, m bundle.Module) {
 	header := fmt.Sprintf("  worker %s (%s)", wk.Name, cfg.Name(wk.Name))
 	if o := cfg.Overridden(wk.Name); len(o) > 0 {
 		header += fmt.Sprintf(", overridden in Pulumi.%s.yaml: %s", cfg.Stack, strings.Join(o, ", "))
@@ -170,6 +148,8 @@ func effective(w io.Writer, cfg *config.Config, wk config.Worker) {
 		vars = append(vars, k+"="+wk.Vars[k])
 	}
 	for _, row := range [][2]string{
+		// As wrangler reports an upload, so sizes compare at a glance.
+		{"bundle", fmt.Sprintf("%.2f KiB / gzip: %.2f KiB", float64(m.Size)/1024, float64(m.Gzipped)/1024)},
 		{"workersDev", onOff[wk.WorkersDev]},
 		{"routes", list(names(wk.Routes, func(r config.Route) string { return r.Pattern + " (zone " + r.Zone + ")" }))},
 		{"customDomains", list(names(wk.CustomDomains, func(d config.CustomDomain) string { return d.Hostname + " (zone " + d.Zone + ")" }))},

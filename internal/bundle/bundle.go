@@ -53,11 +53,6 @@ type Module struct {
 	Size    int64
 	Gzipped int64
 	Cached  bool // reused from the cache: esbuild did not run
-
-	// Code and SourceMap are the text, filled only by the package-level
-	// Build, until internal/workers builds through a Store and reads File
-	// and MapFile (issue 12 §1); then they go, with Build.
-	Code, SourceMap string
 }
 
 // sourceMapName is the map's file name, beside the index.js module it maps.
@@ -70,27 +65,6 @@ func prebuilt(entry string) bool {
 		return true
 	}
 	return false
-}
-
-// Build bundles the entry module at path, in memory. It stays until
-// internal/workers builds through a Store, which keeps bundles out of
-// memory and reuses them while their inputs are unchanged.
-func Build(path string, opts Options) (Module, error) {
-	var code, sourceMap []byte
-	if prebuilt(path) {
-		var err error
-		if code, err = os.ReadFile(path); err != nil {
-			return Module{}, fmt.Errorf("Module not found: %s: %w", path, errors.Unwrap(err))
-		}
-	} else {
-		out, err := compile(path, opts)
-		if err != nil {
-			return Module{}, err
-		}
-		code, sourceMap = out.code, out.sourceMap
-	}
-	m := Module{Code: string(code), SourceMap: string(sourceMap), SHA256: sum(code), Size: int64(len(code)), Gzipped: gzipSize(code)}
-	return m, nil
 }
 
 // output is what esbuild made of one entry.

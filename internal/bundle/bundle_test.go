@@ -43,7 +43,7 @@ func TestBuild(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			m, err := Build(tt.path, Options{})
+			m, err := buildOne(t, tt.path, Options{})
 			if tt.err != "" {
 				require.Error(t, err)
 				require.Contains(t, err.Error(), tt.err)
@@ -51,18 +51,40 @@ func TestBuild(t *testing.T) {
 			}
 			require.NoError(t, err)
 			if tt.exact != "" {
-				require.Equal(t, tt.exact, m.Code)
+				require.Equal(t, tt.exact, m.code)
 			}
 			for _, s := range tt.contains {
-				require.Contains(t, m.Code, s)
+				require.Contains(t, m.code, s)
 			}
 			for _, s := range tt.absent {
-				require.NotContains(t, m.Code, s)
+				require.NotContains(t, m.code, s)
 			}
-			sum := sha256.Sum256([]byte(m.Code))
+			sum := sha256.Sum256([]byte(m.code))
 			require.Equal(t, hex.EncodeToString(sum[:]), m.SHA256)
 		})
 	}
+}
+
+// built is a module with its code and map read back from the store.
+type built struct {
+	Module
+	code, sourceMap string
+}
+
+// buildOne bundles one entry through a fresh store.
+func buildOne(t *testing.T, path string, opts Options) (built, error) {
+	t.Helper()
+	store, err := Open(t.TempDir())
+	require.NoError(t, err)
+	mods, err := store.Build([]Job{{Entry: path, Options: opts}})
+	if err != nil {
+		return built{}, err
+	}
+	b := built{Module: mods[0], code: readFile(t, mods[0].File)}
+	if mods[0].MapFile != "" {
+		b.sourceMap = readFile(t, mods[0].MapFile)
+	}
+	return b, nil
 }
 
 func abs(t *testing.T, path string) string {
@@ -74,41 +96,41 @@ func abs(t *testing.T, path string) string {
 
 func TestBuildIsDeterministic(t *testing.T) {
 	opts := Options{SourceMap: true}
-	a, err := Build("testdata/ok/src/index.ts", opts)
+	a, err := buildOne(t, "testdata/ok/src/index.ts", opts)
 	require.NoError(t, err)
-	b, err := Build("testdata/ok/src/index.ts", opts)
+	b, err := buildOne(t, "testdata/ok/src/index.ts", opts)
 	require.NoError(t, err)
 	require.Equal(t, a.SHA256, b.SHA256)
-	require.Equal(t, a.SourceMap, b.SourceMap)
+	require.Equal(t, a.sourceMap, b.sourceMap)
 }
 
 func TestBuildSourceMapAndMinify(t *testing.T) {
-	plain, err := Build("testdata/ok/src/index.ts", Options{})
+	plain, err := buildOne(t, "testdata/ok/src/index.ts", Options{})
 	require.NoError(t, err)
-	require.Empty(t, plain.SourceMap)
-	require.NotContains(t, plain.Code, "sourceMappingURL")
+	require.Empty(t, plain.sourceMap)
+	require.NotContains(t, plain.code, "sourceMappingURL")
 
-	mapped, err := Build("testdata/ok/src/index.ts", Options{SourceMap: true})
+	mapped, err := buildOne(t, "testdata/ok/src/index.ts", Options{SourceMap: true})
 	require.NoError(t, err)
-	require.True(t, strings.HasSuffix(strings.TrimSpace(mapped.Code), "//# sourceMappingURL=index.js.map"), "the module links its map by the name it is uploaded under")
+	require.True(t, strings.HasSuffix(strings.TrimSpace(mapped.code), "//# sourceMappingURL=index.js.map"), "the module links its map by the name it is uploaded under")
 	var sm struct {
 		Version        int      `json:"version"`
 		Sources        []string `json:"sources"`
 		SourcesContent []string `json:"sourcesContent"`
 		Mappings       string   `json:"mappings"`
 	}
-	require.NoError(t, json.Unmarshal([]byte(mapped.SourceMap), &sm))
+	require.NoError(t, json.Unmarshal([]byte(mapped.sourceMap), &sm))
 	require.Equal(t, 3, sm.Version)
 	require.Equal(t, []string{"testdata/ok/src/index.ts", "testdata/ok/src/greet.ts"}, sm.Sources, "paths relative to the project, the same on every machine")
 	require.Len(t, sm.SourcesContent, 2)
 	require.NotEmpty(t, sm.Mappings)
 
-	minified, err := Build("testdata/ok/src/index.ts", Options{SourceMap: true, Minify: true})
+	minified, err := buildOne(t, "testdata/ok/src/index.ts", Options{SourceMap: true, Minify: true})
 	require.NoError(t, err)
-	require.Less(t, len(minified.Code), len(mapped.Code))
-	require.NotEqual(t, mapped.SourceMap, minified.SourceMap)
+	require.Less(t, len(minified.code), len(mapped.code))
+	require.NotEqual(t, mapped.sourceMap, minified.sourceMap)
 
-	prebuilt, err := Build("testdata/prebuilt/worker.js", Options{SourceMap: true, Minify: true})
+	prebuilt, err := buildOne(t, "testdata/prebuilt/worker.js", Options{SourceMap: true, Minify: true})
 	require.NoError(t, err)
-	require.Empty(t, prebuilt.SourceMap, "a prebuilt bundle is uploaded as it is")
+	require.Empty(t, prebuilt.sourceMap, "a prebuilt bundle is uploaded as it is")
 }

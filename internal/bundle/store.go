@@ -19,10 +19,6 @@ type Store struct {
 	dir string // absolute
 }
 
-// StoreDir is the store's folder in the project, beside Pulumi.yaml:
-// the program and `just validate` share it.
-const StoreDir = ".bundles"
-
 // Open returns the store in dir, creating the folder.
 func Open(dir string) (*Store, error) {
 	abs, err := filepath.Abs(dir)

@@ -165,11 +165,11 @@ func TestStoreBuildIsTheBundle(t *testing.T) {
 	opts := Options{SourceMap: true, Minify: true}
 	ms, err := s.Build([]Job{{Entry: "testdata/ok/src/index.ts", Options: opts}})
 	require.NoError(t, err)
-	want, err := Build("testdata/ok/src/index.ts", opts)
+	want, err := compile("testdata/ok/src/index.ts", opts)
 	require.NoError(t, err)
-	require.Equal(t, want.Code, readFile(t, ms[0].File))
-	require.Equal(t, want.SourceMap, readFile(t, ms[0].MapFile))
-	require.Equal(t, want.SHA256, ms[0].SHA256)
+	require.Equal(t, string(want.code), readFile(t, ms[0].File))
+	require.Equal(t, string(want.sourceMap), readFile(t, ms[0].MapFile))
+	require.Equal(t, sum(want.code), ms[0].SHA256)
 }
 
 // TestStoreBuildReportsEveryFailure: many jobs at once, some failing: each

@@ -113,6 +113,7 @@ func (c *Config) validate(topologySet bool) Problems {
 		edges[w.Name] = w.Dependencies()
 	}
 	c.validateEntryPoints(&ps)
+	c.validatePlan(&ps)
 	if _, err := graph.Order(order, edges); err != nil {
 		var cycle *graph.CycleError
 		if errors.As(err, &cycle) {

@@ -5,7 +5,6 @@ package workers
 
 import (
 	"fmt"
-	"path/filepath"
 
 	"github.com/pulumi/pulumi-cloudflare/sdk/v5/go/cloudflare"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -33,7 +32,7 @@ func Create(ctx *pulumi.Context, cfg *config.Config, res bindings.Resources, opt
 	if err != nil {
 		return nil, err
 	}
-	mods, err := build(cfg, ordered)
+	mods, err := bundle.Workers(cfg, ordered)
 	if err != nil {
 		return nil, err
 	}
@@ -96,21 +95,6 @@ func schemaFirst(w config.Worker, res bindings.Resources) pulumi.ResourceOption 
 		}
 	}
 	return pulumi.DependsOn(deps)
-}
-
-// build bundles every worker at once into the bundle store, which the
-// provider reads each upload from: state keeps a bundle's path and hash,
-// never its code.
-func build(cfg *config.Config, ws []config.Worker) ([]bundle.Module, error) {
-	store, err := bundle.Open(cfg.BundleDir)
-	if err != nil {
-		return nil, err
-	}
-	jobs := make([]bundle.Job, len(ws))
-	for i, w := range ws {
-		jobs[i] = bundle.Job{Entry: filepath.Join(cfg.ServicesRoot, w.Main), Options: bundle.Options{SourceMap: w.UploadsSourceMap(), Minify: w.Minify}}
-	}
-	return store.Build(jobs)
 }
 
 // sourceMap is the bundle's map, nil (no map part) without one.
