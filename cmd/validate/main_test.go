@@ -106,41 +106,11 @@ func TestValidateReportsProblems(t *testing.T) {
 	require.Empty(t, out.String(), "nothing is reported valid")
 }
 
-// TestValidateBundlesEveryWorker: a syntax error in a worker is reported
-// offline, at its file:line:col, by validate itself.
-func TestValidateBundlesEveryWorker(t *testing.T) {
-	t.Setenv(config.EnvAccountID, "0123456789abcdef0123456789abcdef")
-	t.Setenv(config.EnvAPIToken, "tok-1234567890123456789012345678901234567")
-	dir := t.TempDir()
-	files := map[string]string{
-		"Pulumi.yaml": `name: dome
-config:
-  servicesRoot:
-    value: services
-  topology:
-    value:
-      workers:
-        - {name: good, main: good/index.ts, compatibilityDate: "2025-04-15"}
-        - {name: broken, main: broken/index.ts, compatibilityDate: "2025-04-15"}
-`,
-		"Pulumi.t.yaml":            "config:\n  dome:environment: dev\n",
-		"services/good/index.ts":   "export default { fetch() { return new Response('ok'); } };\n",
-		"services/broken/index.ts": "export default {\n  fetch() {\n    return new Response(\"unterminated;\n  },\n};\n",
-	}
-	for name, text := range files {
-		require.NoError(t, os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755))
-		require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644))
-	}
-	var out bytes.Buffer
-	err := validate(&out, dir, "t")
-	require.EqualError(t, err, `worker "broken": esbuild: `+filepath.Join(dir, "services/broken/index.ts")+`:3:39: Unterminated string literal`)
-	require.Empty(t, out.String(), "nothing is reported valid")
-}
-
-// TestValidateRefusesOversizedBundles: a bundle over Cloudflare's 64 MiB
-// is refused, with every other worker's problem, and the bundles that
+// TestValidateBundlesEveryWorker: validate itself bundles every worker,
+// offline, and reports every worker's problem at once: a syntax error at
+// its file:line:col, a bundle over Cloudflare's 64 MiB. The bundles that
 // were made are kept in the project's store for the program to reuse.
-func TestValidateRefusesOversizedBundles(t *testing.T) {
+func TestValidateBundlesEveryWorker(t *testing.T) {
 	t.Setenv(config.EnvAccountID, "0123456789abcdef0123456789abcdef")
 	t.Setenv(config.EnvAPIToken, "tok-1234567890123456789012345678901234567")
 	dir := t.TempDir()
