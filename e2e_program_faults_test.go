@@ -61,8 +61,9 @@ func newDome(tb testing.TB, stackName string, emuCfg cfemu.Config, faults *cfemu
 	require.NoError(tb, err)
 	vals.Config["dome:apiHostname"] = must(url.Parse(env.front.URL)).Host
 	vals.Config["dome:servicesRoot"] = must(filepath.Abs("testdata/services"))
+	bundles := tb.TempDir()
 	getenv := func(k string) string {
-		return map[string]string{config.EnvAccountID: e2eAccount, config.EnvAPIToken: e2eToken}[k]
+		return map[string]string{config.EnvAccountID: e2eAccount, config.EnvAPIToken: e2eToken, config.EnvBundleDir: bundles}[k]
 	}
 	cfg, err := config.Load(vals, getenv)
 	require.NoError(tb, err)

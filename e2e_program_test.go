@@ -71,7 +71,8 @@ func TestProgramOnEngine(t *testing.T) {
 			require.NoError(t, err)
 			vals.Config["dome:apiHostname"] = host
 			vals.Config["dome:servicesRoot"] = must(filepath.Abs("testdata/services"))
-			env := map[string]string{config.EnvAccountID: e2eAccount, config.EnvAPIToken: e2eToken}
+			bundles := t.TempDir()
+			env := map[string]string{config.EnvAccountID: e2eAccount, config.EnvAPIToken: e2eToken, config.EnvBundleDir: bundles}
 
 			program := func(ctx *pulumi.Context) error {
 				outs, err := run(ctx, func(k string) string { return env[k] })
@@ -115,6 +116,11 @@ func TestProgramOnEngine(t *testing.T) {
 
 			state := e.stateFile()
 			require.NotContains(t, state, e2eToken)
+			// Workers are known by their bundles' files and hashes; no code
+			// is carried through the checkpoint.
+			require.NotContains(t, state, `"content":`)
+			require.NotContains(t, state, "export {")
+			require.Contains(t, state, `"contentFile":"`+bundles+string(filepath.Separator))
 
 			// Schema before code: silo's migrations ran before the silo
 			// worker was uploaded, and its tables are there.
