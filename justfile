@@ -22,11 +22,11 @@ on := just_executable() + " --justfile " + justfile() + " _pulumi"
 default:
     @{{just_executable()}} --justfile {{justfile()}} --list --unsorted
 
-# Build the companion provider plugin (found by Pulumi through Pulumi.yaml), the emulator, and the first program binary into ./bin.
+# Build the companion provider plugin (found by Pulumi through Pulumi.yaml), the emulator and the program into ./bin, once.
 build:
-    go build -o bin/pulumi-resource-domecf ./cmd/pulumi-resource-domecf
-    go build -o bin/cfemu ./cmd/cfemu
-    @# Pulumi runs bin/dome (Pulumi.yaml), which rebuilds itself whenever the sources change.
+    @# Each rebuilds itself whenever the sources change (internal/fresh), so a preview needs no go build.
+    @[ -x bin/pulumi-resource-domecf ] || go build -o bin/pulumi-resource-domecf ./cmd/pulumi-resource-domecf
+    @[ -x bin/cfemu ] || go build -o bin/cfemu ./cmd/cfemu
     @[ -x bin/dome ] || go build -o bin/dome .
 
 # Build the pinned Pulumi CLI once per machine (about 8 minutes cold) and link it as .tools/bin/pulumi; recipes use it when no pulumi is on PATH.

@@ -20,12 +20,19 @@ import (
 	"time"
 
 	"github.com/dome/infra/internal/cfemu"
+	"github.com/dome/infra/internal/fresh"
 )
 
 // devAccountID is the account id served when none is given.
 const devAccountID = "0123456789abcdef0123456789abcdef"
 
 func main() {
+	// `just emulator` runs the prebuilt bin/cfemu: it must never run code
+	// older than the tree.
+	if err := fresh.Ensure("./cmd/cfemu"); err != nil {
+		fmt.Fprintln(os.Stderr, "cfemu:", err)
+		os.Exit(1)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout); err != nil {
