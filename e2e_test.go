@@ -23,6 +23,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/joho/godotenv"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optdestroy"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optpreview"
@@ -357,19 +358,27 @@ func TestStackFilesReadAsPulumiReadsThem(t *testing.T) {
 		require.NoError(t, err)
 		require.NoError(t, os.WriteFile(filepath.Join(dir, f), data, 0o644))
 	}
-	env := []string{
-		"PULUMI_BACKEND_URL=file://" + t.TempDir(),
-		"PULUMI_CONFIG_PASSPHRASE=" + e2ePassphrase,
-		"PULUMI_HOME=" + t.TempDir(),
-		"PULUMI_SKIP_UPDATE_CHECK=true",
-	}
-	pulumi := func(args ...string) string {
-		out, stderr, _, err := cli.Run(context.Background(), dir, nil, nil, nil, env, args...)
-		require.NoError(t, err, stderr)
-		return out
-	}
+	// Pulumi.local.yaml carries its salt, made with .env.local's passphrase.
+	local, err := godotenv.Read(".env.local")
+	require.NoError(t, err)
+	backend, home := t.TempDir(), t.TempDir()
 	for _, stack := range []string{"dev", "staging", "prod", "local"} {
 		t.Run(stack, func(t *testing.T) {
+			passphrase := e2ePassphrase
+			if stack == config.LocalStack {
+				passphrase = local["PULUMI_CONFIG_PASSPHRASE"]
+			}
+			env := []string{
+				"PULUMI_BACKEND_URL=file://" + backend,
+				"PULUMI_CONFIG_PASSPHRASE=" + passphrase,
+				"PULUMI_HOME=" + home,
+				"PULUMI_SKIP_UPDATE_CHECK=true",
+			}
+			pulumi := func(args ...string) string {
+				out, stderr, _, err := cli.Run(context.Background(), dir, nil, nil, nil, env, args...)
+				require.NoError(t, err, stderr)
+				return out
+			}
 			pulumi("stack", "init", stack, "--secrets-provider", "passphrase")
 			pulumi("config", "set", "--secret", "dome:webhookKey", "hunter2", "--stack", stack)
 			var shown map[string]struct {

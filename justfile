@@ -188,7 +188,10 @@ _pulumi stack +args:
         [[ "$line" =~ ^[[:space:]]*(export[[:space:]]+)?([A-Za-z_][A-Za-z0-9_]*)[[:space:]]*=[[:space:]]*(.*)$ ]] || continue
         name="${BASH_REMATCH[2]}" value="${BASH_REMATCH[3]}"
         if [[ "$value" =~ ^\"(.*)\"$ || "$value" =~ ^\'(.*)\'$ ]]; then value="${BASH_REMATCH[1]}"; fi
-        [ -n "${!name:-}" ] || export "$name=$value"
+        # The shell wins, so CI's environment overrides a developer's file;
+        # but the local stack talks only to the emulator, whose credentials
+        # are .env.local's, and a real token must never be sent there.
+        if [ "{{stack}}" = local ] || [ -z "${!name:-}" ]; then export "$name=$value"; fi
       done < ".env.{{stack}}"
     fi
     if [ "{{stack}}" = local ]; then

@@ -248,7 +248,10 @@ func TestRecipes(t *testing.T) {
 	// The emulator recipe serves the local stack, and import plans against it.
 	host := p.startEmulator()
 	p.write("Pulumi.local.yaml", "config:\n  dome:environment: dev\n  dome:apiHostname: "+host+"\n  dome:servicesRoot: ../services\n", 0o644)
-	out, err = p.just(nil, "import", "local") // the local stack trusts the emulator's certificate
+	// The local stack trusts the emulator's certificate, and uses .env.local's
+	// credentials even when the shell holds real ones.
+	realCreds := []string{"CLOUDFLARE_API_TOKEN=a-real-token-0123456789012345678901234567", "CLOUDFLARE_ACCOUNT_ID=fedcba9876543210fedcba9876543210", "PULUMI_CONFIG_PASSPHRASE=shell"}
+	out, err = p.just(realCreds, "import", "local")
 	require.NoError(t, err, out)
 	require.Contains(t, out, "stack local: 0 existing resources match the config; wrote "+filepath.Join(".", "import-local.json"))
 	require.Contains(t, out, "create  worker dome-api (dome-api-dev) (not in the account)")
@@ -265,8 +268,9 @@ func TestRecipes(t *testing.T) {
 		"stack init local --secrets-provider passphrase | " + local,
 		"up --stack local --yes | " + local,
 	}, p.calls())
-	// Every later call on the local stack trusts the emulator too.
-	out, err = p.just(nil, "refresh", "local")
+	// Every later call on the local stack trusts the emulator too, with the
+	// local stack's own passphrase whatever the shell exports.
+	out, err = p.just(realCreds, "refresh", "local")
 	require.NoError(t, err, out)
 	require.Equal(t, []string{"stack ls --json | " + local, "refresh --stack local --yes | " + local}, p.calls())
 

@@ -24,9 +24,16 @@ func LoadStack(dir, stack string) (*Config, error) {
 	return Load(vals, os.Getenv)
 }
 
+// LocalStack is the stack deployed to the local emulator, whose
+// credentials are the fixed ones .env.local holds.
+const LocalStack = "local"
+
 // LoadDotEnv loads dir/.env.<stack> into the process environment when the
 // file exists. Variables already set to a non-empty value win, so CI's
-// environment overrides a developer's file.
+// environment overrides a developer's file; except for the local stack,
+// whose file always wins: it talks only to the emulator, which accepts
+// only those credentials, and a real token exported in the shell must
+// never be sent there.
 func LoadDotEnv(dir, stack string) error {
 	path := filepath.Join(dir, ".env."+stack)
 	vars, err := godotenv.Read(path)
@@ -37,7 +44,7 @@ func LoadDotEnv(dir, stack string) error {
 		return fmt.Errorf("%s: %w", path, err)
 	}
 	for k, v := range vars {
-		if os.Getenv(k) == "" {
+		if os.Getenv(k) == "" || stack == LocalStack {
 			if err := os.Setenv(k, v); err != nil {
 				return fmt.Errorf("%s: %s: %w", path, k, err)
 			}

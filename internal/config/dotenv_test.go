@@ -23,6 +23,11 @@ func TestLoadDotEnv(t *testing.T) {
 
 	require.NoError(t, LoadDotEnv(dir, "staging"), "no file is fine")
 
+	// The local stack's file wins: its credentials are the emulator's.
+	require.NoError(t, os.WriteFile(filepath.Join(dir, ".env.local"), []byte("DOME_TEST_A=emulator\n"), 0o600))
+	require.NoError(t, LoadDotEnv(dir, LocalStack))
+	require.Equal(t, "emulator", os.Getenv("DOME_TEST_A"), "a real token in the shell never reaches the emulator")
+
 	require.NoError(t, os.WriteFile(filepath.Join(dir, ".env.bad"), []byte("A='unterminated\n"), 0o600))
 	require.ErrorContains(t, LoadDotEnv(dir, "bad"), ".env.bad")
 }
