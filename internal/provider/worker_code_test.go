@@ -104,4 +104,14 @@ func TestWorkerScriptCodeFile(t *testing.T) {
 		{Property: "contentSha256", Reason: `contentSha256 must be the file's hex SHA-256 (64 characters), got "` + strings.ToUpper(sha256Hex("x")) + `"`},
 		{Property: "sourceMapFile", Reason: "sourceMapFile is required with sourceMapSha256: the absolute path of the file to upload"},
 	}, resp.Failures)
+
+	// Code inline, as programs passed it before, is refused, both parts in
+	// order, every time.
+	inline := withCode(t, map[string]property.Value{"name": str("dome-api"), "content": str("export default {}"), "sourceMap": str("{}")}, "export default {}")
+	for range 5 {
+		require.Equal(t, []p.CheckFailure{
+			{Property: "content", Reason: "content kept the code in state and is no longer taken; write it to a file and pass contentFile and contentSha256"},
+			{Property: "sourceMap", Reason: "sourceMap kept the code in state and is no longer taken; write it to a file and pass sourceMapFile and sourceMapSha256"},
+		}, w.check(inline).Failures)
+	}
 }

@@ -211,10 +211,13 @@ func (*WorkerScript) Check(ctx context.Context, req infer.CheckRequest) (infer.C
 	}
 	failures = append(failures, checkMigrations(args.Migrations)...)
 	failures = append(failures, checkCode("content", &args.ContentFile, &args.ContentSha256)...)
-	for prop, set := range map[string]bool{"content": args.LegacyContent != nil, "sourceMap": args.LegacySourceMap != nil} {
-		if set {
-			failures = append(failures, p.CheckFailure{Property: prop, Reason: fmt.Sprintf("%s kept the code in state and is no longer taken; "+
-				"write it to a file and pass %sFile and %sSha256", prop, prop, prop)})
+	for _, legacy := range []struct {
+		prop string
+		set  bool
+	}{{"content", args.LegacyContent != nil}, {"sourceMap", args.LegacySourceMap != nil}} {
+		if legacy.set {
+			failures = append(failures, p.CheckFailure{Property: legacy.prop, Reason: fmt.Sprintf("%s kept the code in state and is no longer taken; "+
+				"write it to a file and pass %sFile and %sSha256", legacy.prop, legacy.prop, legacy.prop)})
 		}
 	}
 	if args.SourceMapFile != nil || args.SourceMapSha256 != nil {
