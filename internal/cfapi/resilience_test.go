@@ -1,9 +1,7 @@
 package cfapi_test
 
 import (
-	"net/http"
 	"net/http/httptest"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -13,30 +11,11 @@ import (
 	"github.com/dome/infra/internal/cfemu"
 )
 
-// losing forwards every call to the emulator, which carries it out, and
-// cuts the connection after the headers of the first n answers.
-type losing struct {
-	next http.Handler
-	n    atomic.Int32
-}
-
-func (l *losing) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if l.n.Add(-1) < 0 {
-		l.next.ServeHTTP(w, r)
-		return
-	}
-	rec := httptest.NewRecorder()
-	l.next.ServeHTTP(rec, r)
-	w.WriteHeader(rec.Code)
-	w.(http.Flusher).Flush()
-	panic(http.ErrAbortHandler)
-}
-
 func TestLostAnswers(t *testing.T) {
 	create := cfapi.CreateVectorizeIndexParams{Name: "idx", Config: cfapi.VectorizeConfig{Dimensions: 3, Metric: "cosine"}}
 	tests := []struct {
 		name     string
-		lose     int32
+		lose     int
 		fault    *cfemu.Fault
 		call     func(c *cfapi.Client) error
 		statuses []int
@@ -92,9 +71,10 @@ func TestLostAnswers(t *testing.T) {
 			if tc.fault != nil {
 				emu.Inject(*tc.fault)
 			}
-			l := &losing{next: emu}
-			l.n.Store(tc.lose)
-			srv := httptest.NewServer(l)
+			if tc.lose > 0 {
+				emu.Inject(cfemu.Fault{Count: tc.lose, LoseAnswer: true})
+			}
+			srv := httptest.NewServer(emu)
 			defer srv.Close()
 			rec := &recorder{}
 			c, err := cfapi.New(cfapi.Options{BaseURL: srv.URL + "/client/v4", Token: testToken, AccountID: testAccount,

@@ -197,12 +197,22 @@ func (s *statusRecorder) WriteHeader(code int) {
 
 // ServeHTTP answers one API call: faults first, then authentication, then the route.
 func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	f := e.takeFaults(r)
+	if f.loseAnswer {
+		loseAnswer(w, r, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { e.serve(w, r, f) }))
+		return
+	}
+	e.serve(w, r, f)
+}
+
+// serve answers r with the faults taken for it.
+func (e *Emulator) serve(w http.ResponseWriter, r *http.Request, f faults) {
 	start := time.Now()
 	rec := &statusRecorder{ResponseWriter: w}
 	body, readErr := io.ReadAll(io.LimitReader(r.Body, maxBodyBytes+1))
 	defer func() { e.record(r, body, rec.status, start) }()
 
-	if e.applyFaults(rec, r) || e.applyRateLimit(rec) {
+	if e.applyFaults(rec, r, f) || e.applyRateLimit(rec) {
 		return
 	}
 	if readErr != nil {

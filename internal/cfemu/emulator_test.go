@@ -3,6 +3,7 @@ package cfemu
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -226,6 +227,22 @@ func TestFaults(t *testing.T) {
 		mustFail(t, h.call(http.MethodGet, "/d1/database", nil), http.StatusServiceUnavailable, 10013)
 		require.GreaterOrEqual(t, time.Since(start), 20*time.Millisecond)
 		mustOK(t, h.call(http.MethodGet, "/d1/database", nil))
+	})
+	t.Run("a lost answer: the call applies, the client gets no answer", func(t *testing.T) {
+		h := newHarness(t)
+		h.emu.Inject(Fault{Method: http.MethodPost, PathPrefix: "/client/v4/accounts/acc/d1/", LoseAnswer: true, Count: 1})
+		req, err := http.NewRequest(http.MethodPost, h.url("/d1/database"), strings.NewReader(`{"name":"d"}`))
+		require.NoError(t, err)
+		req.Header.Set("Authorization", "Bearer "+testToken)
+		res, err := h.srv.Client().Do(req)
+		if err == nil {
+			_, err = io.ReadAll(res.Body)
+			res.Body.Close()
+		}
+		require.Error(t, err, "the connection is reset before the body")
+		require.Len(t, h.emu.st.D1, 1, "the call was carried out")
+		require.Equal(t, http.StatusOK, h.emu.Requests()[0].Status, "and logged with the status it had")
+		mustFail(t, h.call(http.MethodPost, "/d1/database", map[string]string{"name": "d"}), http.StatusBadRequest, 7502)
 	})
 	t.Run("latency ends early when the client gives up", func(t *testing.T) {
 		h := newHarness(t)

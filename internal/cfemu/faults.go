@@ -19,6 +19,10 @@ type Fault struct {
 	Status     int           // e.g. 429, 500, 503; 0 = no status fault (latency only)
 	RetryAfter time.Duration // sets Retry-After (whole seconds, rounded up) on a 429
 	Latency    time.Duration // added before answering
+	// LoseAnswer carries the request out in full and then resets the
+	// connection after the answer's headers, as a flaky network loses an
+	// answer: the client cannot tell whether the call applied.
+	LoseAnswer bool
 }
 
 type faultRule struct {
@@ -40,10 +44,17 @@ func (e *Emulator) ClearFaults() {
 	e.faults = nil
 }
 
-// takeFaults returns the latency and the status fault (0 for none) for r,
-// consuming one use of every matching rule. Latencies add up; the first
-// matching status wins.
-func (e *Emulator) takeFaults(r *http.Request) (latency time.Duration, hit *Fault) {
+// faults is what the fault rules do to one request.
+type faults struct {
+	latency    time.Duration
+	status     *Fault // the status fault, nil for none
+	loseAnswer bool
+}
+
+// takeFaults returns what the rules do to r, consuming one use of every
+// matching rule. Latencies add up; the first matching status wins; any
+// matching rule that loses the answer loses it.
+func (e *Emulator) takeFaults(r *http.Request) (out faults) {
 	e.faultMu.Lock()
 	defer e.faultMu.Unlock()
 	kept := e.faults[:0]
@@ -51,10 +62,11 @@ func (e *Emulator) takeFaults(r *http.Request) (latency time.Duration, hit *Faul
 		matches := (f.Method == "" || strings.EqualFold(f.Method, r.Method)) &&
 			strings.HasPrefix(r.URL.Path, f.PathPrefix)
 		if matches {
-			latency += f.Latency
-			if f.Status != 0 && hit == nil {
+			out.latency += f.Latency
+			out.loseAnswer = out.loseAnswer || f.LoseAnswer
+			if f.Status != 0 && out.status == nil {
 				h := f.Fault
-				hit = &h
+				out.status = &h
 			}
 			if f.Count > 0 {
 				f.left--
@@ -66,20 +78,20 @@ func (e *Emulator) takeFaults(r *http.Request) (latency time.Duration, hit *Faul
 		kept = append(kept, f)
 	}
 	e.faults = kept
-	return latency, hit
+	return out
 }
 
 // applyFaults delays and, for a status fault, answers r. It reports whether it answered.
-func (e *Emulator) applyFaults(w http.ResponseWriter, r *http.Request) bool {
-	latency, hit := e.takeFaults(r)
-	if latency > 0 {
-		t := time.NewTimer(latency)
+func (e *Emulator) applyFaults(w http.ResponseWriter, r *http.Request, f faults) bool {
+	if f.latency > 0 {
+		t := time.NewTimer(f.latency)
 		select {
 		case <-t.C:
 		case <-r.Context().Done():
 			t.Stop()
 		}
 	}
+	hit := f.status
 	if hit == nil {
 		return false
 	}
@@ -175,21 +187,25 @@ func (n *FaultyNetwork) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusServiceUnavailable)
 		_, _ = w.Write([]byte("<html><body><h1>503 Service Temporarily Unavailable</h1></body></html>\n"))
 	case 2:
-		// The call is carried out in full; only its answer is lost.
-		rec := httptest.NewRecorder()
-		n.next.ServeHTTP(rec, r)
-		for k, v := range rec.Header() {
-			w.Header()[k] = v
-		}
-		w.WriteHeader(rec.Code)
-		if f, ok := w.(http.Flusher); ok {
-			f.Flush()
-		}
-		// The server closes the connection without finishing the answer.
-		panic(http.ErrAbortHandler)
+		loseAnswer(w, r, n.next)
 	default:
 		n.next.ServeHTTP(w, r)
 	}
+}
+
+// loseAnswer has next carry r out in full, then sends the answer's headers
+// and closes the connection without its body.
+func loseAnswer(w http.ResponseWriter, r *http.Request, next http.Handler) {
+	rec := httptest.NewRecorder()
+	next.ServeHTTP(rec, r)
+	for k, v := range rec.Header() {
+		w.Header()[k] = v
+	}
+	w.WriteHeader(rec.Code)
+	if f, ok := w.(http.Flusher); ok {
+		f.Flush()
+	}
+	panic(http.ErrAbortHandler)
 }
 
 // mix is SplitMix64's finalizer: FNV alone leaves the high bits of similar

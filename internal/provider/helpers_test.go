@@ -44,15 +44,9 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	return newEnvBehind(t, func(h http.Handler) http.Handler { return h })
-}
-
-// newEnvBehind puts the emulator behind a network that wrap returns.
-func newEnvBehind(t *testing.T, wrap func(http.Handler) http.Handler) *env {
-	t.Helper()
 	emu, err := cfemu.New(cfemu.Config{Token: testToken, AccountID: testAccount})
 	require.NoError(t, err)
-	srv := httptest.NewServer(wrap(emu))
+	srv := httptest.NewServer(emu)
 	t.Cleanup(srv.Close)
 	e := &env{t: t, emu: emu, srv: srv, server: newServer(t)}
 	require.NoError(t, e.server.Configure(p.ConfigureRequest{Args: property.NewMap(map[string]property.Value{

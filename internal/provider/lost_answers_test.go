@@ -4,43 +4,19 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/property"
 	"github.com/stretchr/testify/require"
+
+	"github.com/dome/infra/internal/cfemu"
 )
 
-// losing carries out every call but loses the answers of the first lose
-// calls whose "METHOD path" starts with prefix: the connection is reset
-// after the headers, as a flaky network does.
-type losing struct {
-	next   http.Handler
-	prefix string
-	mu     sync.Mutex
-	lose   int
-}
-
-func (l *losing) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	l.mu.Lock()
-	hit := l.lose > 0 && strings.HasPrefix(r.Method+" "+r.URL.Path, l.prefix)
-	if hit {
-		l.lose--
-	}
-	l.mu.Unlock()
-	if !hit {
-		l.next.ServeHTTP(w, r)
-		return
-	}
-	rec := httptest.NewRecorder()
-	l.next.ServeHTTP(rec, r)
-	w.WriteHeader(rec.Code)
-	w.(http.Flusher).Flush()
-	panic(http.ErrAbortHandler)
-}
-
-func newLosingEnv(t *testing.T, prefix string, lose int) *env {
-	return newEnvBehind(t, func(h http.Handler) http.Handler { return &losing{next: h, prefix: prefix, lose: lose} })
+// loseAnswers has the emulator carry out the next n calls of method to
+// paths under path (after the account) and then lose their answers: the
+// connection is reset after the headers, as a flaky network does.
+func (e *env) loseAnswers(method, path string, n int) {
+	e.emu.Inject(cfemu.Fault{Method: method, PathPrefix: accPath + path, Count: n, LoseAnswer: true})
 }
 
 // TestCreateSurvivesLostAnswers: a create whose answer is lost, however
@@ -48,9 +24,10 @@ func newLosingEnv(t *testing.T, prefix string, lose int) *env {
 // what was sent, and nothing is created twice.
 func TestCreateSurvivesLostAnswers(t *testing.T) {
 	t.Run("worker upload", func(t *testing.T) {
-		// Every attempt of the upload loses its answer: only the read back can tell.
-		e := newLosingEnv(t, "PUT "+accPath+"/workers/scripts/dome-api", 100)
+		e := newEnv(t)
 		f := e.workerFixtures()
+		// Every attempt of the upload loses its answer: only the read back can tell.
+		e.loseAnswers("PUT", "/workers/scripts/dome-api", 100)
 		w := e.resource("WorkerScript", "api")
 		resp := w.create(apiWorker(t, f, "export default {}"))
 		require.Equal(t, "dome-api", resp.ID)
@@ -58,7 +35,8 @@ func TestCreateSurvivesLostAnswers(t *testing.T) {
 		w.requireNoRefreshDiff()
 	})
 	t.Run("vectorize index", func(t *testing.T) {
-		e := newLosingEnv(t, "POST "+accPath+"/vectorize/v2/indexes", 1)
+		e := newEnv(t)
+		e.loseAnswers("POST", "/vectorize/v2/indexes", 1)
 		ix := e.resource("VectorizeIndex", "notes")
 		resp := ix.create(map[string]property.Value{"name": str("notes"), "dimensions": num(3), "metric": str("cosine")})
 		require.Equal(t, "notes", resp.ID)
@@ -72,8 +50,9 @@ func TestCreateSurvivesLostAnswers(t *testing.T) {
 		require.Equal(t, 2, posts, "the retry found the name taken, then the index was read back")
 	})
 	t.Run("queue consumer", func(t *testing.T) {
-		e := newLosingEnv(t, "POST "+accPath+"/queues/", 1)
+		e := newEnv(t)
 		q := e.queueFixtures()
+		e.loseAnswers("POST", "/queues/", 1)
 		c := e.resource("QueueConsumer", "jobs")
 		resp := c.create(consumerInputs(q.jobs))
 		require.True(t, strings.HasPrefix(resp.ID, q.jobs+"/"), resp.ID)
@@ -88,7 +67,7 @@ func TestCreateSurvivesLostAnswers(t *testing.T) {
 // by name is not what this create sent, it is someone else's, and the
 // create still fails with the "already exists" advice.
 func TestCreateAfterLostAnswerRefusesADifferentObject(t *testing.T) {
-	e := newLosingEnv(t, "POST "+accPath+"/vectorize/v2/indexes", 1)
+	e := newEnv(t)
 	// Someone else's index, made straight in the account.
 	req := httptest.NewRequest(http.MethodPost, accPath+"/vectorize/v2/indexes",
 		strings.NewReader(`{"name":"notes","config":{"dimensions":5,"metric":"euclidean"}}`))
@@ -97,6 +76,7 @@ func TestCreateAfterLostAnswerRefusesADifferentObject(t *testing.T) {
 	e.emu.ServeHTTP(rec, req)
 	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
 
+	e.loseAnswers("POST", "/vectorize/v2/indexes", 1)
 	err := e.resource("VectorizeIndex", "notes").createErr(map[string]property.Value{"name": str("notes"), "dimensions": num(3), "metric": str("cosine")})
 	require.ErrorContains(t, err, `VectorizeIndex "notes" already exists`)
 	require.ErrorContains(t, err, "just recover test")
