@@ -224,7 +224,8 @@ func TestKilledDeployRecovers(t *testing.T) {
 	defer e.dump()
 
 	require.Error(t, e.upErr(), "the CLI was killed")
-	// The killed CLI left its lock, and sometimes a checkpoint it was writing.
+	// The killed CLI left its lock, and sometimes a broken metadata file of the
+	// checkpoint it was saving (see TestBrokenMetadataRecovers).
 	err := e.upErr()
 	require.Error(t, err)
 	require.True(t, strings.Contains(err.Error(), "locked") || strings.Contains(err.Error(), "failed to load checkpoint"), err.Error())
@@ -242,6 +243,30 @@ func TestKilledDeployRecovers(t *testing.T) {
 	onlySame(t, e.preview())
 	again := recoverStack(t, e, cfg, env.client)
 	require.False(t, again.Changed(), "recover changes nothing once all is well")
+}
+
+// TestBrokenMetadataRecovers reproduces what a kill can leave behind
+// deterministically: the CLI died while writing the checkpoint's metadata
+// sidecar (the blob library writes it in place), so every later command
+// fails with "failed to load checkpoint: EOF" although the checkpoint is
+// whole. `just recover` removes the sidecar and nothing else changes.
+func TestBrokenMetadataRecovers(t *testing.T) {
+	cfg := fleet(3, 0)
+	env := newEmulated(t, cfemu.Config{}, nil)
+	e := newEngine(t, "dev", fleetProgram(cfg, env.front.URL+"/client/v4"), map[string]string{"CLOUDFLARE_RPS": "1000"})
+	defer e.dump()
+	e.up()
+
+	sidecar := filepath.Join(e.dir, "state", ".pulumi", "stacks", "dome", "dev.json.attrs")
+	require.FileExists(t, sidecar)
+	require.NoError(t, os.WriteFile(sidecar, nil, 0o644))
+	require.ErrorContains(t, e.upErr(), "failed to load checkpoint: EOF")
+
+	rep := recoverStack(t, e, cfg, env.client)
+	require.Equal(t, []string{"stacks/dome/dev.json.attrs was cut short when the CLI died; removed it (metadata Pulumi reads the state without)"}, rep.State)
+	require.Empty(t, rep.Pending)
+	require.Empty(t, rep.Imported)
+	onlySame(t, e.preview())
 }
 
 // TestRateLimitedDeploy deploys 300 workers against an emulator enforcing a

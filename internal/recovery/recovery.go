@@ -45,7 +45,7 @@ type Options struct {
 // Report is what Run did.
 type Report struct {
 	Lock     string         // what was done about a lock; "" when there was none
-	State    string         // what was done about a checkpoint cut short; "" when it was whole
+	State    []string       // what was done about state files the killed CLI was writing
 	Pending  []string       // one line per pending operation and what became of it
 	Imported []string       // "<type> <name> <id>" of each resource imported
 	Preview  map[string]int // the closing preview's change summary
@@ -53,7 +53,7 @@ type Report struct {
 
 // Changed reports whether Run changed the stack.
 func (r Report) Changed() bool {
-	return r.Lock != "" || r.State != "" || len(r.Pending) > 0 || len(r.Imported) > 0
+	return r.Lock != "" || len(r.State) > 0 || len(r.Pending) > 0 || len(r.Imported) > 0
 }
 
 // Run recovers the stack. It stops before changing anything when a live
@@ -73,8 +73,8 @@ func Run(ctx context.Context, o Options) (Report, error) {
 		if rep.State, err = repairCheckpoint(root, o.Project, stack); err != nil {
 			return rep, err
 		}
-		if rep.State != "" {
-			say("  state     %s", rep.State)
+		for _, done := range rep.State {
+			say("  state     %s", done)
 		}
 		if rep.Lock, err = releaseStaleLock(ctx, o.Stack, root, o.Project); err != nil {
 			return rep, err
@@ -249,23 +249,54 @@ type lockFile struct {
 	Timestamp time.Time `json:"timestamp"`
 }
 
-// repairCheckpoint puts back the previous checkpoint when the CLI died
-// while writing the stack's current one. Pulumi's file backend keeps the
-// previous one beside it (.bak); the step it lacks is imported as an orphan.
-func repairCheckpoint(root, project, stack string) (string, error) {
-	path := filepath.Join(root, ".pulumi", "stacks", project, stack+".json")
+// repairCheckpoint mends what a CLI killed while saving the stack leaves
+// in a file backend, and says what it did.
+//
+// The blob library under Pulumi's file backend writes each object to a
+// temporary file and renames it, but writes the object's metadata sidecar
+// (<file>.attrs: a content type and an MD5) in place. A kill during that
+// write leaves the sidecar empty, and every later read of the object, by
+// `pulumi cancel` and `pulumi up` alike, fails with "failed to load
+// checkpoint: EOF". The library reads an object that has no sidecar, so a
+// broken one is removed. A checkpoint that is itself cut short (a file
+// system without atomic rename) is replaced by the previous one Pulumi
+// keeps beside it (.bak); the step it lacks is imported as an orphan.
+func repairCheckpoint(root, project, stack string) ([]string, error) {
+	var done []string
+	state := filepath.Join(root, ".pulumi")
+	for _, pattern := range []string{
+		filepath.Join(state, "stacks", project, stack+".json*.attrs"),
+		filepath.Join(state, "locks", "organization", project, stack, "*.attrs"),
+		filepath.Join(state, "locks", stack, "*.attrs"),
+		filepath.Join(state, "history", project, stack, "*.attrs"),
+		filepath.Join(state, "backups", project, stack, "*.attrs"),
+	} {
+		sidecars, _ := filepath.Glob(pattern)
+		for _, f := range sidecars {
+			if data, err := os.ReadFile(f); err != nil || json.Valid(data) {
+				continue
+			}
+			if err := os.Remove(f); err != nil {
+				return done, fmt.Errorf("remove the broken metadata file %s of stack %s: %w", f, stack, err)
+			}
+			rel, _ := filepath.Rel(state, f)
+			done = append(done, fmt.Sprintf("%s was cut short when the CLI died; removed it (metadata Pulumi reads the state without)", rel))
+		}
+	}
+
+	path := filepath.Join(state, "stacks", project, stack+".json")
 	data, err := os.ReadFile(path)
 	if err != nil || json.Valid(data) {
-		return "", nil
+		return done, nil
 	}
 	bak, err := os.ReadFile(path + ".bak")
 	if err != nil || !json.Valid(bak) {
-		return "", fmt.Errorf("the state of stack %s (%s) was cut short when the CLI died, and no intact backup (%s.bak) is beside it", stack, path, filepath.Base(path))
+		return done, fmt.Errorf("the state of stack %s (%s) was cut short when the CLI died, and no intact backup (%s.bak) is beside it", stack, path, filepath.Base(path))
 	}
 	if err := os.WriteFile(path, bak, 0o644); err != nil {
-		return "", fmt.Errorf("restore the state of stack %s: %w", stack, err)
+		return done, fmt.Errorf("restore the state of stack %s: %w", stack, err)
 	}
-	return fmt.Sprintf("%s was cut short when the CLI died; restored the previous checkpoint from %s.bak", filepath.Base(path), filepath.Base(path)), nil
+	return append(done, fmt.Sprintf("%s was cut short when the CLI died; restored the previous checkpoint from %s.bak", filepath.Base(path), filepath.Base(path))), nil
 }
 
 // releaseStaleLock removes the stack's lock in a file backend at root when

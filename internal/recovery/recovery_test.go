@@ -59,29 +59,73 @@ func TestSummary(t *testing.T) {
 }
 
 func TestRepairCheckpoint(t *testing.T) {
-	root := t.TempDir()
-	dir := filepath.Join(root, ".pulumi", "stacks", "dome")
-	require.NoError(t, os.MkdirAll(dir, 0o755))
-	path := filepath.Join(dir, "dev.json")
-
-	got, err := repairCheckpoint(root, "dome", "dev")
-	require.NoError(t, err)
-	require.Empty(t, got, "no checkpoint yet: nothing to repair")
-
-	require.NoError(t, os.WriteFile(path, []byte(`{"version":3}`), 0o644))
-	got, err = repairCheckpoint(root, "dome", "dev")
-	require.NoError(t, err)
-	require.Empty(t, got, "a whole checkpoint is left alone")
-
-	require.NoError(t, os.WriteFile(path, nil, 0o644))
-	_, err = repairCheckpoint(root, "dome", "dev")
-	require.ErrorContains(t, err, "was cut short when the CLI died, and no intact backup (dev.json.bak)")
-
-	require.NoError(t, os.WriteFile(path+".bak", []byte(`{"version":3,"previous":true}`), 0o644))
-	got, err = repairCheckpoint(root, "dome", "dev")
-	require.NoError(t, err)
-	require.Equal(t, "dev.json was cut short when the CLI died; restored the previous checkpoint from dev.json.bak", got)
-	data, err := os.ReadFile(path)
-	require.NoError(t, err)
-	require.JSONEq(t, `{"version":3,"previous":true}`, string(data))
+	const whole, previous = `{"version":3}`, `{"version":3,"previous":true}`
+	stacks := filepath.Join(".pulumi", "stacks", "dome")
+	lock := filepath.Join(".pulumi", "locks", "organization", "dome", "dev", "a1b2.json")
+	tests := []struct {
+		name    string
+		files   map[string]string // under the backend's root
+		want    []string
+		wantErr string
+		after   map[string]string // exact content afterwards
+		gone    []string
+	}{
+		{name: "no checkpoint yet"},
+		{
+			name:  "whole state is left alone",
+			files: map[string]string{stacks + "/dev.json": whole, stacks + "/dev.json.attrs": `{"md5":"AA=="}`, lock + ".attrs": `{}`},
+			after: map[string]string{stacks + "/dev.json": whole, stacks + "/dev.json.attrs": `{"md5":"AA=="}`, lock + ".attrs": `{}`},
+		},
+		{
+			name:  "empty sidecars are removed, the checkpoint kept",
+			files: map[string]string{stacks + "/dev.json": whole, stacks + "/dev.json.attrs": "", stacks + "/dev.json.bak.attrs": `{"user.cont`, lock + ".attrs": ""},
+			want: []string{
+				"stacks/dome/dev.json.attrs was cut short when the CLI died; removed it (metadata Pulumi reads the state without)",
+				"stacks/dome/dev.json.bak.attrs was cut short when the CLI died; removed it (metadata Pulumi reads the state without)",
+				"locks/organization/dome/dev/a1b2.json.attrs was cut short when the CLI died; removed it (metadata Pulumi reads the state without)",
+			},
+			after: map[string]string{stacks + "/dev.json": whole},
+			gone:  []string{stacks + "/dev.json.attrs", stacks + "/dev.json.bak.attrs", lock + ".attrs"},
+		},
+		{
+			name:  "another stack's sidecar is not touched",
+			files: map[string]string{stacks + "/prod.json.attrs": ""},
+			after: map[string]string{stacks + "/prod.json.attrs": ""},
+		},
+		{
+			name:    "cut-short checkpoint without a backup",
+			files:   map[string]string{stacks + "/dev.json": `{"vers`},
+			wantErr: "was cut short when the CLI died, and no intact backup (dev.json.bak)",
+		},
+		{
+			name:  "cut-short checkpoint is restored from its backup",
+			files: map[string]string{stacks + "/dev.json": "", stacks + "/dev.json.bak": previous},
+			want:  []string{"dev.json was cut short when the CLI died; restored the previous checkpoint from dev.json.bak"},
+			after: map[string]string{stacks + "/dev.json": previous},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			root := t.TempDir()
+			for name, data := range tc.files {
+				require.NoError(t, os.MkdirAll(filepath.Dir(filepath.Join(root, name)), 0o755))
+				require.NoError(t, os.WriteFile(filepath.Join(root, name), []byte(data), 0o644))
+			}
+			got, err := repairCheckpoint(root, "dome", "dev")
+			if tc.wantErr != "" {
+				require.ErrorContains(t, err, tc.wantErr)
+				return
+			}
+			require.NoError(t, err)
+			require.Equal(t, tc.want, got)
+			for name, want := range tc.after {
+				data, err := os.ReadFile(filepath.Join(root, name))
+				require.NoError(t, err, name)
+				require.Equal(t, want, string(data), name)
+			}
+			for _, name := range tc.gone {
+				require.NoFileExists(t, filepath.Join(root, name))
+			}
+		})
+	}
 }
