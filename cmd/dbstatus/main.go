@@ -42,7 +42,7 @@ func run(ctx context.Context, w io.Writer, dir, stack string) error {
 	if err != nil {
 		return err
 	}
-	client, err := cfapi.New(cfapi.Options{BaseURL: cfg.APIBaseURL(), Token: cfg.APIToken.Reveal(), AccountID: cfg.AccountID})
+	client, err := cfg.Client()
 	if err != nil {
 		return err
 	}

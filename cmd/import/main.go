@@ -16,7 +16,6 @@ import (
 	"path/filepath"
 
 	"github.com/dome/infra/internal/adopt"
-	"github.com/dome/infra/internal/cfapi"
 	"github.com/dome/infra/internal/config"
 )
 
@@ -47,7 +46,7 @@ func run(ctx context.Context, w io.Writer, dir, stack, out string) error {
 	if err != nil {
 		return err
 	}
-	client, err := cfapi.New(cfapi.Options{BaseURL: cfg.APIBaseURL(), Token: cfg.APIToken.Reveal(), AccountID: cfg.AccountID})
+	client, err := cfg.Client()
 	if err != nil {
 		return err
 	}

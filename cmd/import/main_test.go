@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -38,6 +39,28 @@ func TestRun(t *testing.T) {
 	require.NoError(t, json.Unmarshal(must(os.ReadFile(file)), &written))
 	require.Equal(t, adopt.Spec{Type: "domecf:index:WorkerScript", Name: "dome-api", ID: "dome-api-dev", Provider: "domecf"}, written.Resources[2])
 	require.NotContains(t, string(must(os.ReadFile(file))), cfemutest.Token)
+}
+
+// TestRunKeepsToTheBudget: the import's calls share the user's API budget
+// with any deploy running beside it, so they keep to CLOUDFLARE_RPS.
+func TestRunKeepsToTheBudget(t *testing.T) {
+	srv := cfemutest.Start(t)
+	dir := srv.Project(t, "local", "dev")
+	ctx := context.Background()
+
+	t.Setenv(cfapi.EnvRequestsPerSecond, "fast")
+	require.EqualError(t, run(ctx, &bytes.Buffer{}, dir, "local", filepath.Join(dir, "out.json")),
+		`CLOUDFLARE_RPS="fast" is not a positive number of requests per second (Cloudflare allows 4)`)
+
+	const rps = 10
+	t.Setenv(cfapi.EnvRequestsPerSecond, "10")
+	require.NoError(t, run(ctx, &bytes.Buffer{}, dir, "local", filepath.Join(dir, "out.json")))
+	reqs := srv.Emu.Requests()
+	require.Greater(t, len(reqs), 3)
+	span := reqs[len(reqs)-1].Time.Sub(reqs[0].Time)
+	// Calls leave evenly spaced; a TLS handshake delays an arrival a little.
+	least := time.Duration(len(reqs)-1) * time.Second / rps
+	require.GreaterOrEqual(t, span, least*8/10, "%d calls at %d a second", len(reqs), rps)
 }
 
 func must[T any](v T, err error) T {

@@ -20,7 +20,6 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optpreview"
 
-	"github.com/dome/infra/internal/cfapi"
 	"github.com/dome/infra/internal/config"
 	"github.com/dome/infra/internal/recovery"
 )
@@ -53,11 +52,7 @@ func run(ctx context.Context, dir, cli, stackName string) error {
 	if os.Getenv("PULUMI_CONFIG_PASSPHRASE") == "" && os.Getenv("PULUMI_CONFIG_PASSPHRASE_FILE") == "" {
 		return errors.New("PULUMI_CONFIG_PASSPHRASE is not set: the stack's secrets are encrypted with a passphrase; export it or put it in .env." + stackName)
 	}
-	rps, err := cfapi.RequestsPerSecondFromEnv(os.Getenv)
-	if err != nil {
-		return err
-	}
-	client, err := cfapi.New(cfapi.Options{BaseURL: cfg.APIBaseURL(), Token: cfg.APIToken.Reveal(), AccountID: cfg.AccountID, RequestsPerSecond: rps})
+	client, err := cfg.Client()
 	if err != nil {
 		return err
 	}

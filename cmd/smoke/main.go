@@ -168,7 +168,11 @@ func clientFor(dir, stack string) (*cfapi.Client, error) {
 	if len(missing) > 0 {
 		return nil, fmt.Errorf("%s not set: export them or put them in .env.%s", strings.Join(missing, " and "), stack)
 	}
-	return cfapi.New(cfapi.Options{BaseURL: base, Token: os.Getenv(config.EnvAPIToken), AccountID: os.Getenv(config.EnvAccountID)})
+	rps, err := cfapi.RequestsPerSecondFromEnv(os.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	return cfapi.New(cfapi.Options{BaseURL: base, Token: os.Getenv(config.EnvAPIToken), AccountID: os.Getenv(config.EnvAccountID), RequestsPerSecond: rps})
 }
 
 func present(ok bool, res named) error {

@@ -184,13 +184,13 @@ func TestRequestLog(t *testing.T) {
 func TestFaults(t *testing.T) {
 	t.Run("latency", func(t *testing.T) {
 		h := newHarness(t)
-		h.emu.Inject(Fault{Latency: 30 * time.Millisecond, Count: 1})
+		h.emu.Inject(Fault{Latency: 100 * time.Millisecond, Count: 1})
 		start := time.Now()
 		mustOK(t, h.call(http.MethodGet, "/d1/database", nil))
-		require.GreaterOrEqual(t, time.Since(start), 30*time.Millisecond)
-		require.GreaterOrEqual(t, h.emu.Requests()[0].Duration, 30*time.Millisecond)
+		require.GreaterOrEqual(t, time.Since(start), 100*time.Millisecond)
+		require.GreaterOrEqual(t, h.emu.Requests()[0].Duration, 100*time.Millisecond)
 		mustOK(t, h.call(http.MethodGet, "/d1/database", nil))
-		require.Less(t, h.emu.Requests()[1].Duration, 30*time.Millisecond, "the fault was used up")
+		require.Less(t, h.emu.Requests()[1].Duration, 100*time.Millisecond, "the fault was used up")
 	})
 	t.Run("429 with Retry-After rounded up", func(t *testing.T) {
 		h := newHarness(t)

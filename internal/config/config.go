@@ -9,11 +9,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 
+	"github.com/dome/infra/internal/cfapi"
 	"github.com/dome/infra/internal/graph"
 	"github.com/dome/infra/internal/naming"
 )
@@ -114,6 +116,18 @@ func (c *Config) APIBaseURL() string {
 		return ""
 	}
 	return "https://" + c.APIHostname + "/client/v4"
+}
+
+// Client opens the stack's Cloudflare account for the commands that run
+// beside the program (import, recover, db-status). It keeps to the pace the
+// providers keep (CLOUDFLARE_RPS, default 4 a second): the budget is the
+// user's, shared by every call made with their token.
+func (c *Config) Client() (*cfapi.Client, error) {
+	rps, err := cfapi.RequestsPerSecondFromEnv(os.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	return cfapi.New(cfapi.Options{BaseURL: c.APIBaseURL(), Token: c.APIToken.Reveal(), AccountID: c.AccountID, RequestsPerSecond: rps})
 }
 
 // Name returns the physical name of the resource called logical in this stack.
