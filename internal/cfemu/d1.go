@@ -58,9 +58,9 @@ func (e *Emulator) d1List(c *call) reply {
 }
 
 func (e *Emulator) d1Get(c *call) reply {
-	db, found := e.st.D1[c.p["id"]]
+	db, found := e.st.D1[c.r.PathValue("id")]
 	if !found {
-		return d1NotFound(c.p["id"])
+		return d1NotFound(c.r.PathValue("id"))
 	}
 	if rp, good := e.d1Stats(c, db); !good {
 		return rp
@@ -79,13 +79,13 @@ func (e *Emulator) d1Stats(c *call, db *d1Database) (reply, bool) {
 }
 
 func (e *Emulator) d1Delete(c *call) reply {
-	if _, found := e.st.D1[c.p["id"]]; !found {
-		return d1NotFound(c.p["id"])
+	if _, found := e.st.D1[c.r.PathValue("id")]; !found {
+		return d1NotFound(c.r.PathValue("id"))
 	}
-	if err := e.d1.remove(c.p["id"]); err != nil {
+	if err := e.d1.remove(c.r.PathValue("id")); err != nil {
 		return fail(http.StatusInternalServerError, 7500, "could not delete the database's data: %v", err)
 	}
-	delete(e.st.D1, c.p["id"])
+	delete(e.st.D1, c.r.PathValue("id"))
 	return ok(nil)
 }
 

@@ -161,7 +161,7 @@ type d1RawRows struct {
 // when one fails, none of them stays applied.
 func (e *Emulator) d1Query(raw bool) func(*call) reply {
 	return func(c *call) reply {
-		id := c.p["id"]
+		id := c.r.PathValue("id")
 		if _, found := e.st.D1[id]; !found {
 			return d1NotFound(id)
 		}

@@ -1,6 +1,7 @@
 package cfemu
 
 import (
+	"bytes"
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
@@ -43,8 +44,8 @@ type Config struct {
 
 // Emulator serves the emulated API. It is safe for concurrent use.
 type Emulator struct {
-	cfg    Config
-	routes []route
+	cfg Config
+	mux *http.ServeMux
 
 	mu sync.Mutex // guards st and d1; handlers run one at a time
 	st *store
@@ -78,7 +79,7 @@ func New(cfg Config) (*Emulator, error) {
 		}
 	}
 	e.seedZones(cfg.Zones)
-	e.routes = e.buildRoutes()
+	e.mux = e.routes()
 	return e, nil
 }
 
@@ -223,51 +224,28 @@ func (e *Emulator) serve(w http.ResponseWriter, r *http.Request, f faults) {
 		writeReply(rec, fail(http.StatusRequestEntityTooLarge, 10027, "request body is larger than %d bytes", maxBodyBytes))
 		return
 	}
-	writeReply(rec, e.handle(r, body))
-}
-
-func (e *Emulator) handle(r *http.Request, body []byte) reply {
-	path, found := strings.CutPrefix(r.URL.Path, apiPrefix)
-	if !found {
-		return fail(http.StatusNotFound, 7000, "No route for that URI")
+	if !strings.HasPrefix(r.URL.Path, apiPrefix+"/") {
+		writeReply(rec, fail(http.StatusNotFound, 7000, "No route for that URI"))
+		return
 	}
-	if rp, authed := e.authenticate(r, path); !authed {
-		return rp
+	if rp, authed := e.authenticate(r); !authed {
+		writeReply(rec, rp)
+		return
 	}
-	rt, params, methodOK := e.match(r.Method, path)
-	if rt == nil {
-		if methodOK {
-			return fail(http.StatusMethodNotAllowed, 10405, "Method not allowed for %s", r.URL.Path)
-		}
-		return fail(http.StatusNotFound, 7000, "No route for that URI")
-	}
-	if acc, scoped := params["account"]; scoped && acc != e.cfg.AccountID {
-		// Cloudflare answers an account id the token cannot see like an unroutable identifier.
-		return fail(http.StatusNotFound, 7003, "Could not route to %s, perhaps your object identifier is invalid?", r.URL.Path)
-	}
-	c := &call{r: r, body: body, p: params}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	rp := rt.handle(c)
-	if !rp.failed() && r.Method != http.MethodGet && e.cfg.StateFile != "" {
-		if err := saveState(e.cfg.StateFile, e.st); err != nil {
-			// The change stays in memory; the answer says it is not on disk.
-			return fail(http.StatusInternalServerError, 10001, "the change was applied but the emulator could not save its state file: %v", err)
-		}
-	}
-	return rp
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	e.mux.ServeHTTP(rec, r)
 }
 
 // authenticate checks the bearer token. Cloudflare refuses a missing or
 // wrong token on account endpoints with HTTP 403 and code 10000
 // "Authentication error"; /user/tokens/verify instead answers 401 with code
 // 1000 "Invalid API Token", which clients use to tell a bad token apart.
-func (e *Emulator) authenticate(r *http.Request, path string) (reply, bool) {
+func (e *Emulator) authenticate(r *http.Request) (reply, bool) {
 	token, isBearer := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	if isBearer && subtle.ConstantTimeCompare([]byte(strings.TrimSpace(token)), []byte(e.cfg.Token)) == 1 {
 		return reply{}, true
 	}
-	if path == "/user/tokens/verify" {
+	if r.URL.Path == apiPrefix+"/user/tokens/verify" {
 		return fail(http.StatusUnauthorized, 1000, "Invalid API Token"), false
 	}
 	return fail(http.StatusForbidden, 10000, "Authentication error"), false

@@ -116,34 +116,26 @@ func (e *Emulator) seedZones(names []string) {
 	}
 }
 
-func (e *Emulator) entryRoutes() []route {
-	const acc = "/accounts/:account"
-	defs := []struct {
-		method, pattern string
-		h               func(*call) reply
-	}{
+func (e *Emulator) entryEndpoints() []endpoint {
+	const acc = "/accounts/{account}"
+	return []endpoint{
 		{"GET", "/zones", e.zoneList},
-		{"GET", "/zones/:zone", e.onZone(e.zoneGet)},
-		{"GET", "/zones/:zone/workers/routes", e.onZone(e.routeList)},
-		{"POST", "/zones/:zone/workers/routes", e.onZone(e.routeCreate)},
-		{"GET", "/zones/:zone/workers/routes/:route", e.onZone(e.routeGet)},
-		{"PUT", "/zones/:zone/workers/routes/:route", e.onZone(e.routeUpdate)},
-		{"DELETE", "/zones/:zone/workers/routes/:route", e.onZone(e.routeDelete)},
+		{"GET", "/zones/{zone}", e.onZone(e.zoneGet)},
+		{"GET", "/zones/{zone}/workers/routes", e.onZone(e.routeList)},
+		{"POST", "/zones/{zone}/workers/routes", e.onZone(e.routeCreate)},
+		{"GET", "/zones/{zone}/workers/routes/{route}", e.onZone(e.routeGet)},
+		{"PUT", "/zones/{zone}/workers/routes/{route}", e.onZone(e.routeUpdate)},
+		{"DELETE", "/zones/{zone}/workers/routes/{route}", e.onZone(e.routeDelete)},
 
 		{"GET", acc + "/workers/domains", e.domainList},
 		{"PUT", acc + "/workers/domains", e.domainAttach},
-		{"GET", acc + "/workers/domains/:domain", e.domainGet},
-		{"DELETE", acc + "/workers/domains/:domain", e.domainDetach},
+		{"GET", acc + "/workers/domains/{domain}", e.domainGet},
+		{"DELETE", acc + "/workers/domains/{domain}", e.domainDetach},
 
 		{"GET", acc + "/workers/subdomain", e.accountSubdomain},
-		{"GET", acc + "/workers/scripts/:script/subdomain", e.onScript(e.scriptSubdomainGet)},
-		{"POST", acc + "/workers/scripts/:script/subdomain", e.onScript(e.scriptSubdomainSet)},
+		{"GET", acc + "/workers/scripts/{script}/subdomain", e.onScript(e.scriptSubdomainGet)},
+		{"POST", acc + "/workers/scripts/{script}/subdomain", e.onScript(e.scriptSubdomainSet)},
 	}
-	out := make([]route, len(defs))
-	for i, d := range defs {
-		out[i] = route{method: d.method, pattern: splitPath(d.pattern), handle: d.h}
-	}
-	return out
 }
 
 // zoneList filters by name (exact, or "contains:", "starts_with:",
@@ -182,7 +174,7 @@ func (e *Emulator) zoneList(c *call) reply {
 // identifier Cloudflare cannot route.
 func (e *Emulator) onZone(h func(*call, *zone) reply) func(*call) reply {
 	return func(c *call) reply {
-		z := e.st.Zones[c.p["zone"]]
+		z := e.st.Zones[c.r.PathValue("zone")]
 		if z == nil {
 			return fail(http.StatusNotFound, 7003, "Could not route to %s, perhaps your object identifier is invalid?", c.r.URL.Path)
 		}
@@ -261,9 +253,9 @@ func (e *Emulator) routeCreate(c *call, z *zone) reply {
 }
 
 func (e *Emulator) route(c *call, z *zone) (*storedRoute, reply) {
-	r := e.st.Routes[c.p["route"]]
+	r := e.st.Routes[c.r.PathValue("route")]
 	if r == nil || r.Zone != z.ID {
-		return nil, fail(http.StatusNotFound, 10005, "workers.api.error.route_not_found: route %s not found", c.p["route"])
+		return nil, fail(http.StatusNotFound, 10005, "workers.api.error.route_not_found: route %s not found", c.r.PathValue("route"))
 	}
 	return r, reply{}
 }
@@ -365,18 +357,18 @@ func (e *Emulator) domainAttach(c *call) reply {
 }
 
 func (e *Emulator) domainGet(c *call) reply {
-	d := e.st.Domains[c.p["domain"]]
+	d := e.st.Domains[c.r.PathValue("domain")]
 	if d == nil {
-		return domainNotFound(c.p["domain"])
+		return domainNotFound(c.r.PathValue("domain"))
 	}
 	return ok(d)
 }
 
 func (e *Emulator) domainDetach(c *call) reply {
-	if e.st.Domains[c.p["domain"]] == nil {
-		return domainNotFound(c.p["domain"])
+	if e.st.Domains[c.r.PathValue("domain")] == nil {
+		return domainNotFound(c.r.PathValue("domain"))
 	}
-	delete(e.st.Domains, c.p["domain"])
+	delete(e.st.Domains, c.r.PathValue("domain"))
 	return ok(nil)
 }
 

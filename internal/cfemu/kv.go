@@ -60,7 +60,7 @@ func (e *Emulator) kvList(c *call) reply {
 }
 
 func (e *Emulator) kvGet(c *call) reply {
-	ns, found := e.st.KV[c.p["id"]]
+	ns, found := e.st.KV[c.r.PathValue("id")]
 	if !found {
 		return kvNotFound()
 	}
@@ -68,7 +68,7 @@ func (e *Emulator) kvGet(c *call) reply {
 }
 
 func (e *Emulator) kvRename(c *call) reply {
-	ns, found := e.st.KV[c.p["id"]]
+	ns, found := e.st.KV[c.r.PathValue("id")]
 	if !found {
 		return kvNotFound()
 	}
@@ -86,10 +86,10 @@ func (e *Emulator) kvRename(c *call) reply {
 }
 
 func (e *Emulator) kvDelete(c *call) reply {
-	if _, found := e.st.KV[c.p["id"]]; !found {
+	if _, found := e.st.KV[c.r.PathValue("id")]; !found {
 		return kvNotFound()
 	}
-	delete(e.st.KV, c.p["id"])
+	delete(e.st.KV, c.r.PathValue("id"))
 	return ok(nil)
 }
 

@@ -41,7 +41,7 @@ type notificationQueueView struct {
 }
 
 func (e *Emulator) notificationsGet(c *call) reply {
-	bucket := c.p["bucket"]
+	bucket := c.r.PathValue("bucket")
 	if e.st.Buckets[bucket] == nil {
 		return r2NotFound()
 	}
@@ -65,7 +65,7 @@ func (e *Emulator) notificationsGet(c *call) reply {
 // rule is checked, against the others sent and against the bucket's
 // existing rules for every queue, before any is kept.
 func (e *Emulator) notificationsPut(c *call) reply {
-	bucket, queueID := c.p["bucket"], c.p["queue"]
+	bucket, queueID := c.r.PathValue("bucket"), c.r.PathValue("queue")
 	if e.st.Buckets[bucket] == nil {
 		return r2NotFound()
 	}
@@ -113,7 +113,7 @@ func (e *Emulator) notificationsPut(c *call) reply {
 // notificationsDelete removes the rules a bucket sends to a queue: those
 // listed in ruleIds, or all of them. Removing none is no error.
 func (e *Emulator) notificationsDelete(c *call) reply {
-	bucket, queueID := c.p["bucket"], c.p["queue"]
+	bucket, queueID := c.r.PathValue("bucket"), c.r.PathValue("queue")
 	if e.st.Buckets[bucket] == nil {
 		return r2NotFound()
 	}

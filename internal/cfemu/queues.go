@@ -157,7 +157,7 @@ func (e *Emulator) queueList(c *call) reply {
 
 func (e *Emulator) queueGet(key queueKey) func(*call) reply {
 	return func(c *call) reply {
-		q := e.findQueue(key, c.p["queue"])
+		q := e.findQueue(key, c.r.PathValue("queue"))
 		if q == nil {
 			return queueNotFound()
 		}
@@ -168,7 +168,7 @@ func (e *Emulator) queueGet(key queueKey) func(*call) reply {
 // queueUpdate renames a queue and replaces its settings when given.
 func (e *Emulator) queueUpdate(key queueKey) func(*call) reply {
 	return func(c *call) reply {
-		q := e.findQueue(key, c.p["queue"])
+		q := e.findQueue(key, c.r.PathValue("queue"))
 		if q == nil {
 			return queueNotFound()
 		}
@@ -210,7 +210,7 @@ func (e *Emulator) renameQueueRefs(from, to string) {
 // consumers pointing at nothing.
 func (e *Emulator) queueDelete(key queueKey) func(*call) reply {
 	return func(c *call) reply {
-		q := e.findQueue(key, c.p["queue"])
+		q := e.findQueue(key, c.r.PathValue("queue"))
 		if q == nil {
 			return queueNotFound()
 		}
@@ -310,7 +310,7 @@ func (e *Emulator) checkConsumer(q *queue, in *consumerInput, self string) (repl
 
 func (e *Emulator) consumerCreate(key queueKey) func(*call) reply {
 	return func(c *call) reply {
-		q := e.findQueue(key, c.p["queue"])
+		q := e.findQueue(key, c.r.PathValue("queue"))
 		if q == nil {
 			return queueNotFound()
 		}
@@ -330,7 +330,7 @@ func (e *Emulator) consumerCreate(key queueKey) func(*call) reply {
 
 func (e *Emulator) consumerList(key queueKey) func(*call) reply {
 	return func(c *call) reply {
-		q := e.findQueue(key, c.p["queue"])
+		q := e.findQueue(key, c.r.PathValue("queue"))
 		if q == nil {
 			return queueNotFound()
 		}
@@ -346,11 +346,11 @@ func (e *Emulator) consumerList(key queueKey) func(*call) reply {
 // findConsumer resolves the consumer path segment. The older API names a
 // consumer by its script, the current one by consumer_id; both are tried.
 func (e *Emulator) findConsumer(c *call, key queueKey) (*queue, *consumer, reply) {
-	q := e.findQueue(key, c.p["queue"])
+	q := e.findQueue(key, c.r.PathValue("queue"))
 	if q == nil {
 		return nil, nil, queueNotFound()
 	}
-	want := c.p["consumer"]
+	want := c.r.PathValue("consumer")
 	for _, cons := range e.queueConsumers(q.ID) {
 		if cons.ID == want || (key == byName && cons.Script == want) {
 			return q, cons, reply{}

@@ -84,7 +84,7 @@ func (e *Emulator) r2List(c *call) reply {
 }
 
 func (e *Emulator) r2Get(c *call) reply {
-	b, found := e.st.Buckets[c.p["name"]]
+	b, found := e.st.Buckets[c.r.PathValue("name")]
 	if !found {
 		return r2NotFound()
 	}
@@ -92,11 +92,11 @@ func (e *Emulator) r2Get(c *call) reply {
 }
 
 func (e *Emulator) r2Delete(c *call) reply {
-	if _, found := e.st.Buckets[c.p["name"]]; !found {
+	if _, found := e.st.Buckets[c.r.PathValue("name")]; !found {
 		return r2NotFound()
 	}
-	delete(e.st.Buckets, c.p["name"])
-	delete(e.st.Notifications, c.p["name"]) // a bucket's notifications go with it
+	delete(e.st.Buckets, c.r.PathValue("name"))
+	delete(e.st.Notifications, c.r.PathValue("name")) // a bucket's notifications go with it
 	return ok(nil)
 }
 

@@ -2,153 +2,145 @@ package cfemu
 
 import (
 	"encoding/json"
+	"io"
 	"net/http"
 	"strconv"
-	"strings"
 )
 
-// route maps a method and a path pattern (":name" captures one segment) to a handler.
-type route struct {
-	method  string
-	pattern []string
-	handle  func(*call) reply
+// endpoint is one API call the emulator serves: a method, a path below
+// apiPrefix in ServeMux's pattern syntax, and its handler.
+type endpoint struct {
+	method, path string
+	handle       func(*call) reply
 }
 
-// call is one routed request as a handler sees it.
+// call is one routed request as a handler sees it; r.PathValue reads the
+// path's wildcards.
 type call struct {
 	r    *http.Request
 	body []byte
-	p    map[string]string
 }
 
-func (e *Emulator) buildRoutes() []route {
-	const acc = "/accounts/:account"
-	defs := []struct {
-		method, pattern string
-		h               func(*call) reply
-	}{
+// routes serves every endpoint on one ServeMux. A path served under other
+// methods answers 405 and any other path 404, in Cloudflare's envelope.
+func (e *Emulator) routes() *http.ServeMux {
+	const acc = "/accounts/{account}"
+	defs := []endpoint{
 		{"GET", "/user/tokens/verify", e.verifyToken},
 		{"GET", acc + "/tokens/verify", e.verifyToken},
 		{"GET", acc, e.getAccount},
 
 		{"GET", acc + "/d1/database", e.d1List},
 		{"POST", acc + "/d1/database", e.d1Create},
-		{"GET", acc + "/d1/database/:id", e.d1Get},
-		{"DELETE", acc + "/d1/database/:id", e.d1Delete},
-		{"POST", acc + "/d1/database/:id/query", e.d1Query(false)},
-		{"POST", acc + "/d1/database/:id/raw", e.d1Query(true)},
+		{"GET", acc + "/d1/database/{id}", e.d1Get},
+		{"DELETE", acc + "/d1/database/{id}", e.d1Delete},
+		{"POST", acc + "/d1/database/{id}/query", e.d1Query(false)},
+		{"POST", acc + "/d1/database/{id}/raw", e.d1Query(true)},
 
 		{"GET", acc + "/r2/buckets", e.r2List},
 		{"POST", acc + "/r2/buckets", e.r2Create},
-		{"GET", acc + "/r2/buckets/:name", e.r2Get},
-		{"DELETE", acc + "/r2/buckets/:name", e.r2Delete},
+		{"GET", acc + "/r2/buckets/{name}", e.r2Get},
+		{"DELETE", acc + "/r2/buckets/{name}", e.r2Delete},
 
-		{"GET", acc + "/event_notifications/r2/:bucket/configuration", e.notificationsGet},
-		{"PUT", acc + "/event_notifications/r2/:bucket/configuration/queues/:queue", e.notificationsPut},
-		{"DELETE", acc + "/event_notifications/r2/:bucket/configuration/queues/:queue", e.notificationsDelete},
+		{"GET", acc + "/event_notifications/r2/{bucket}/configuration", e.notificationsGet},
+		{"PUT", acc + "/event_notifications/r2/{bucket}/configuration/queues/{queue}", e.notificationsPut},
+		{"DELETE", acc + "/event_notifications/r2/{bucket}/configuration/queues/{queue}", e.notificationsDelete},
 
 		// The current queue API addresses queues by id...
 		{"GET", acc + "/queues", e.queueList},
 		{"POST", acc + "/queues", e.queueCreate},
-		{"GET", acc + "/queues/:queue", e.queueGet(byID)},
-		{"PUT", acc + "/queues/:queue", e.queueUpdate(byID)},
-		{"PATCH", acc + "/queues/:queue", e.queueUpdate(byID)},
-		{"DELETE", acc + "/queues/:queue", e.queueDelete(byID)},
-		{"GET", acc + "/queues/:queue/consumers", e.consumerList(byID)},
-		{"POST", acc + "/queues/:queue/consumers", e.consumerCreate(byID)},
-		{"GET", acc + "/queues/:queue/consumers/:consumer", e.consumerGet(byID)},
-		{"PUT", acc + "/queues/:queue/consumers/:consumer", e.consumerUpdate(byID)},
-		{"DELETE", acc + "/queues/:queue/consumers/:consumer", e.consumerDelete(byID)},
+		{"GET", acc + "/queues/{queue}", e.queueGet(byID)},
+		{"PUT", acc + "/queues/{queue}", e.queueUpdate(byID)},
+		{"PATCH", acc + "/queues/{queue}", e.queueUpdate(byID)},
+		{"DELETE", acc + "/queues/{queue}", e.queueDelete(byID)},
+		{"GET", acc + "/queues/{queue}/consumers", e.consumerList(byID)},
+		{"POST", acc + "/queues/{queue}/consumers", e.consumerCreate(byID)},
+		{"GET", acc + "/queues/{queue}/consumers/{consumer}", e.consumerGet(byID)},
+		{"PUT", acc + "/queues/{queue}/consumers/{consumer}", e.consumerUpdate(byID)},
+		{"DELETE", acc + "/queues/{queue}/consumers/{consumer}", e.consumerDelete(byID)},
 		// ...the older one, which the official provider and cloudflare-go use, by name.
 		{"GET", acc + "/workers/queues", e.queueList},
 		{"POST", acc + "/workers/queues", e.queueCreate},
-		{"GET", acc + "/workers/queues/:queue", e.queueGet(byName)},
-		{"PUT", acc + "/workers/queues/:queue", e.queueUpdate(byName)},
-		{"DELETE", acc + "/workers/queues/:queue", e.queueDelete(byName)},
-		{"GET", acc + "/workers/queues/:queue/consumers", e.consumerList(byName)},
-		{"POST", acc + "/workers/queues/:queue/consumers", e.consumerCreate(byName)},
-		{"GET", acc + "/workers/queues/:queue/consumers/:consumer", e.consumerGet(byName)},
-		{"PUT", acc + "/workers/queues/:queue/consumers/:consumer", e.consumerUpdate(byName)},
-		{"DELETE", acc + "/workers/queues/:queue/consumers/:consumer", e.consumerDelete(byName)},
+		{"GET", acc + "/workers/queues/{queue}", e.queueGet(byName)},
+		{"PUT", acc + "/workers/queues/{queue}", e.queueUpdate(byName)},
+		{"DELETE", acc + "/workers/queues/{queue}", e.queueDelete(byName)},
+		{"GET", acc + "/workers/queues/{queue}/consumers", e.consumerList(byName)},
+		{"POST", acc + "/workers/queues/{queue}/consumers", e.consumerCreate(byName)},
+		{"GET", acc + "/workers/queues/{queue}/consumers/{consumer}", e.consumerGet(byName)},
+		{"PUT", acc + "/workers/queues/{queue}/consumers/{consumer}", e.consumerUpdate(byName)},
+		{"DELETE", acc + "/workers/queues/{queue}/consumers/{consumer}", e.consumerDelete(byName)},
 
 		{"GET", acc + "/storage/kv/namespaces", e.kvList},
 		{"POST", acc + "/storage/kv/namespaces", e.kvCreate},
-		{"GET", acc + "/storage/kv/namespaces/:id", e.kvGet},
-		{"PUT", acc + "/storage/kv/namespaces/:id", e.kvRename},
-		{"DELETE", acc + "/storage/kv/namespaces/:id", e.kvDelete},
+		{"GET", acc + "/storage/kv/namespaces/{id}", e.kvGet},
+		{"PUT", acc + "/storage/kv/namespaces/{id}", e.kvRename},
+		{"DELETE", acc + "/storage/kv/namespaces/{id}", e.kvDelete},
 
 		{"GET", acc + "/workers/scripts", e.scriptList},
-		{"PUT", acc + "/workers/scripts/:script", e.scriptUpload},
-		{"GET", acc + "/workers/scripts/:script", e.onScript(e.scriptGet)},
-		{"DELETE", acc + "/workers/scripts/:script", e.scriptDelete},
-		{"GET", acc + "/workers/scripts/:script/bindings", e.onScript(e.scriptBindings)},
-		{"GET", acc + "/workers/scripts/:script/settings", e.onScript(e.scriptSettingsGet)},
-		{"PATCH", acc + "/workers/scripts/:script/settings", e.onScript(e.scriptSettingsPatch)},
-		{"GET", acc + "/workers/scripts/:script/script-settings", e.onScript(e.scriptScriptSettingsGet)},
-		{"PATCH", acc + "/workers/scripts/:script/script-settings", e.onScript(e.scriptScriptSettingsPatch)},
-		{"GET", acc + "/workers/scripts/:script/content/v2", e.onScript(e.scriptContent)},
-		{"GET", acc + "/workers/scripts/:script/secrets", e.onScript(e.secretList)},
-		{"PUT", acc + "/workers/scripts/:script/secrets", e.onScript(e.secretPut)},
-		{"GET", acc + "/workers/scripts/:script/secrets/:secret", e.onScript(e.secretGet)},
-		{"DELETE", acc + "/workers/scripts/:script/secrets/:secret", e.onScript(e.secretDelete)},
-		{"GET", acc + "/workers/scripts/:script/schedules", e.onScript(e.schedulesGet)},
-		{"PUT", acc + "/workers/scripts/:script/schedules", e.onScript(e.schedulesPut)},
+		{"PUT", acc + "/workers/scripts/{script}", e.scriptUpload},
+		{"GET", acc + "/workers/scripts/{script}", e.onScript(e.scriptGet)},
+		{"DELETE", acc + "/workers/scripts/{script}", e.scriptDelete},
+		{"GET", acc + "/workers/scripts/{script}/bindings", e.onScript(e.scriptBindings)},
+		{"GET", acc + "/workers/scripts/{script}/settings", e.onScript(e.scriptSettingsGet)},
+		{"PATCH", acc + "/workers/scripts/{script}/settings", e.onScript(e.scriptSettingsPatch)},
+		{"GET", acc + "/workers/scripts/{script}/script-settings", e.onScript(e.scriptScriptSettingsGet)},
+		{"PATCH", acc + "/workers/scripts/{script}/script-settings", e.onScript(e.scriptScriptSettingsPatch)},
+		{"GET", acc + "/workers/scripts/{script}/content/v2", e.onScript(e.scriptContent)},
+		{"GET", acc + "/workers/scripts/{script}/secrets", e.onScript(e.secretList)},
+		{"PUT", acc + "/workers/scripts/{script}/secrets", e.onScript(e.secretPut)},
+		{"GET", acc + "/workers/scripts/{script}/secrets/{secret}", e.onScript(e.secretGet)},
+		{"DELETE", acc + "/workers/scripts/{script}/secrets/{secret}", e.onScript(e.secretDelete)},
+		{"GET", acc + "/workers/scripts/{script}/schedules", e.onScript(e.schedulesGet)},
+		{"PUT", acc + "/workers/scripts/{script}/schedules", e.onScript(e.schedulesPut)},
 
 		{"GET", acc + "/vectorize/v2/indexes", e.vecList},
 		{"POST", acc + "/vectorize/v2/indexes", e.vecCreate},
-		{"GET", acc + "/vectorize/v2/indexes/:index", e.vecGet},
-		{"DELETE", acc + "/vectorize/v2/indexes/:index", e.vecDelete},
-		{"GET", acc + "/vectorize/v2/indexes/:index/info", e.vecInfo},
-		{"POST", acc + "/vectorize/v2/indexes/:index/metadata_index/create", e.vecMetaCreate},
-		{"GET", acc + "/vectorize/v2/indexes/:index/metadata_index/list", e.vecMetaList},
-		{"POST", acc + "/vectorize/v2/indexes/:index/metadata_index/delete", e.vecMetaDelete},
+		{"GET", acc + "/vectorize/v2/indexes/{index}", e.vecGet},
+		{"DELETE", acc + "/vectorize/v2/indexes/{index}", e.vecDelete},
+		{"GET", acc + "/vectorize/v2/indexes/{index}/info", e.vecInfo},
+		{"POST", acc + "/vectorize/v2/indexes/{index}/metadata_index/create", e.vecMetaCreate},
+		{"GET", acc + "/vectorize/v2/indexes/{index}/metadata_index/list", e.vecMetaList},
+		{"POST", acc + "/vectorize/v2/indexes/{index}/metadata_index/delete", e.vecMetaDelete},
 	}
-	routes := make([]route, 0, len(defs))
-	for _, d := range defs {
-		routes = append(routes, route{method: d.method, pattern: splitPath(d.pattern), handle: d.h})
-	}
-	return append(routes, e.entryRoutes()...)
-}
-
-func splitPath(p string) []string {
-	return strings.Split(strings.Trim(p, "/"), "/")
-}
-
-// match finds the route for method and path. When only the method is wrong
-// it says so, so the caller can answer 405 rather than 404.
-func (e *Emulator) match(method, path string) (*route, map[string]string, bool) {
-	segs := splitPath(path)
-	pathMatched := false
-	for i := range e.routes {
-		rt := &e.routes[i]
-		params, ok := matchSegments(rt.pattern, segs)
-		if !ok {
-			continue
+	mux := http.NewServeMux()
+	served := map[string]bool{}
+	for _, d := range append(defs, e.entryEndpoints()...) {
+		mux.Handle(d.method+" "+apiPrefix+d.path, e.serveEndpoint(d.handle))
+		if !served[d.path] {
+			served[d.path] = true
+			mux.Handle(apiPrefix+d.path, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				writeReply(w, fail(http.StatusMethodNotAllowed, 10405, "Method not allowed for %s", r.URL.Path))
+			}))
 		}
-		if rt.method == method {
-			return rt, params, true
-		}
-		pathMatched = true
 	}
-	return nil, nil, pathMatched
+	mux.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeReply(w, fail(http.StatusNotFound, 7000, "No route for that URI"))
+	}))
+	return mux
 }
 
-func matchSegments(pattern, segs []string) (map[string]string, bool) {
-	if len(pattern) != len(segs) {
-		return nil, false
-	}
-	params := map[string]string{}
-	for i, p := range pattern {
-		if name, isParam := strings.CutPrefix(p, ":"); isParam {
-			if segs[i] == "" {
-				return nil, false
+// serveEndpoint runs h on a routed call: one at a time, on the account the
+// token sees, saving the store after a change when there is a state file.
+func (e *Emulator) serveEndpoint(h func(*call) reply) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if acc := r.PathValue("account"); acc != "" && acc != e.cfg.AccountID {
+			// Cloudflare answers an account id the token cannot see like an unroutable identifier.
+			writeReply(w, fail(http.StatusNotFound, 7003, "Could not route to %s, perhaps your object identifier is invalid?", r.URL.Path))
+			return
+		}
+		body, _ := io.ReadAll(r.Body) // serve has read it into memory already
+		c := &call{r: r, body: body}
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		rp := h(c)
+		if !rp.failed() && r.Method != http.MethodGet && e.cfg.StateFile != "" {
+			if err := saveState(e.cfg.StateFile, e.st); err != nil {
+				// The change stays in memory; the answer says it is not on disk.
+				rp = fail(http.StatusInternalServerError, 10001, "the change was applied but the emulator could not save its state file: %v", err)
 			}
-			params[name] = segs[i]
-		} else if p != segs[i] {
-			return nil, false
 		}
-	}
-	return params, true
+		writeReply(w, rp)
+	})
 }
 
 // decode parses a JSON body into v; Cloudflare answers a body it cannot

@@ -90,9 +90,9 @@ type migrations struct {
 // Cloudflare's not-found answer before the handler runs.
 func (e *Emulator) onScript(h func(c *call, s *script) reply) func(*call) reply {
 	return func(c *call) reply {
-		s := e.st.Scripts[c.p["script"]]
+		s := e.st.Scripts[c.r.PathValue("script")]
 		if s == nil {
-			return scriptNotFound(c.p["script"])
+			return scriptNotFound(c.r.PathValue("script"))
 		}
 		return h(c, s)
 	}
@@ -167,7 +167,7 @@ type uploadMetadata struct {
 }
 
 func (e *Emulator) scriptUpload(c *call) reply {
-	name := c.p["script"]
+	name := c.r.PathValue("script")
 	parts, rp, good := uploadParts(c)
 	if !good {
 		return rp
@@ -644,7 +644,7 @@ func (e *Emulator) scriptScriptSettingsPatch(c *call, s *script) reply {
 // service binding, a Durable Object binding or a tail consumer (10142) is
 // kept; with force it goes, and its queue consumers with it.
 func (e *Emulator) scriptDelete(c *call) reply {
-	name := c.p["script"]
+	name := c.r.PathValue("script")
 	if e.st.Scripts[name] == nil {
 		return scriptNotFound(name)
 	}

@@ -32,10 +32,10 @@ func (e *Emulator) secretList(c *call, s *script) reply {
 }
 
 func (e *Emulator) secretGet(c *call, s *script) reply {
-	if s.secretIndex(c.p["secret"]) < 0 {
-		return secretNotFound(c.p["secret"])
+	if s.secretIndex(c.r.PathValue("secret")) < 0 {
+		return secretNotFound(c.r.PathValue("secret"))
 	}
-	return ok(secretView{Name: c.p["secret"], Type: "secret_text"})
+	return ok(secretView{Name: c.r.PathValue("secret"), Type: "secret_text"})
 }
 
 // secretPut adds or replaces one secret binding without an upload. A
@@ -68,9 +68,9 @@ func (e *Emulator) secretPut(c *call, s *script) reply {
 }
 
 func (e *Emulator) secretDelete(c *call, s *script) reply {
-	i := s.secretIndex(c.p["secret"])
+	i := s.secretIndex(c.r.PathValue("secret"))
 	if i < 0 {
-		return secretNotFound(c.p["secret"])
+		return secretNotFound(c.r.PathValue("secret"))
 	}
 	s.Bindings = slices.Delete(s.Bindings, i, i+1)
 	s.ModifiedOn = now()

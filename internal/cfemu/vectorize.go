@@ -133,26 +133,26 @@ func (e *Emulator) vecList(*call) reply {
 }
 
 func (e *Emulator) vecGet(c *call) reply {
-	v := e.st.Indexes[c.p["index"]]
+	v := e.st.Indexes[c.r.PathValue("index")]
 	if v == nil {
-		return vecNotFound(c.p["index"])
+		return vecNotFound(c.r.PathValue("index"))
 	}
 	return ok(v.view())
 }
 
 func (e *Emulator) vecDelete(c *call) reply {
-	if e.st.Indexes[c.p["index"]] == nil {
-		return vecNotFound(c.p["index"])
+	if e.st.Indexes[c.r.PathValue("index")] == nil {
+		return vecNotFound(c.r.PathValue("index"))
 	}
-	delete(e.st.Indexes, c.p["index"])
+	delete(e.st.Indexes, c.r.PathValue("index"))
 	return ok(nil)
 }
 
 // vecInfo reports an always-empty index: the emulator stores no vectors.
 func (e *Emulator) vecInfo(c *call) reply {
-	v := e.st.Indexes[c.p["index"]]
+	v := e.st.Indexes[c.r.PathValue("index")]
 	if v == nil {
-		return vecNotFound(c.p["index"])
+		return vecNotFound(c.r.PathValue("index"))
 	}
 	info := map[string]any{"dimensions": v.Config.Dimensions, "vectorCount": 0,
 		"processedUpToDatetime": nil, "processedUpToMutation": nil}
@@ -163,9 +163,9 @@ func (e *Emulator) vecInfo(c *call) reply {
 }
 
 func (e *Emulator) vecMetaCreate(c *call) reply {
-	v := e.st.Indexes[c.p["index"]]
+	v := e.st.Indexes[c.r.PathValue("index")]
 	if v == nil {
-		return vecNotFound(c.p["index"])
+		return vecNotFound(c.r.PathValue("index"))
 	}
 	var in metadataIndex
 	if rp, good := c.decode(&in); !good {
@@ -190,17 +190,17 @@ func (e *Emulator) vecMetaCreate(c *call) reply {
 }
 
 func (e *Emulator) vecMetaList(c *call) reply {
-	v := e.st.Indexes[c.p["index"]]
+	v := e.st.Indexes[c.r.PathValue("index")]
 	if v == nil {
-		return vecNotFound(c.p["index"])
+		return vecNotFound(c.r.PathValue("index"))
 	}
 	return ok(map[string]any{"metadataIndexes": orEmpty(v.MetadataIndexes)})
 }
 
 func (e *Emulator) vecMetaDelete(c *call) reply {
-	v := e.st.Indexes[c.p["index"]]
+	v := e.st.Indexes[c.r.PathValue("index")]
 	if v == nil {
-		return vecNotFound(c.p["index"])
+		return vecNotFound(c.r.PathValue("index"))
 	}
 	var in struct {
 		PropertyName string `json:"propertyName"`
