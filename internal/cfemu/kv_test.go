@@ -1,6 +1,7 @@
 package cfemu
 
 import (
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -29,7 +30,7 @@ func TestKV(t *testing.T) {
 		var all []map[string]any
 		mustOK(t, h.call(http.MethodGet, "/storage/kv/namespaces", nil)).into(t, &all)
 		require.Len(t, all, 2)
-		require.Equal(t, []string{"id", "supports_url_encoding", "title"}, keys(all[0]))
+		require.Equal(t, []string{"id", "supports_url_encoding", "title"}, slices.Sorted(maps.Keys(all[0])))
 	})
 	t.Run("rename", func(t *testing.T) {
 		mustOK(t, h.call(http.MethodPut, "/storage/kv/namespaces/"+id, map[string]string{"title": "sessions"}))
@@ -44,13 +45,4 @@ func TestKV(t *testing.T) {
 		mustFail(t, h.call(http.MethodDelete, "/storage/kv/namespaces/"+other, nil), http.StatusNotFound, 10013)
 		mustOK(t, h.call(http.MethodPost, "/storage/kv/namespaces", map[string]string{"title": "cache"}))
 	})
-}
-
-func keys(m map[string]any) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
 }

@@ -1,10 +1,12 @@
 package cfemu
 
 import (
+	"cmp"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 )
@@ -81,16 +83,8 @@ func newUUID() string {
 
 // inOrder lists a map's values oldest first, then by key, so lists are stable across calls.
 func inOrder[T any](m map[string]*T, created func(*T) string) []*T {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Slice(keys, func(i, j int) bool {
-		ci, cj := created(m[keys[i]]), created(m[keys[j]])
-		if ci != cj {
-			return ci < cj
-		}
-		return keys[i] < keys[j]
+	keys := slices.SortedFunc(maps.Keys(m), func(a, b string) int {
+		return cmp.Or(cmp.Compare(created(m[a]), created(m[b])), cmp.Compare(a, b))
 	})
 	out := make([]*T, len(keys))
 	for i, k := range keys {

@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
@@ -172,9 +171,7 @@ func (s nameSet) list() string {
 	if len(s.names) == 0 {
 		return fmt.Sprintf("none are declared: declare one under config.topology.value.%s in Pulumi.yaml", s.field)
 	}
-	sorted := slices.Clone(s.names)
-	sort.Strings(sorted)
-	return "declared: " + strings.Join(sorted, ", ")
+	return "declared: " + strings.Join(slices.Sorted(slices.Values(s.names)), ", ")
 }
 
 type targetKind struct {

@@ -6,6 +6,8 @@
 // without collisions while production keeps its bare, historical names.
 package naming
 
+import "slices"
+
 // The environments Dome deploys to.
 const (
 	Dev     = "dev"
@@ -17,14 +19,7 @@ const (
 var Environments = []string{Dev, Staging, Prod}
 
 // Known reports whether env is one of Environments.
-func Known(env string) bool {
-	for _, e := range Environments {
-		if e == env {
-			return true
-		}
-	}
-	return false
-}
+func Known(env string) bool { return slices.Contains(Environments, env) }
 
 // Physical returns the Cloudflare name of the resource called logical in env:
 // "<logical>-<env>", or the bare logical name in prod.

@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"maps"
 	"mime"
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -223,7 +225,7 @@ func (l *lifecycle) update(inputs map[string]property.Value, changed ...string) 
 	l.e.t.Helper()
 	d, checked := l.diff(inputs)
 	require.True(l.e.t, d.HasChanges)
-	require.ElementsMatch(l.e.t, changed, keys(d.DetailedDiff))
+	require.ElementsMatch(l.e.t, changed, slices.Collect(maps.Keys(d.DetailedDiff)))
 	for k, v := range d.DetailedDiff {
 		require.NotContains(l.e.t, []p.DiffKind{p.AddReplace, p.DeleteReplace, p.UpdateReplace}, v.Kind, k)
 	}
@@ -267,14 +269,6 @@ func (e *env) importRead(typ, id string) p.ReadResponse {
 	resp, err := e.server.Read(p.ReadRequest{ID: id, Urn: urn(typ, "imported")})
 	require.NoError(e.t, err)
 	return resp
-}
-
-func keys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	return out
 }
 
 // withCode writes text to a file named by its hash, as the program's

@@ -2,6 +2,8 @@ package provider
 
 import (
 	"encoding/json"
+	"maps"
+	"slices"
 	"testing"
 
 	p "github.com/pulumi/pulumi-go-provider"
@@ -118,7 +120,7 @@ func TestSchema(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(resp.Schema), &spec))
 	require.Equal(t, Name, spec.Name)
 	require.True(t, spec.Config.Variables["apiToken"].Secret)
-	require.ElementsMatch(t, []string{"apiToken", "accountId", "apiBaseUrl"}, keys(spec.Config.Variables))
+	require.ElementsMatch(t, []string{"apiToken", "accountId", "apiBaseUrl"}, slices.Collect(maps.Keys(spec.Config.Variables)))
 
 	want := map[string]struct {
 		inputs, required []string
@@ -149,10 +151,10 @@ func TestSchema(t *testing.T) {
 			inputs: []string{"scriptName", "enabled"}, required: []string{"scriptName", "enabled"}, replace: "scriptName",
 		},
 	}
-	require.ElementsMatch(t, keys(want), keys(spec.Resources))
+	require.ElementsMatch(t, slices.Collect(maps.Keys(want)), slices.Collect(maps.Keys(spec.Resources)))
 	for tok, w := range want {
 		r := spec.Resources[tok]
-		require.ElementsMatch(t, w.inputs, keys(r.InputProperties), tok)
+		require.ElementsMatch(t, w.inputs, slices.Collect(maps.Keys(r.InputProperties)), tok)
 		require.ElementsMatch(t, w.required, r.RequiredInputs, tok)
 		require.True(t, r.InputProperties[w.replace].ReplaceOnChanges, tok)
 	}

@@ -3,6 +3,8 @@ package provider
 import (
 	"context"
 	"encoding/json"
+	"maps"
+	"slices"
 	"testing"
 
 	p "github.com/pulumi/pulumi-go-provider"
@@ -245,7 +247,7 @@ func TestWorkerScriptImport(t *testing.T) {
 	// cannot return, differ.
 	imported := &lifecycle{e: e, urn: urn("WorkerScript", "imported"), id: got.ID, inputs: got.Inputs, state: got.Properties}
 	d, _ := imported.diff(apiWorker(t, f, "export default {}"))
-	require.ElementsMatch(t, []string{"bindings", "migrations"}, keys(d.DetailedDiff))
+	require.ElementsMatch(t, []string{"bindings", "migrations"}, slices.Collect(maps.Keys(d.DetailedDiff)))
 }
 
 func TestWorkerScriptCreateRefusesExisting(t *testing.T) {
