@@ -5,7 +5,7 @@
 //
 // A Store keeps the results in a content-addressed folder and skips esbuild
 // for a worker none of whose input files changed since its last bundle, so
-// a preview of a thousand unchanged workers costs a few stat calls each.
+// a preview of a thousand unchanged workers costs reading their inputs once.
 package bundle
 
 import (
@@ -14,6 +14,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -45,11 +46,11 @@ type Module struct {
 	SHA256    string // hex SHA-256 of the code, the stack output CI compares
 	MapFile   string // absolute path of the source map in the store; "" without one
 	MapSHA256 string // "" without a source map
-	// Size is the code's length in bytes; Gzipped its length gzip-compressed,
-	// which is what Cloudflare's per-plan Worker size limit counts. The
-	// source map counts toward neither: Cloudflare documents that source
-	// maps do not affect bundle size and caps them separately (Workers
-	// changelog, 2025-03-25: source maps GA, up to 15 MB gzipped).
+	// Size is the code's length in bytes, which Cloudflare's size limit
+	// counts; Gzipped its length gzip-compressed, which wrangler prints
+	// beside it. The source map counts toward neither: Cloudflare caps
+	// source maps separately (Workers changelog, 2025-03-25: source maps
+	// GA, up to 15 MB gzipped).
 	Size    int64
 	Gzipped int64
 	Cached  bool // reused from the cache: esbuild did not run
@@ -75,8 +76,10 @@ type output struct {
 
 // compile bundles the TypeScript entry at path with esbuild.
 func compile(path string, opts Options) (output, error) {
-	if _, err := os.Stat(path); err != nil {
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
 		return output{}, fmt.Errorf("Module not found: %s", path)
+	} else if err != nil {
+		return output{}, err
 	}
 	sourceMap := api.SourceMapNone
 	if opts.SourceMap {

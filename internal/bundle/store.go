@@ -3,10 +3,11 @@ package bundle
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
-	"strings"
 	"sync"
 	"time"
 )
@@ -86,27 +87,22 @@ func (b *build) job(j Job) (Module, error) {
 	s := b.store
 	keyFile := filepath.Join(s.dir, cacheDir, cacheKey(b.wd, abs, j.Options)+".json")
 	b.use(keyFile)
-	if e, ok := readEntry(keyFile); ok {
-		if fresh, revalidated := e.fresh(b.probe); fresh {
-			if m, ok := s.lookup(e.Module); ok {
-				b.use(m.File, m.MapFile)
-				if revalidated {
-					// Inputs were touched but are identical: record their
-					// new times so the next run need not hash them again.
-					_ = writeEntry(keyFile, e)
-				}
-				s.touch(keyFile, m.File, m.MapFile)
-				m.Cached = true
-				return m, nil
-			}
+	if e, ok := readEntry(keyFile); ok && e.fresh(b.probe) {
+		if m, ok := s.lookup(e.Module, b.probe); ok {
+			b.use(m.File, m.MapFile)
+			s.touch(keyFile, m.File, m.MapFile)
+			m.Cached = true
+			return m, nil
 		}
 	}
 
 	var code, sourceMap []byte
 	var inputs []string
 	if prebuilt(abs) {
-		if code, err = os.ReadFile(abs); err != nil {
-			return Module{}, fmt.Errorf("Module not found: %s: %w", j.Entry, errors.Unwrap(err))
+		if code, err = os.ReadFile(abs); errors.Is(err, fs.ErrNotExist) {
+			return Module{}, fmt.Errorf("Module not found: %s", j.Entry)
+		} else if err != nil {
+			return Module{}, err
 		}
 		inputs = []string{abs}
 	} else {
@@ -124,7 +120,7 @@ func (b *build) job(j Job) (Module, error) {
 		return Module{}, fmt.Errorf("%s: %w", j.Entry, err)
 	}
 	if sourceMap != nil {
-		rec.MapSHA256 = sum(sourceMap)
+		rec.MapSHA256, rec.MapSize = sum(sourceMap), int64(len(sourceMap))
 		if err := s.put(rec.MapSHA256+".js.map", sourceMap); err != nil {
 			return Module{}, fmt.Errorf("%s: %w", j.Entry, err)
 		}
@@ -133,9 +129,13 @@ func (b *build) job(j Job) (Module, error) {
 	b.use(m.File, m.MapFile)
 	e := &entry{Version: cacheVersion, Module: rec}
 	if prebuilt(abs) {
-		e.Files = []fileFact{b.probe.file(abs)}
+		// The hash of the very bytes uploaded: no later write can slip in.
+		e.Files = []fileFact{{Path: abs, SHA256: rec.SHA256}}
+	} else if files, dirs, ok := b.probe.facts(inputs); ok {
+		e.Files, e.Dirs = files, dirs
 	} else {
-		e.Files, e.Dirs = b.probe.facts(inputs)
+		_ = os.Remove(keyFile) // its facts are outdated too
+		return m, nil
 	}
 	// A cache entry that cannot be written costs the next run a rebuild,
 	// nothing more; the bundle itself is in the store.
@@ -153,28 +153,26 @@ func (s *Store) module(rec record) Module {
 	return m
 }
 
-// lookup returns rec's Module if its files are still in the store.
-func (s *Store) lookup(rec record) (Module, bool) {
+// lookup returns rec's Module if its files are still in the store, as
+// they were written: a store file edited by hand is a miss, and written
+// again, rather than a deploy the provider refuses.
+func (s *Store) lookup(rec record, p *probe) (Module, bool) {
 	m := s.module(rec)
-	for _, f := range []string{m.File, m.MapFile} {
-		if f == "" {
-			continue
-		}
-		if st, err := os.Stat(f); err != nil || !st.Mode().IsRegular() {
+	if h, _ := p.hash(m.File); h != rec.SHA256 {
+		return Module{}, false
+	}
+	if m.MapFile != "" {
+		if h, _ := p.hash(m.MapFile); h != rec.MapSHA256 {
 			return Module{}, false
 		}
 	}
 	return m, true
 }
 
-// put writes a content-addressed file unless the store already has it.
+// put writes a content-addressed file, whole, even when the store has one
+// of that name: that one may have been damaged since.
 func (s *Store) put(name string, data []byte) error {
-	path := filepath.Join(s.dir, name)
-	if st, err := os.Stat(path); err == nil && st.Size() == int64(len(data)) {
-		s.touch(path)
-		return nil
-	}
-	return writeAtomic(path, data)
+	return writeAtomic(filepath.Join(s.dir, name), data)
 }
 
 // touch marks files used now, so prune keeps them; a file touched within
@@ -220,12 +218,10 @@ func (s *Store) prune(used map[string]bool) {
 	}
 }
 
-// storeFile reports whether name is a file the store writes: prune never
-// removes anything else someone put in the folder.
-func storeFile(name string) bool {
-	return strings.HasPrefix(name, tempPrefix) || strings.HasSuffix(name, ".js") ||
-		strings.HasSuffix(name, ".js.map") || strings.HasSuffix(name, ".json")
-}
+// storeFile reports whether name is a file the store writes (a bundle, a
+// map, a cache entry, a temporary file): prune never removes anything else,
+// so a store pointed at a folder that holds other files leaves them be.
+var storeFile = regexp.MustCompile(`^([0-9a-f]{64}(\.js|\.js\.map|\.json)|\.tmp-[0-9]+)$`).MatchString
 
 const tempPrefix = ".tmp-"
 

@@ -1,6 +1,7 @@
 package bundle
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -25,13 +26,32 @@ export default { fetch: (r: Request) => new Response(shout(greet(r.url))) };
 	"node_modules/dep/other.js":     "export const shout = (s) => 'other ' + s;\n",
 }
 
+// writeFiles writes files dated an hour back: sources are not written the
+// moment a deploy starts, and the cache rightly distrusts ones that are.
 func writeFiles(t *testing.T, dir string, files map[string]string) {
 	t.Helper()
+	hourAgo := time.Now().Add(-time.Hour)
 	for name, text := range files {
 		path := filepath.Join(dir, name)
 		require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
 		require.NoError(t, os.WriteFile(path, []byte(text), 0o644))
+		require.NoError(t, os.Chtimes(path, hourAgo, hourAgo))
 	}
+}
+
+// npmTime is the modification time npm gives every file it extracts.
+var npmTime = time.Date(1985, 10, 26, 8, 15, 0, 0, time.UTC)
+
+// aliased is the project with src/index.ts importing @lib/greet, which a
+// tsconfig's paths map to lib1/ (the words "one") or lib2/ ("two").
+var aliased = map[string]string{
+	"src/index.ts":  `import { greet } from "@lib/greet";` + "\nexport default { fetch: () => new Response(greet()) };\n",
+	"lib1/greet.ts": "export const greet = () => 'one';\n",
+	"lib2/greet.ts": "export const greet = () => 'two';\n",
+}
+
+func pathsTo(lib string) string {
+	return `{"compilerOptions": {"baseUrl": ".", "paths": {"@lib/*": ["` + lib + `/*"]}}}`
 }
 
 func readFile(t *testing.T, path string) string {
@@ -46,10 +66,12 @@ func readFile(t *testing.T, path string) string {
 func TestStoreCache(t *testing.T) {
 	tests := []struct {
 		name     string
+		setup    func(t *testing.T, dir string) // after the project is written
 		change   func(t *testing.T, dir string, first Module)
 		opts     Options // of the second build
 		cached   bool
 		contains string // in the second bundle
+		gains    bool   // contains is what the change brings: the first bundle lacks it
 	}{
 		{name: "unchanged inputs reuse the bundle", cached: true, contains: "hello"},
 		{
@@ -58,6 +80,7 @@ func TestStoreCache(t *testing.T) {
 				writeFiles(t, dir, map[string]string{"src/greet.ts": "export const greet = (who: string): string => `hallo ${who}`;\n"})
 			},
 			contains: "hallo",
+			gains:    true,
 		},
 		{
 			name: "an edited package file is rebuilt",
@@ -65,6 +88,7 @@ func TestStoreCache(t *testing.T) {
 				writeFiles(t, dir, map[string]string{"node_modules/dep/index.js": "export const shout = (s) => s + '?!';\n"})
 			},
 			contains: "?!",
+			gains:    true,
 		},
 		{
 			name: "a touched but identical input is reused",
@@ -82,6 +106,7 @@ func TestStoreCache(t *testing.T) {
 				writeFiles(t, dir, map[string]string{"src/greet.tsx": "export const greet = (who: string): string => `shadowed ${who}`;\n"})
 			},
 			contains: "shadowed",
+			gains:    true,
 		},
 		{
 			name: "a package installed nearer the importer is picked up",
@@ -91,7 +116,8 @@ func TestStoreCache(t *testing.T) {
 					"src/node_modules/dep/index.js":     "export const shout = (s) => 'nearer ' + s;\n",
 				})
 			},
-			contains: "nearer",
+			contains: `"nearer "`,
+			gains:    true,
 		},
 		{
 			name: "a package.json pointing elsewhere is picked up",
@@ -99,6 +125,97 @@ func TestStoreCache(t *testing.T) {
 				writeFiles(t, dir, map[string]string{"node_modules/dep/package.json": `{"name": "dep", "main": "other.js"}` + "\n"})
 			},
 			contains: "other ",
+			gains:    true,
+		},
+		{
+			name: "a package updated in place keeping size and time, as npm extracts it, is rebuilt",
+			setup: func(t *testing.T, dir string) {
+				require.NoError(t, os.Chtimes(filepath.Join(dir, "node_modules/dep/index.js"), npmTime, npmTime))
+			},
+			change: func(t *testing.T, dir string, _ Module) {
+				path := filepath.Join(dir, "node_modules/dep/index.js")
+				writeFiles(t, dir, map[string]string{"node_modules/dep/index.js": "export const shout = (s) => s.toLowerCase() + '!';\n"})
+				require.NoError(t, os.Chtimes(path, npmTime, npmTime))
+			},
+			contains: "toLowerCase",
+			gains:    true,
+		},
+		{
+			name: "a package relinked to another version, as pnpm does, is picked up",
+			setup: func(t *testing.T, dir string) {
+				writeFiles(t, dir, map[string]string{
+					".pnpm/dep@1/node_modules/dep/package.json": `{"name": "dep", "main": "index.js"}`,
+					".pnpm/dep@1/node_modules/dep/index.js":     "export const shout = (s) => 'version one ' + s;\n",
+					".pnpm/dep@2/node_modules/dep/package.json": `{"name": "dep", "main": "index.js"}`,
+					".pnpm/dep@2/node_modules/dep/index.js":     "export const shout = (s) => 'version two ' + s;\n",
+				})
+				require.NoError(t, os.RemoveAll(filepath.Join(dir, "node_modules/dep")))
+				require.NoError(t, os.Symlink("../.pnpm/dep@1/node_modules/dep", filepath.Join(dir, "node_modules/dep")))
+			},
+			change: func(t *testing.T, dir string, _ Module) {
+				require.NoError(t, os.Remove(filepath.Join(dir, "node_modules/dep")))
+				require.NoError(t, os.Symlink("../.pnpm/dep@2/node_modules/dep", filepath.Join(dir, "node_modules/dep")))
+			},
+			contains: "version two",
+			gains:    true,
+		},
+		{
+			name: "a scoped package installed nearer the importer is picked up",
+			setup: func(t *testing.T, dir string) {
+				writeFiles(t, dir, map[string]string{
+					"src/index.ts":                          `import { shout } from "@dome/dep";` + "\nexport default { fetch: () => new Response(shout('hello')) };\n",
+					"node_modules/@dome/dep/package.json":   `{"name": "@dome/dep", "main": "index.js"}`,
+					"node_modules/@dome/dep/index.js":       "export const shout = (s) => 'far ' + s;\n",
+					"src/node_modules/@dome/x/package.json": `{"name": "@dome/x"}`,
+				})
+			},
+			change: func(t *testing.T, dir string, _ Module) {
+				writeFiles(t, dir, map[string]string{
+					"src/node_modules/@dome/dep/package.json": `{"name": "@dome/dep", "main": "index.js"}`,
+					"src/node_modules/@dome/dep/index.js":     "export const shout = (s) => 'nearer scoped ' + s;\n",
+				})
+			},
+			contains: "nearer scoped",
+			gains:    true,
+		},
+		{
+			name: "a tsconfig base the worker's tsconfig extends is followed",
+			setup: func(t *testing.T, dir string) {
+				writeFiles(t, dir, aliased)
+				writeFiles(t, dir, map[string]string{
+					"tsconfig.base.json": pathsTo("lib1"),
+					// Comments and a trailing comma, as tsconfig allows.
+					"src/tsconfig.json": "{\n  // shared settings\n  \"extends\": \"../tsconfig.base\", /* no .json */\n}\n",
+				})
+			},
+			change: func(t *testing.T, dir string, _ Module) {
+				writeFiles(t, dir, map[string]string{"tsconfig.base.json": pathsTo("lib2")})
+			},
+			contains: "two",
+			gains:    true,
+		},
+		{
+			name: "a tsconfig base from a package is followed",
+			setup: func(t *testing.T, dir string) {
+				writeFiles(t, dir, aliased)
+				writeFiles(t, dir, map[string]string{
+					"node_modules/@dome/tsconfig/base.json": pathsTo("../../../lib1"),
+					"src/tsconfig.json":                     `{"extends": ["@dome/tsconfig/base.json"]}`,
+				})
+			},
+			change: func(t *testing.T, dir string, _ Module) {
+				writeFiles(t, dir, map[string]string{"node_modules/@dome/tsconfig/base.json": pathsTo("../../../lib2")})
+			},
+			contains: "two",
+			gains:    true,
+		},
+		{
+			name: "a store file damaged by hand is written again",
+			change: func(t *testing.T, _ string, first Module) {
+				code := readFile(t, first.File)
+				require.NoError(t, os.WriteFile(first.File, []byte(strings.Repeat("x", len(code))), 0o644))
+			},
+			contains: "hello",
 		},
 		{name: "other options are another bundle", opts: Options{SourceMap: true}, contains: "hello"},
 		{
@@ -123,6 +240,9 @@ func TestStoreCache(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
 			writeFiles(t, dir, project)
+			if tt.setup != nil {
+				tt.setup(t, dir)
+			}
 			s, err := Open(filepath.Join(dir, "store"))
 			require.NoError(t, err)
 			entry := filepath.Join(dir, "src/index.ts")
@@ -130,6 +250,12 @@ func TestStoreCache(t *testing.T) {
 			first, err := s.Build([]Job{{Entry: entry}})
 			require.NoError(t, err)
 			require.False(t, first[0].Cached)
+			again, err := s.Build([]Job{{Entry: entry}})
+			require.NoError(t, err)
+			require.True(t, again[0].Cached, "nothing changed yet")
+			if tt.gains {
+				require.NotContains(t, readFile(t, first[0].File), tt.contains)
+			}
 			if tt.change != nil {
 				tt.change(t, dir, first[0])
 			}
@@ -253,14 +379,19 @@ func TestStorePrune(t *testing.T) {
 
 	old := time.Now().Add(-25 * time.Hour)
 	recent := time.Now().Add(-23 * time.Hour)
+	zeros, ones := strings.Repeat("0", 64), strings.Repeat("1", 64)
 	stale := map[string]time.Time{
-		"0000.js":               old,
-		"0000.js.map":           old,
-		cacheDir + "/0000.json": old,
-		".tmp-123":              old,
-		"1111.js":               recent,
-		"README.txt":            old, // not the store's: never removed
+		zeros + ".js":                    old,
+		zeros + ".js.map":                old,
+		cacheDir + "/" + zeros + ".json": old,
+		".tmp-123":                       old,
+		ones + ".js":                     recent,
+		// Not the store's, in a store pointed at a folder holding them: never removed.
+		"README.txt":   old,
+		"package.json": old,
+		"worker.js":    old,
 	}
+	kept := map[string]bool{"README.txt": true, "package.json": true, "worker.js": true}
 	for name, at := range stale {
 		writeFiles(t, s.dir, map[string]string{name: "x"})
 		require.NoError(t, os.Chtimes(filepath.Join(s.dir, name), at, at))
@@ -270,7 +401,7 @@ func TestStorePrune(t *testing.T) {
 	require.NoError(t, err)
 	used := []string{first[0].File, first[0].MapFile}
 	for _, f := range keyFiles {
-		if filepath.Base(f) != "0000.json" {
+		if filepath.Base(f) != zeros+".json" {
 			used = append(used, f)
 		}
 	}
@@ -284,7 +415,7 @@ func TestStorePrune(t *testing.T) {
 	require.True(t, second[0].Cached)
 	for name := range stale {
 		_, err := os.Stat(filepath.Join(s.dir, name))
-		gone := stale[name].Equal(old) && name != "README.txt"
+		gone := stale[name].Equal(old) && !kept[name]
 		require.Equal(t, gone, os.IsNotExist(err), name)
 	}
 	for _, f := range used {
@@ -295,19 +426,74 @@ func TestStorePrune(t *testing.T) {
 }
 
 // TestProbeAsksOnce: however many jobs ask about a shared file at once,
-// the file system is asked once.
+// the file system is asked once, and every job gets that one answer.
 func TestProbeAsksOnce(t *testing.T) {
 	var m memo[int]
 	m.m = map[string]*cell[int]{}
 	var calls atomic.Int32
 	var wg sync.WaitGroup
-	for i := range 200 {
+	got := make([]int, 200)
+	for i := range got {
 		wg.Go(func() {
 			key := []string{"node_modules/a.js", "node_modules/b.js"}[i%2]
-			v := m.get(key, func() int { return int(calls.Add(1)) })
-			require.Positive(t, v)
+			got[i] = m.get(key, func() int { return int(calls.Add(1)) })
 		})
 	}
 	wg.Wait()
 	require.Equal(t, int32(2), calls.Load())
+	require.NotEqual(t, got[0], got[1])
+	for i, v := range got {
+		require.Equal(t, got[i%2], v, "job %d", i)
+	}
+}
+
+// TestStoreDistrustsFreshWrites: an input written as the build starts may
+// have changed after esbuild read it, so its hash cannot vouch for the
+// bundle: no entry is kept until the file has been still for a while.
+func TestStoreDistrustsFreshWrites(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, project)
+	s, err := Open(filepath.Join(dir, "store"))
+	require.NoError(t, err)
+	jobs := []Job{{Entry: filepath.Join(dir, "src/index.ts")}}
+	greet := filepath.Join(dir, "src/greet.ts")
+	entries := func() []string {
+		found, err := filepath.Glob(filepath.Join(s.dir, cacheDir, "*.json"))
+		require.NoError(t, err)
+		return found
+	}
+
+	now := time.Now()
+	require.NoError(t, os.Chtimes(greet, now, now))
+	for range 2 {
+		ms, err := s.Build(jobs)
+		require.NoError(t, err)
+		require.False(t, ms[0].Cached)
+		require.Empty(t, entries(), "no entry vouches for a file written as the build ran")
+	}
+
+	minuteAgo := now.Add(-time.Minute)
+	require.NoError(t, os.Chtimes(greet, minuteAgo, minuteAgo))
+	ms, err := s.Build(jobs)
+	require.NoError(t, err)
+	require.False(t, ms[0].Cached)
+	require.Len(t, entries(), 1)
+	ms, err = s.Build(jobs)
+	require.NoError(t, err)
+	require.True(t, ms[0].Cached)
+}
+
+func TestJSONC(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{`{"a": 1}`, `{"a": 1}`},
+		{"{\n  // a comment\n  \"a\": 1, /* another */\n}", "{\n  \n  \"a\": 1 \n}"},
+		{`{"a": [1, 2,], "b": "x,}"}`, `{"a": [1, 2], "b": "x,}"}`},
+		{`{"url": "http://x//y", "s": "a\"//b"}`, `{"url": "http://x//y", "s": "a\"//b"}`},
+		{"{\"a\": 1, // trailing\n}", "{\"a\": 1 \n}"},
+	}
+	for _, tt := range tests {
+		got := jsonc([]byte(tt.in))
+		require.Equal(t, tt.want, string(got), tt.in)
+		require.True(t, json.Valid(got), tt.in)
+	}
 }
