@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 )
 
 // kitModules is how many modules the shared package has; with the code
@@ -19,7 +20,9 @@ const kitModules = 100
 // Write writes n workers under dir and returns their entry modules,
 // relative to dir (usable as topology mains with dir as the services
 // root): workers/w0000/src/index.ts and on. The content is the same for
-// the same n, so bundles are comparable between runs.
+// the same n, so bundles are comparable between runs. Files are dated an
+// hour back, as sources are when a deploy starts; a bundle cache rightly
+// distrusts files written moments before it reads them.
 func Write(dir string, n int) ([]string, error) {
 	rng := rand.New(rand.NewPCG(12, uint64(n)))
 	files := map[string]string{
@@ -37,12 +40,16 @@ func Write(dir string, n int) ([]string, error) {
 		files[entries[w]] = workerEntry(w)
 		files[dir+"/routes.ts"] = workerRoutes(rng, w)
 	}
+	hourAgo := time.Now().Add(-time.Hour)
 	for name, text := range files {
 		path := filepath.Join(dir, filepath.FromSlash(name))
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 			return nil, err
 		}
 		if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+			return nil, err
+		}
+		if err := os.Chtimes(path, hourAgo, hourAgo); err != nil {
 			return nil, err
 		}
 	}
