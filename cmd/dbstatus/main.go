@@ -8,7 +8,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -17,24 +16,13 @@ import (
 	"github.com/dome/infra/internal/cfapi"
 	"github.com/dome/infra/internal/config"
 	"github.com/dome/infra/internal/migrations"
+	"github.com/dome/infra/internal/stackcmd"
 )
 
 func main() {
-	dir := flag.String("dir", ".", "the folder holding Pulumi.yaml")
-	flag.Usage = func() {
-		fmt.Fprintln(flag.CommandLine.Output(), "usage: dbstatus [-dir DIR] STACK")
-		flag.PrintDefaults()
-	}
-	flag.Parse()
-	if flag.NArg() != 1 {
-		flag.Usage()
-		os.Exit(2)
-	}
-	stack := flag.Arg(0)
-	if err := run(context.Background(), os.Stdout, *dir, stack); err != nil {
-		fmt.Fprintf(os.Stderr, "db-status %s: %v\n", stack, err)
-		os.Exit(1)
-	}
+	stackcmd.New("db-status", "db-status [-dir DIR] STACK").Run(func(ctx context.Context, dir, stack string) error {
+		return run(ctx, os.Stdout, dir, stack)
+	})
 }
 
 func run(ctx context.Context, w io.Writer, dir, stack string) error {

@@ -9,7 +9,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -17,28 +16,18 @@ import (
 
 	"github.com/dome/infra/internal/adopt"
 	"github.com/dome/infra/internal/config"
+	"github.com/dome/infra/internal/stackcmd"
 )
 
 func main() {
-	dir := flag.String("dir", ".", "the folder holding Pulumi.yaml")
-	out := flag.String("out", "", "where to write the import file (default import-STACK.json in -dir)")
-	flag.Usage = func() {
-		fmt.Fprintln(flag.CommandLine.Output(), "usage: import [-dir DIR] [-out FILE] STACK")
-		flag.PrintDefaults()
-	}
-	flag.Parse()
-	if flag.NArg() != 1 {
-		flag.Usage()
-		os.Exit(2)
-	}
-	stack := flag.Arg(0)
-	if *out == "" {
-		*out = filepath.Join(*dir, "import-"+stack+".json")
-	}
-	if err := run(context.Background(), os.Stdout, *dir, stack, *out); err != nil {
-		fmt.Fprintf(os.Stderr, "import %s: %v\n", stack, err)
-		os.Exit(1)
-	}
+	cmd := stackcmd.New("import", "import [-dir DIR] [-out FILE] STACK")
+	out := cmd.String("out", "", "where to write the import file (default import-STACK.json in -dir)")
+	cmd.Run(func(ctx context.Context, dir, stack string) error {
+		if *out == "" {
+			*out = filepath.Join(dir, "import-"+stack+".json")
+		}
+		return run(ctx, os.Stdout, dir, stack, *out)
+	})
 }
 
 func run(ctx context.Context, w io.Writer, dir, stack, out string) error {

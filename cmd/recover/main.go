@@ -10,11 +10,9 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	osexec "os/exec"
-	"os/signal"
 	"path/filepath"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
@@ -22,26 +20,15 @@ import (
 
 	"github.com/dome/infra/internal/config"
 	"github.com/dome/infra/internal/recovery"
+	"github.com/dome/infra/internal/stackcmd"
 )
 
 func main() {
-	dir := flag.String("dir", ".", "the folder holding Pulumi.yaml")
-	cli := flag.String("pulumi", "pulumi", "the pulumi CLI to run")
-	flag.Usage = func() {
-		fmt.Fprintln(flag.CommandLine.Output(), "usage: recover [-dir DIR] [-pulumi PATH] STACK")
-		flag.PrintDefaults()
-	}
-	flag.Parse()
-	if flag.NArg() != 1 {
-		flag.Usage()
-		os.Exit(2)
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-	if err := run(ctx, *dir, *cli, flag.Arg(0)); err != nil {
-		fmt.Fprintf(os.Stderr, "recover %s: %v\n", flag.Arg(0), err)
-		os.Exit(1)
-	}
+	cmd := stackcmd.New("recover", "recover [-dir DIR] [-pulumi PATH] STACK")
+	cli := cmd.String("pulumi", "pulumi", "the pulumi CLI to run")
+	cmd.Run(func(ctx context.Context, dir, stack string) error {
+		return run(ctx, dir, *cli, stack)
+	})
 }
 
 func run(ctx context.Context, dir, cli, stackName string) error {

@@ -11,7 +11,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"maps"
@@ -21,27 +20,16 @@ import (
 
 	"github.com/dome/infra/internal/cfapi"
 	"github.com/dome/infra/internal/config"
+	"github.com/dome/infra/internal/stackcmd"
 )
 
 // EnvOutputs holds the stack outputs as JSON.
 const EnvOutputs = "DOME_OUTPUTS"
 
 func main() {
-	dir := flag.String("dir", ".", "the folder holding Pulumi.yaml")
-	flag.Usage = func() {
-		fmt.Fprintln(flag.CommandLine.Output(), "usage: "+EnvOutputs+"=<stack outputs JSON> smoke [-dir DIR] STACK")
-		flag.PrintDefaults()
-	}
-	flag.Parse()
-	if flag.NArg() != 1 {
-		flag.Usage()
-		os.Exit(2)
-	}
-	stack := flag.Arg(0)
-	if err := run(context.Background(), os.Stdout, *dir, stack, os.Getenv(EnvOutputs)); err != nil {
-		fmt.Fprintf(os.Stderr, "smoke %s: %v\n", stack, err)
-		os.Exit(1)
-	}
+	stackcmd.New("smoke", EnvOutputs+"=<stack outputs JSON> smoke [-dir DIR] STACK").Run(func(ctx context.Context, dir, stack string) error {
+		return run(ctx, os.Stdout, dir, stack, os.Getenv(EnvOutputs))
+	})
 }
 
 // named is one resource in the outputs.
