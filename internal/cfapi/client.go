@@ -83,7 +83,7 @@ type Client struct {
 	sleep       func(context.Context, time.Duration) error
 	logf        func(context.Context, string, ...any)
 	userAgent   string
-	pace        *pacer // nil: not paced
+	pace        *pacer
 }
 
 // New checks opts and returns a Client.
@@ -134,8 +134,10 @@ func New(opts Options) (*Client, error) {
 	if c.userAgent == "" {
 		c.userAgent = "dome-cfapi"
 	}
+	// Unpaced, the client still honours Retry-After for every call.
+	c.pace = &pacer{}
 	if opts.RequestsPerSecond > 0 {
-		c.pace = &pacer{interval: time.Duration(float64(time.Second) / opts.RequestsPerSecond)}
+		c.pace.interval = time.Duration(float64(time.Second) / opts.RequestsPerSecond)
 	}
 	return c, nil
 }
@@ -172,6 +174,7 @@ type request struct {
 	query       url.Values
 	body        []byte
 	contentType string
+	raw         bool // the answer is the body itself (script content), not an envelope
 }
 
 func jsonRequest(method, path string, in any) (request, error) {
@@ -226,8 +229,9 @@ type response struct {
 func (c *Client) do(ctx context.Context, r request) (*response, error) {
 	var lastErr error
 	uncertain := false
+	var waitedOut time.Time // the hold this call set, and slept through before retrying
 	for attempt := 1; ; attempt++ {
-		if err := c.pace.wait(ctx); err != nil {
+		if err := c.pace.wait(ctx, waitedOut); err != nil {
 			return nil, fmt.Errorf("cfapi: %s %s: %w", r.method, r.path, err)
 		}
 		resp, retryAfter, err := c.once(ctx, r)
@@ -239,28 +243,26 @@ func (c *Client) do(ctx context.Context, r request) (*response, error) {
 		var lost *lostAnswer
 		var why string
 		switch {
-		case ctx.Err() != nil:
-			return nil, c.settle(lastErr, uncertain)
 		case errors.As(err, &apiErr) && retryable(apiErr.Status):
 			why = fmt.Sprintf("answered HTTP %d", apiErr.Status)
 			uncertain = uncertain || apiErr.Status >= 500
 		case errors.As(err, &lost):
+			// Also when the caller cancelled: the request may have arrived.
 			why = "lost its answer (" + lost.err.Error() + ")"
 			uncertain = true
-		default:
-			return nil, c.settle(lastErr, uncertain && !read(r.method))
 		}
-		if attempt >= c.maxAttempts {
-			return nil, c.settle(lastErr, uncertain && !read(r.method))
+		uncertain = uncertain && !read(r.method)
+		if why == "" || ctx.Err() != nil || attempt >= c.maxAttempts {
+			return nil, c.settle(lastErr, uncertain)
 		}
 		wait := c.backoff(attempt, retryAfter)
 		// Cloudflare's Retry-After holds for the whole account: every call
 		// of this client waits, not only the one that was told.
-		c.pace.holdFor(retryAfter)
+		waitedOut = c.pace.holdFor(min(retryAfter, c.cap))
 		c.logf(ctx, "cloudflare: %s %s %s; retry %d of %d in %s",
 			r.method, r.path, why, attempt, c.maxAttempts-1, wait)
 		if err := c.sleep(ctx, wait); err != nil {
-			return nil, fmt.Errorf("%w (gave up waiting to retry: %v)", c.settle(lastErr, uncertain && !read(r.method)), err)
+			return nil, fmt.Errorf("%w (gave up waiting to retry: %w)", c.settle(lastErr, uncertain), err)
 		}
 	}
 }
@@ -307,38 +309,56 @@ func MayHaveApplied(err error) bool {
 // pacer spaces a client's requests evenly, and holds them all back while
 // Cloudflare has asked the client to wait.
 type pacer struct {
-	interval time.Duration
+	interval time.Duration // 0: no spacing, holds only
 	mu       sync.Mutex
 	next     time.Time // earliest time the next request may go
+	hold     time.Time // no request goes before this
 }
 
-func (p *pacer) wait(ctx context.Context) error {
-	if p == nil {
-		return nil
+// wait books the next free slot and sleeps until it. A hold that begins
+// while a call sleeps on its slot (another call was answered 429) sends
+// it back to book again after the hold: a booked slot is not a pass. A
+// hold up to waitedOut is the caller's own, already slept through.
+func (p *pacer) wait(ctx context.Context, waitedOut time.Time) error {
+	for {
+		p.mu.Lock()
+		now := time.Now()
+		slot := now
+		if p.next.After(slot) {
+			slot = p.next
+		}
+		if p.hold.After(waitedOut) && p.hold.After(slot) {
+			slot = p.hold
+		}
+		p.next = slot.Add(p.interval)
+		p.mu.Unlock()
+		if d := slot.Sub(now); d > 0 {
+			if err := sleepCtx(ctx, d); err != nil {
+				return err
+			}
+		}
+		p.mu.Lock()
+		held := p.hold.After(waitedOut) && p.hold.After(slot)
+		p.mu.Unlock()
+		if !held {
+			return nil
+		}
 	}
-	p.mu.Lock()
-	now := time.Now()
-	slot := now
-	if p.next.After(now) {
-		slot = p.next
-	}
-	p.next = slot.Add(p.interval)
-	p.mu.Unlock()
-	if d := slot.Sub(now); d > 0 {
-		return sleepCtx(ctx, d)
-	}
-	return nil
 }
 
-func (p *pacer) holdFor(d time.Duration) {
-	if p == nil || d <= 0 {
-		return
+// holdFor holds every call back for d from now, and returns when the hold
+// ends.
+func (p *pacer) holdFor(d time.Duration) time.Time {
+	if d <= 0 {
+		return time.Time{}
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if until := time.Now().Add(d); until.After(p.next) {
-		p.next = until
+	until := time.Now().Add(d)
+	if until.After(p.hold) {
+		p.hold = until
 	}
+	return until
 }
 
 func retryable(status int) bool {
@@ -398,15 +418,17 @@ func (c *Client) once(ctx context.Context, r request) (*response, time.Duration,
 	// is returned raw. A failure is read as an envelope whenever it parses,
 	// whatever its content type.
 	ok := res.StatusCode >= 200 && res.StatusCode < 300
-	isJSON := strings.HasPrefix(res.Header.Get("Content-Type"), "application/json")
-	var env envelope
-	decoded := (isJSON || !ok) && json.Unmarshal(data, &env) == nil
-	switch {
-	case ok && !decoded:
+	if ok && (r.raw || len(bytes.TrimSpace(data)) == 0) {
 		return &response{raw: data}, 0, nil
-	case ok && env.Success:
+	}
+	var env envelope
+	decoded := json.Unmarshal(data, &env) == nil && (env.Success || len(env.Errors) > 0)
+	if ok && decoded && env.Success {
 		return &response{raw: data, result: env.Result, info: env.ResultInfo}, 0, nil
 	}
+	// A success without an envelope is not Cloudflare answering (a proxy's
+	// or a sign-in page's 200): taken as an empty result, it would read as
+	// an empty account.
 
 	apiErr := &Error{Method: r.method, Path: r.path, Status: res.StatusCode}
 	switch {
@@ -415,22 +437,31 @@ func (c *Client) once(ctx context.Context, r request) (*response, time.Duration,
 		for _, e := range env.Errors[1:] {
 			apiErr.Message += fmt.Sprintf("; code %d: %s", e.Code, e.Message)
 		}
+	case ok:
+		apiErr.Message = "answered without Cloudflare's JSON envelope, so not by Cloudflare's API (a proxy or sign-in page in the way?)"
+		if len(data) > 0 {
+			apiErr.Message += ": " + snippet(data)
+		}
 	default:
 		apiErr.Message = http.StatusText(res.StatusCode)
-		if !decoded && len(data) > 0 {
+		if len(data) > 0 {
 			apiErr.Message += ": " + snippet(data)
 		}
 	}
 	return nil, retryAfter(res.Header.Get("Retry-After")), apiErr
 }
 
-// retryAfter reads the delay-seconds form, the only one Cloudflare sends.
+// retryAfter reads Retry-After: delay seconds, as Cloudflare sends it, or
+// an HTTP date, as a proxy in front of it may.
 func retryAfter(v string) time.Duration {
-	n, err := strconv.Atoi(strings.TrimSpace(v))
-	if err != nil || n <= 0 {
-		return 0
+	v = strings.TrimSpace(v)
+	if n, err := strconv.Atoi(v); err == nil {
+		return max(0, time.Duration(n)*time.Second)
 	}
-	return time.Duration(n) * time.Second
+	if t, err := http.ParseTime(v); err == nil {
+		return max(0, time.Until(t))
+	}
+	return 0
 }
 
 // snippet keeps an unexpected (non-envelope) error body short enough for a

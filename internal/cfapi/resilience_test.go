@@ -1,7 +1,11 @@
 package cfapi_test
 
 import (
+	"context"
+	"io"
+	"net/http"
 	"net/http/httptest"
+	"sync"
 	"testing"
 	"time"
 
@@ -136,4 +140,144 @@ func TestRequestsPerSecondFromEnv(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, tc.want, got)
 	}
+}
+
+// TestRetryAfterHoldsEveryCall: a 429's Retry-After holds back every call
+// of the client, those already waiting on a booked slot included, paced or
+// not.
+func TestRetryAfterHoldsEveryCall(t *testing.T) {
+	tests := []struct {
+		name string
+		rps  float64
+	}{
+		{"calls booked on the pacer's slots", 10},
+		{"an unpaced client", 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			env := newEmuEnv(t, testToken)
+			env.emu.Inject(cfemu.Fault{Count: 1, Status: 429, RetryAfter: time.Second})
+			told := make(chan struct{}, 8)
+			c, err := cfapi.New(cfapi.Options{BaseURL: env.srv.URL + "/client/v4", Token: testToken, AccountID: testAccount,
+				RequestsPerSecond: tc.rps, Logf: func(context.Context, string, ...any) { told <- struct{}{} }})
+			require.NoError(t, err)
+
+			var wg sync.WaitGroup
+			errs := make([]error, 6)
+			wg.Go(func() { _, errs[0] = c.ListQueues(t.Context()) })
+			if tc.rps == 0 {
+				<-told // the first call was answered 429; the rest start after
+			}
+			for i := 1; i < len(errs); i++ {
+				wg.Go(func() { _, errs[i] = c.ListQueues(t.Context()) })
+			}
+			wg.Wait()
+			for _, err := range errs {
+				require.NoError(t, err)
+			}
+
+			reqs := env.emu.Requests()
+			require.Equal(t, []int{429, 200, 200, 200, 200, 200, 200}, statuses(reqs))
+			holdEnds := reqs[0].Time.Add(reqs[0].Duration).Add(time.Second)
+			for i, r := range reqs[1:] {
+				require.False(t, r.Time.Before(holdEnds), "call %d arrived %s before the hold ended", i+1, holdEnds.Sub(r.Time))
+			}
+		})
+	}
+}
+
+// TestAnswerWithoutEnvelope: a 2xx that is not Cloudflare's envelope (a
+// proxy's or a sign-in page's) is an error, never an empty result; an
+// empty 2xx body is a success with nothing to decode.
+func TestAnswerWithoutEnvelope(t *testing.T) {
+	var body string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		_, _ = w.Write([]byte(body))
+	}))
+	t.Cleanup(srv.Close)
+	c, err := cfapi.New(cfapi.Options{BaseURL: srv.URL, Token: testToken, AccountID: testAccount})
+	require.NoError(t, err)
+
+	body = "<html>\n<body>Sign in to continue</body></html>"
+	queues, err := c.ListQueues(t.Context())
+	require.Nil(t, queues)
+	require.EqualError(t, err, "cloudflare: GET /accounts/acc/queues: HTTP 200, code 0: answered without Cloudflare's JSON envelope, "+
+		"so not by Cloudflare's API (a proxy or sign-in page in the way?): <html> <body>Sign in to continue</body></html>")
+
+	body = `{"queues": []}`
+	_, err = c.ListQueues(t.Context())
+	require.ErrorContains(t, err, `answered without Cloudflare's JSON envelope, so not by Cloudflare's API (a proxy or sign-in page in the way?): {"queues": []}`)
+
+	body = ""
+	require.NoError(t, c.DeleteScript(t.Context(), "api"))
+
+	body = "export default {}"
+	content, err := c.GetScriptContent(t.Context(), "api")
+	require.NoError(t, err)
+	require.Equal(t, "export default {}", content)
+}
+
+// TestCancelledCallMayHaveApplied: a create cancelled while Cloudflare
+// holds it may still be carried out there; a cancelled read changed nothing.
+func TestCancelledCallMayHaveApplied(t *testing.T) {
+	arrived := make(chan struct{}, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+		// Read whole, a request's context ends when its client goes away.
+		_, _ = io.ReadAll(r.Body)
+		arrived <- struct{}{}
+		<-r.Context().Done()
+	}))
+	t.Cleanup(srv.Close)
+	c, err := cfapi.New(cfapi.Options{BaseURL: srv.URL, Token: testToken, AccountID: testAccount})
+	require.NoError(t, err)
+	tests := []struct {
+		name  string
+		call  func(ctx context.Context) error
+		maybe bool
+	}{
+		{"create", func(ctx context.Context) error {
+			_, err := c.CreateVectorizeIndex(ctx, cfapi.CreateVectorizeIndexParams{Name: "idx"})
+			return err
+		}, true},
+		{"read", func(ctx context.Context) error { _, err := c.ListQueues(ctx); return err }, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(t.Context())
+			go func() {
+				<-arrived
+				cancel()
+			}()
+			err := tc.call(ctx)
+			require.ErrorIs(t, err, context.Canceled)
+			require.Equal(t, tc.maybe, cfapi.MayHaveApplied(err), "%v", err)
+		})
+	}
+}
+
+// TestRetryAfterAsDate: a proxy may send Retry-After as an HTTP date.
+func TestRetryAfterAsDate(t *testing.T) {
+	calls := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		calls++
+		w.Header().Set("Content-Type", "application/json")
+		if calls == 1 {
+			w.Header().Set("Retry-After", time.Now().Add(3*time.Second).UTC().Format(http.TimeFormat))
+			w.WriteHeader(http.StatusTooManyRequests)
+			_, _ = w.Write([]byte(`{"success": false, "errors": [{"code": 971, "message": "Please wait"}]}`))
+			return
+		}
+		_, _ = w.Write([]byte(`{"success": true, "errors": [], "result": []}`))
+	}))
+	t.Cleanup(srv.Close)
+	rec := &recorder{}
+	c, err := cfapi.New(cfapi.Options{BaseURL: srv.URL, Token: testToken, AccountID: testAccount, Sleep: rec.sleep, Logf: rec.logf})
+	require.NoError(t, err)
+	_, err = c.ListQueues(t.Context())
+	require.NoError(t, err)
+	require.Len(t, rec.sleeps, 1)
+	// The date has whole seconds: 3 s ahead is between 2 and 3 s away.
+	require.Greater(t, rec.sleeps[0], time.Second)
+	require.LessOrEqual(t, rec.sleeps[0], 3*time.Second)
 }

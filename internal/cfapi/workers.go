@@ -226,7 +226,7 @@ func (c *Client) GetScriptSettings(ctx context.Context, scriptName string) (Scri
 
 // GetScriptContent returns the source of a script's main module.
 func (c *Client) GetScriptContent(ctx context.Context, scriptName string) (string, error) {
-	res, err := c.do(ctx, request{method: http.MethodGet, path: c.accountPath("workers", "scripts", scriptName, "content", "v2")})
+	res, err := c.do(ctx, request{method: http.MethodGet, path: c.accountPath("workers", "scripts", scriptName, "content", "v2"), raw: true})
 	if err != nil {
 		return "", err
 	}
