@@ -10,12 +10,14 @@
 package recovery
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -69,17 +71,24 @@ func Run(ctx context.Context, o Options) (Report, error) {
 		return rep, fmt.Errorf("find the state backend: %w", err)
 	}
 	if root, ok := fileBackend(who.URL, o.Stack.Workspace().WorkDir()); ok {
-		// The checkpoint first: removing a lock reads the stack.
+		// A live lock stops everything before any file is touched; the
+		// checkpoint is mended before the stale lock goes, since removing
+		// a lock reads the stack.
+		stale, err := staleLocks(root, o.Project, stack)
+		if err != nil {
+			return rep, err
+		}
 		if rep.State, err = repairCheckpoint(root, o.Project, stack); err != nil {
 			return rep, err
 		}
 		for _, done := range rep.State {
 			say("  state     %s", done)
 		}
-		if rep.Lock, err = releaseStaleLock(ctx, o.Stack, root, o.Project); err != nil {
-			return rep, err
-		}
-		if rep.Lock != "" {
+		if len(stale) > 0 {
+			if err := o.Stack.Cancel(ctx); err != nil {
+				return rep, fmt.Errorf("remove the stale lock of stack %s: %w", stack, err)
+			}
+			rep.Lock = "removed the stale lock of " + strings.Join(stale, "; ") + " (no such Pulumi process runs)"
 			say("  lock      %s", rep.Lock)
 		}
 	}
@@ -106,21 +115,24 @@ func Run(ctx context.Context, o Options) (Report, error) {
 	}
 
 	if len(st.pending) > 0 {
-		for _, op := range st.pending {
-			rep.Pending = append(rep.Pending, describePending(op, importing))
-		}
 		if err := o.Stack.Import(ctx, st.withoutPending()); err != nil {
 			return rep, fmt.Errorf("clear the pending operations of stack %s: %w", stack, err)
 		}
-		for _, line := range rep.Pending {
-			say("  pending   %s", line)
-		}
 	}
-
 	if lacking.Imports() > 0 {
 		if err := importAll(ctx, o.Stack, lacking, o.Config.Protect); err != nil {
-			return rep, err
+			if len(st.pending) > 0 {
+				say("  pending   %d operations cleared", len(st.pending))
+			}
+			return rep, fmt.Errorf("%w; run `just recover %s` again once that is fixed: it picks up where this run stopped", err, stack)
 		}
+	}
+	// Said once done, so no line claims an import that failed.
+	for _, op := range st.pending {
+		rep.Pending = append(rep.Pending, describePending(op, importing))
+		say("  pending   %s", rep.Pending[len(rep.Pending)-1])
+	}
+	if lacking.Imports() > 0 {
 		for _, s := range lacking.Resources {
 			if s.ID == "" {
 				continue
@@ -293,54 +305,54 @@ func repairCheckpoint(root, project, stack string) ([]string, error) {
 	if err != nil || !json.Valid(bak) {
 		return done, fmt.Errorf("the state of stack %s (%s) was cut short when the CLI died, and no intact backup (%s.bak) is beside it", stack, path, filepath.Base(path))
 	}
-	if err := os.WriteFile(path, bak, 0o644); err != nil {
+	// Through a new file and a rename, so a second interruption cannot cut
+	// the restored checkpoint short in turn.
+	tmp := path + ".restoring"
+	if err := os.WriteFile(tmp, bak, 0o644); err != nil {
+		return done, fmt.Errorf("restore the state of stack %s: %w", stack, err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
 		return done, fmt.Errorf("restore the state of stack %s: %w", stack, err)
 	}
 	return append(done, fmt.Sprintf("%s was cut short when the CLI died; restored the previous checkpoint from %s.bak", filepath.Base(path), filepath.Base(path))), nil
 }
 
-// releaseStaleLock removes the stack's lock in a file backend at root when
-// the process that took it is gone, and refuses when it still runs or
-// cannot be checked. A lock on another backend is left to Pulumi, whose
-// error names `pulumi cancel`.
-func releaseStaleLock(ctx context.Context, stack auto.Stack, root, project string) (string, error) {
+// staleLocks returns the holders of the stack's locks in a file backend at
+// root, all of them gone, and refuses when one still runs or cannot be
+// checked. A lock on another backend is left to Pulumi, whose error names
+// `pulumi cancel`.
+func staleLocks(root, project, stack string) ([]string, error) {
 	var files []string
 	for _, dir := range []string{
-		filepath.Join(root, ".pulumi", "locks", "organization", project, stack.Name()),
-		filepath.Join(root, ".pulumi", "locks", stack.Name()),
+		filepath.Join(root, ".pulumi", "locks", "organization", project, stack),
+		filepath.Join(root, ".pulumi", "locks", stack),
 	} {
 		found, _ := filepath.Glob(filepath.Join(dir, "*.json"))
 		files = append(files, found...)
-	}
-	if len(files) == 0 {
-		return "", nil
 	}
 	host, _ := os.Hostname()
 	var stale []string
 	for _, f := range files {
 		data, err := os.ReadFile(f)
 		if err != nil {
-			return "", fmt.Errorf("read the lock %s: %w", f, err)
+			return nil, fmt.Errorf("read the lock %s: %w", f, err)
 		}
 		var l lockFile
 		if err := json.Unmarshal(data, &l); err != nil {
-			return "", fmt.Errorf("read the lock %s: %w", f, err)
+			return nil, fmt.Errorf("read the lock %s: %w", f, err)
 		}
 		holder := fmt.Sprintf("pid %d on %s, taken %s", l.Pid, l.Hostname, l.Timestamp.Format(time.RFC3339))
 		switch {
 		case l.Hostname != host:
-			return "", fmt.Errorf("stack %s is locked by %s, another machine: make sure no deploy runs there, then run `pulumi cancel --stack %s --yes` and `just recover %s` again",
-				stack.Name(), holder, stack.Name(), stack.Name())
+			return nil, fmt.Errorf("stack %s is locked by %s, another machine: make sure no deploy runs there, then run `pulumi cancel --stack %s --yes` and `just recover %s` again",
+				stack, holder, stack, stack)
 		case pulumiRunning(l.Pid):
-			return "", fmt.Errorf("stack %s is locked by a Pulumi process that is still running (%s): let it finish or stop it, then run `just recover %s` again",
-				stack.Name(), holder, stack.Name())
+			return nil, fmt.Errorf("stack %s is locked by a Pulumi process that is still running (%s): let it finish or stop it, then run `just recover %s` again",
+				stack, holder, stack)
 		}
 		stale = append(stale, holder)
 	}
-	if err := stack.Cancel(ctx); err != nil {
-		return "", fmt.Errorf("remove the stale lock of stack %s: %w", stack.Name(), err)
-	}
-	return "removed the stale lock of " + strings.Join(stale, "; ") + " (no such Pulumi process runs)", nil
+	return stale, nil
 }
 
 // fileBackend is the folder of a file:// backend URL, resolved as Pulumi
@@ -365,9 +377,9 @@ func fileBackend(backend, workDir string) (string, bool) {
 	return path, true
 }
 
-// pulumiRunning reports whether pid is a running pulumi command. When the
-// process table cannot be read it answers yes: a lock is never taken away
-// from a process that might hold it.
+// pulumiRunning reports whether pid is a running pulumi command. When that
+// cannot be told it answers yes: a lock is never taken away from a process
+// that might hold it.
 func pulumiRunning(pid int) bool {
 	if pid <= 0 {
 		return false
@@ -375,12 +387,41 @@ func pulumiRunning(pid int) bool {
 	if err := syscall.Kill(pid, 0); errors.Is(err, syscall.ESRCH) {
 		return false
 	}
-	cmdline, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
+	name, err := programOf(pid)
 	if err != nil {
-		return !errors.Is(err, os.ErrNotExist)
+		return true
 	}
-	argv0, _, _ := strings.Cut(string(cmdline), "\x00")
-	return strings.Contains(filepath.Base(argv0), "pulumi")
+	return strings.Contains(name, "pulumi")
+}
+
+// programOf is the name of the program pid runs, "" when it has exited:
+// from /proc where there is one (Linux), else from ps (macOS). The name is
+// the one the kernel keeps for the process (its first 15 bytes), which an
+// exiting process still has while its parent has not reaped it.
+func programOf(pid int) (string, error) {
+	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err == nil {
+		// "<pid> (<name>) <state> ...": the name may hold spaces and parentheses.
+		open, end := bytes.IndexByte(stat, '('), bytes.LastIndexByte(stat, ')')
+		if open < 0 || end < open || len(stat) < end+3 {
+			return "", fmt.Errorf("unexpected /proc/%d/stat: %q", pid, stat)
+		}
+		if stat[end+2] == 'Z' {
+			return "", nil
+		}
+		return string(stat[open+1 : end]), nil
+	}
+	if _, procErr := os.Stat("/proc/self"); procErr == nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return "", nil // it exited after the signal check
+		}
+		return "", err
+	}
+	out, err := exec.Command("ps", "-o", "comm=", "-p", strconv.Itoa(pid)).Output()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Base(strings.TrimSpace(string(out))), nil
 }
 
 // summary reads a change summary as a sentence.

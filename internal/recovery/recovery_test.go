@@ -1,10 +1,13 @@
 package recovery
 
 import (
+	"bufio"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"testing"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
@@ -31,13 +34,44 @@ func TestFileBackend(t *testing.T) {
 	}
 }
 
+// fakePulumi starts a long-running program named pulumi (a copy of cat)
+// and returns once it runs: it has echoed a line back.
+func fakePulumi(t *testing.T) *exec.Cmd {
+	t.Helper()
+	cat, err := exec.LookPath("cat")
+	require.NoError(t, err)
+	fake := filepath.Join(t.TempDir(), "pulumi")
+	data, err := os.ReadFile(cat)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(fake, data, 0o755))
+	cmd := exec.Command(fake)
+	stdin, err := cmd.StdinPipe()
+	require.NoError(t, err)
+	stdout, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	_, err = stdin.Write([]byte("ready\n"))
+	require.NoError(t, err)
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	require.NoError(t, err)
+	require.Equal(t, "ready\n", line)
+	return cmd
+}
+
 func TestPulumiRunning(t *testing.T) {
 	require.False(t, pulumiRunning(0))
 	require.False(t, pulumiRunning(os.Getpid()), "a test binary is not pulumi")
-	// A process that has exited holds nothing.
-	cmd := exec.Command("true")
-	require.NoError(t, cmd.Run())
-	require.False(t, pulumiRunning(cmd.Process.Pid))
+
+	// A program named pulumi, running: it holds its lock, until it exits.
+	cmd := fakePulumi(t)
+	require.True(t, pulumiRunning(cmd.Process.Pid))
+	require.NoError(t, cmd.Process.Kill())
+	_ = cmd.Wait()
+	require.False(t, pulumiRunning(cmd.Process.Pid), "a process that has exited holds nothing")
 }
 
 func TestStateWithoutPending(t *testing.T) {
@@ -126,6 +160,57 @@ func TestRepairCheckpoint(t *testing.T) {
 			for _, name := range tc.gone {
 				require.NoFileExists(t, filepath.Join(root, name))
 			}
+		})
+	}
+}
+
+func TestStaleLocks(t *testing.T) {
+	host, err := os.Hostname()
+	require.NoError(t, err)
+	exited := exec.Command("true")
+	require.NoError(t, exited.Run())
+	live := fakePulumi(t)
+	lock := func(pid int, host string) string {
+		return fmt.Sprintf(`{"pid": %d, "username": "ci", "hostname": %q, "timestamp": "2026-11-28T07:09:45Z"}`, pid, host)
+	}
+	tests := []struct {
+		name string
+		lock string // "" for none
+		want []string
+		err  string
+	}{
+		{name: "no lock"},
+		{
+			name: "its process is gone",
+			lock: lock(exited.Process.Pid, host),
+			want: []string{fmt.Sprintf("pid %d on %s, taken 2026-11-28T07:09:45Z", exited.Process.Pid, host)},
+		},
+		{
+			name: "taken on another machine",
+			lock: lock(exited.Process.Pid, "ci-runner-7"),
+			err:  "stack dev is locked by pid " + strconv.Itoa(exited.Process.Pid) + " on ci-runner-7, taken 2026-11-28T07:09:45Z, another machine: make sure no deploy runs there, then run `pulumi cancel --stack dev --yes` and `just recover dev` again",
+		},
+		{
+			name: "its pulumi still runs",
+			lock: lock(live.Process.Pid, host),
+			err:  "stack dev is locked by a Pulumi process that is still running (pid " + strconv.Itoa(live.Process.Pid) + " on " + host + ", taken 2026-11-28T07:09:45Z): let it finish or stop it, then run `just recover dev` again",
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			root := t.TempDir()
+			if tc.lock != "" {
+				dir := filepath.Join(root, ".pulumi", "locks", "organization", "dome", "dev")
+				require.NoError(t, os.MkdirAll(dir, 0o755))
+				require.NoError(t, os.WriteFile(filepath.Join(dir, "1b2c.json"), []byte(tc.lock), 0o644))
+			}
+			got, err := staleLocks(root, "dome", "dev")
+			if tc.err != "" {
+				require.EqualError(t, err, tc.err)
+				return
+			}
+			require.NoError(t, err)
+			require.Equal(t, tc.want, got)
 		})
 	}
 }
