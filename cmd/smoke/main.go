@@ -143,10 +143,6 @@ func clientFor(dir, stack string) (*cfapi.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	base := cfapi.DefaultBaseURL
-	if host, ok := vals.GetConfig("dome:apiHostname"); ok && host != "" {
-		base = "https://" + host + "/client/v4"
-	}
 	var missing []string
 	for _, k := range []string{config.EnvAPIToken, config.EnvAccountID} {
 		if os.Getenv(k) == "" {
@@ -156,11 +152,11 @@ func clientFor(dir, stack string) (*cfapi.Client, error) {
 	if len(missing) > 0 {
 		return nil, fmt.Errorf("%s not set: export them or put them in .env.%s", strings.Join(missing, " and "), stack)
 	}
-	rps, err := cfapi.RequestsPerSecondFromEnv(os.Getenv)
-	if err != nil {
-		return nil, err
-	}
-	return cfapi.New(cfapi.Options{BaseURL: base, Token: os.Getenv(config.EnvAPIToken), AccountID: os.Getenv(config.EnvAccountID), RequestsPerSecond: rps})
+	// Only what reaching the account takes: the smoke job has the stack's
+	// files and credentials, not the services' code the full config checks.
+	host, _ := vals.GetConfig(config.Namespace + ":" + config.KeyAPIHostname)
+	cfg := &config.Config{APIHostname: host, AccountID: os.Getenv(config.EnvAccountID), APIToken: config.Secret(os.Getenv(config.EnvAPIToken))}
+	return cfg.Client()
 }
 
 func present(ok bool, res named) error {

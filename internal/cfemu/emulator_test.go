@@ -219,6 +219,15 @@ func TestFaults(t *testing.T) {
 		h.emu.ClearFaults()
 		mustOK(t, h.call(http.MethodPost, "/r2/buckets", map[string]string{"name": "bkt"}))
 	})
+	t.Run("after the first matching requests", func(t *testing.T) {
+		h := newHarness(t)
+		h.emu.Inject(Fault{Method: http.MethodGet, Status: http.StatusServiceUnavailable, Skip: 2, Count: 1})
+		mustOK(t, h.call(http.MethodPost, "/d1/database", map[string]string{"name": "d"})) // not matching: not counted
+		mustOK(t, h.call(http.MethodGet, "/d1/database", nil))
+		mustOK(t, h.call(http.MethodGet, "/r2/buckets", nil))
+		mustFail(t, h.call(http.MethodGet, "/d1/database", nil), http.StatusServiceUnavailable, 10013)
+		mustOK(t, h.call(http.MethodGet, "/d1/database", nil))
+	})
 	t.Run("latency and status together", func(t *testing.T) {
 		h := newHarness(t)
 		h.emu.Inject(Fault{Latency: 20 * time.Millisecond, Count: 1})

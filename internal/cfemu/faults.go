@@ -16,6 +16,7 @@ type Fault struct {
 	Method     string        // "" = any
 	PathPrefix string        // "" = any; matched against the URL path
 	Count      int           // apply to the next Count matching requests; 0 = every matching request until ClearFaults
+	Skip       int           // let this many matching requests through untouched first
 	Status     int           // e.g. 429, 500, 503; 0 = no status fault (latency only)
 	RetryAfter time.Duration // sets Retry-After (whole seconds, rounded up) on a 429
 	Latency    time.Duration // added before answering
@@ -27,6 +28,7 @@ type Fault struct {
 
 type faultRule struct {
 	Fault
+	skip int // matching requests still to let through
 	left int // requests still to hit when Count > 0
 }
 
@@ -34,7 +36,7 @@ type faultRule struct {
 func (e *Emulator) Inject(f Fault) {
 	e.faultMu.Lock()
 	defer e.faultMu.Unlock()
-	e.faults = append(e.faults, &faultRule{Fault: f, left: f.Count})
+	e.faults = append(e.faults, &faultRule{Fault: f, skip: f.Skip, left: f.Count})
 }
 
 // ClearFaults removes every fault rule.
@@ -61,6 +63,10 @@ func (e *Emulator) takeFaults(r *http.Request) (out faults) {
 	for _, f := range e.faults {
 		matches := (f.Method == "" || strings.EqualFold(f.Method, r.Method)) &&
 			strings.HasPrefix(r.URL.Path, f.PathPrefix)
+		if matches && f.skip > 0 {
+			f.skip--
+			matches = false
+		}
 		if matches {
 			out.latency += f.Latency
 			out.loseAnswer = out.loseAnswer || f.LoseAnswer

@@ -279,13 +279,9 @@ SELECT name FROM "%s" ORDER BY id;`, table, table))
 	if err != nil {
 		return applied, fmt.Errorf("D1 database %s: reading migrations table %s: %w", in.DatabaseID, table, err)
 	}
-	recorded := map[string]bool{}
+	var recorded map[string]bool
 	if len(res) == 2 {
-		for _, row := range res[1].Results {
-			if name, ok := row["name"].(string); ok {
-				recorded[name] = true
-			}
-		}
+		recorded = names(res[1].Results)
 	}
 	log := p.GetLogger(ctx)
 	for _, f := range pendingFiles(in.Migrations, applied) {
@@ -298,12 +294,44 @@ SELECT name FROM "%s" ORDER BY id;`, table, table))
 		stmts := sqlstmt.Split(f.SQL)
 		record := fmt.Sprintf(`INSERT INTO "%s" (name) VALUES ('%s')`, table, strings.ReplaceAll(f.Name, "'", "''"))
 		if _, err := client.QueryD1(ctx, in.DatabaseID, strings.Join(append(slices.Clone(stmts), record), ";\n")); err != nil {
+			// An attempt whose answer was lost may have run: the file and its
+			// record go in one batch, so the record says whether it did.
+			if cfapi.MayHaveApplied(err) {
+				if now, rerr := recordedIn(ctx, client, in.DatabaseID, table); rerr == nil && now[f.Name] {
+					log.Infof("%s: its answer was lost, but %s records it: applied", f.Name, table)
+					applied = append(applied, done)
+					continue
+				}
+			}
 			return applied, locateFailure(ctx, client, in.DatabaseID, f.Name, append(stmts, record), err, applied)
 		}
 		log.Infof("applied %s", f.Name)
 		applied = append(applied, done)
 	}
 	return applied, nil
+}
+
+// recordedIn reads the names a migrations table records.
+func recordedIn(ctx context.Context, client *cfapi.Client, databaseID, table string) (map[string]bool, error) {
+	res, err := client.QueryD1(ctx, databaseID, fmt.Sprintf(`SELECT name FROM "%s" ORDER BY id`, table))
+	if err != nil {
+		return nil, fmt.Errorf("D1 database %s: reading migrations table %s: %w", databaseID, table, err)
+	}
+	if len(res) != 1 {
+		return nil, fmt.Errorf("D1 database %s: reading migrations table %s: %d results for one statement", databaseID, table, len(res))
+	}
+	return names(res[0].Results), nil
+}
+
+// names is the set of the name column of a migrations table's rows.
+func names(rows []map[string]any) map[string]bool {
+	out := map[string]bool{}
+	for _, row := range rows {
+		if name, ok := row["name"].(string); ok {
+			out[name] = true
+		}
+	}
+	return out
 }
 
 // fileFailedError is a migration file D1 refused; the files before it are applied.

@@ -49,6 +49,17 @@ func TestCreateSurvivesLostAnswers(t *testing.T) {
 		}
 		require.Equal(t, 2, posts, "the retry found the name taken, then the index was read back")
 	})
+	t.Run("d1 migration", func(t *testing.T) {
+		e := newEnv(t)
+		db := e.newDatabase("silo-dev")
+		// The table read goes through; the first file runs, and its answer is lost.
+		e.emu.Inject(cfemu.Fault{Method: "POST", PathPrefix: accPath + "/d1/database/" + db + "/query", Skip: 1, Count: 1, LoseAnswer: true})
+		m := e.resource("D1Migrations", "silo")
+		created := m.create(migrationInputs(db, files("0001_init.sql", initSQL, "0002_tags.sql", tagsSQL)))
+		require.Equal(t, applied("0001_init.sql", initSQL, "0002_tags.sql", tagsSQL), created.Properties.Get("applied"))
+		require.Equal(t, []any{"0001_init.sql", "0002_tags.sql"}, e.recorded(db, "d1_migrations"), "each file recorded once")
+		require.Equal(t, []any{"d1_migrations", "notes"}, e.tables(db))
+	})
 	t.Run("queue consumer", func(t *testing.T) {
 		e := newEnv(t)
 		q := e.queueFixtures()
