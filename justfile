@@ -187,7 +187,11 @@ _pulumi stack +args:
       while IFS= read -r line || [ -n "$line" ]; do
         [[ "$line" =~ ^[[:space:]]*(export[[:space:]]+)?([A-Za-z_][A-Za-z0-9_]*)[[:space:]]*=[[:space:]]*(.*)$ ]] || continue
         name="${BASH_REMATCH[2]}" value="${BASH_REMATCH[3]}"
-        if [[ "$value" =~ ^\"(.*)\"$ || "$value" =~ ^\'(.*)\'$ ]]; then value="${BASH_REMATCH[1]}"; fi
+        if [[ "$value" =~ ^\"(.*)\"$ || "$value" =~ ^\'(.*)\'$ ]]; then value="${BASH_REMATCH[1]}"
+        else
+          # As the program's reader: " #" starts a comment after an unquoted value.
+          value="${value%%[[:space:]]#*}" value="${value%"${value##*[![:space:]]}"}"
+        fi
         # The shell wins, so CI's environment overrides a developer's file;
         # but the local stack talks only to the emulator, whose credentials
         # are .env.local's, and a real token must never be sent there.

@@ -187,7 +187,8 @@ func TestRecipes(t *testing.T) {
 
 	// Credentials for every stack, from .env files as a developer keeps them.
 	for _, stack := range []string{"dev", "staging", "prod"} {
-		p.write(".env."+stack, "CLOUDFLARE_ACCOUNT_ID=0123456789abcdef0123456789abcdef\nCLOUDFLARE_API_TOKEN='0123456789012345678901234567890123456789'\nPULUMI_CONFIG_PASSPHRASE=\"pass-"+stack+"\"\n", 0o600)
+		// An inline comment, which the recipes and the program both drop.
+		p.write(".env."+stack, "CLOUDFLARE_ACCOUNT_ID=0123456789abcdef0123456789abcdef # the team's account\nCLOUDFLARE_API_TOKEN='0123456789012345678901234567890123456789'\nPULUMI_CONFIG_PASSPHRASE=pass-"+stack+"  # from the vault\n", 0o600)
 	}
 	backend := "backend=file://" + p.dir + "/.state"
 

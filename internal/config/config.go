@@ -435,12 +435,12 @@ func Load(src Source, getenv func(string) string) (*Config, error) {
 		if err != nil {
 			probs.add(key(KeyProtect), "must be true or false (got %q)", raw)
 		}
-		if !p && c.Environment == naming.Prod {
+		if !p && (c.Environment == naming.Prod || c.Stack == naming.Prod) {
 			probs.add(key(KeyProtect), "cannot be false in prod (got %q): production databases, buckets, indexes, queues and namespaces are always protected; remove the key, and unprotect a single resource with `pulumi state unprotect` if you really mean to delete it", raw)
 		}
 		c.Protect = p
 	}
-	if c.Environment == naming.Prod {
+	if c.Environment == naming.Prod || c.Stack == naming.Prod {
 		c.Protect = true
 	}
 

@@ -169,11 +169,12 @@ func TestSecretNeverPrinted(t *testing.T) {
 // reads to fix their config.
 func TestValidation(t *testing.T) {
 	tests := []struct {
-		name string
-		set  map[string]string
-		env  func(string) string
-		topo func(*Topology)
-		want []string
+		name  string
+		stack string // default test
+		set   map[string]string
+		env   func(string) string
+		topo  func(*Topology)
+		want  []string
 	}{
 		{
 			name: "unknown service target",
@@ -326,6 +327,29 @@ func TestValidation(t *testing.T) {
 			},
 		},
 		{
+			name:  "the prod stack deploys prod",
+			stack: "prod",
+			set:   map[string]string{"dome:environment": "staging"},
+			want:  []string{`dome:environment: "staging" in stack prod, which deploys prod: the stacks named for an environment deploy that environment; set dome:environment: prod in Pulumi.prod.yaml (a stack of another name, like local, may deploy any)`},
+		},
+		{
+			name:  "the dev stack deploys dev",
+			stack: "dev",
+			set:   map[string]string{"dome:environment": "prod"},
+			want:  []string{`dome:environment: "prod" in stack dev, which deploys dev: the stacks named for an environment deploy that environment; set dome:environment: dev in Pulumi.dev.yaml (a stack of another name, like local, may deploy any)`},
+		},
+		{
+			name: "a token with an inline comment after it",
+			env:  env(map[string]string{EnvAccountID: testAccount, EnvAPIToken: testToken + " # ci token"}),
+			want: []string{"CLOUDFLARE_API_TOKEN: contains a space: a token has none (an inline comment after it in .env.test?); put the token alone on its line"},
+		},
+		{
+			name:  "the prod stack cannot be unprotected",
+			stack: "prod",
+			set:   map[string]string{"dome:environment": "prod", "dome:protect": "false"},
+			want:  []string{`dome:protect: cannot be false in prod (got "false"): production databases, buckets, indexes, queues and namespaces are always protected; remove the key, and unprotect a single resource with ` + "`pulumi state unprotect`" + ` if you really mean to delete it`},
+		},
+		{
 			name: "prod cannot be unprotected",
 			set:  map[string]string{"dome:environment": "prod", "dome:protect": "false"},
 			want: []string{`dome:protect: cannot be false in prod (got "false"): production databases, buckets, indexes, queues and namespaces are always protected; remove the key, and unprotect a single resource with ` + "`pulumi state unprotect`" + ` if you really mean to delete it`},
@@ -469,6 +493,9 @@ func TestValidation(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			v := fixture(t)
+			if tt.stack != "" {
+				v.Name = tt.stack
+			}
 			if tt.topo != nil {
 				editTopology(t, v, tt.topo)
 			}

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/dome/infra/internal/graph"
 	"github.com/dome/infra/internal/migrations"
@@ -27,7 +28,8 @@ var (
 	indexName    = regexp.MustCompile(`^[a-z]+[a-z0-9_-]*[a-z0-9]+$`)
 	jsIdentifier = regexp.MustCompile(`^[A-Za-z_$][A-Za-z0-9_$]*$`)
 	accountID    = regexp.MustCompile(`^[0-9a-f]{32}$`)
-	// The official provider's own check of api_token, unanchored as it is there.
+	// The official provider's own check of api_token, unanchored as it is
+	// there: a longer token of those characters passes it too.
 	apiToken      = regexp.MustCompile(`[A-Za-z0-9-_]{40}`)
 	hostPort      = regexp.MustCompile(`^[A-Za-z0-9.-]+(:[0-9]{1,5})?$|^\[[0-9a-fA-F:]+\](:[0-9]{1,5})?$`)
 	compatDate    = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`)
@@ -128,6 +130,12 @@ func (c *Config) validateStack(ps *Problems) {
 		ps.add(key(KeyEnvironment), "is not set; set it in Pulumi.%s.yaml to one of %s", c.Stack, strings.Join(naming.Environments, ", "))
 	case !naming.Known(c.Environment):
 		ps.add(key(KeyEnvironment), "%q is not an environment; use one of %s", c.Environment, strings.Join(naming.Environments, ", "))
+	case naming.Known(c.Stack) && c.Environment != c.Stack:
+		// Names and protection follow the environment: a prod stack set to
+		// another would rename every resource, replacing prod's data, with
+		// its protection already off.
+		ps.add(key(KeyEnvironment), "%q in stack %s, which deploys %s: the stacks named for an environment deploy that environment; set %s: %s in Pulumi.%s.yaml (a stack of another name, like local, may deploy any)",
+			c.Environment, c.Stack, c.Stack, key(KeyEnvironment), c.Stack, c.Stack)
 	}
 	switch {
 	case c.AccountID == "":
@@ -140,6 +148,9 @@ func (c *Config) validateStack(ps *Problems) {
 		ps.add(EnvAPIToken, "the Cloudflare API token is not set; export %s or put it in .env.%s (never in a Pulumi.*.yaml file)", EnvAPIToken, c.Stack)
 	case strings.HasPrefix(strings.ToLower(c.APIToken.Reveal()), "bearer "):
 		ps.add(EnvAPIToken, "starts with \"Bearer \": that is the Authorization header, not the token; set %s to the token alone, without the \"Bearer \" prefix", EnvAPIToken)
+	case strings.ContainsFunc(c.APIToken.Reveal(), unicode.IsSpace):
+		// The provider's check would pass it; Cloudflare's would not.
+		ps.add(EnvAPIToken, "contains a space: a token has none (an inline comment after it in .env.%s?); put the token alone on its line", c.Stack)
 	case !apiToken.MatchString(c.APIToken.Reveal()):
 		// The value itself is never echoed: it is a secret even when malformed.
 		ps.add(EnvAPIToken, "is not a Cloudflare API token (%d characters; the official provider accepts only tokens of 40 letters, digits, hyphens and underscores); copy the whole token from the dashboard", len(c.APIToken.Reveal()))
