@@ -211,3 +211,62 @@ func TestProgramOnEngine(t *testing.T) {
 		})
 	}
 }
+
+// TestEntryPointsMoveInPlace: routes and custom domains are named by their
+// pattern and hostname. A stack that named them by worker keeps them under
+// the new names with no replacement, and moving them to another worker is
+// an update that keeps each Cloudflare object, so the hostname is never
+// detached.
+func TestEntryPointsMoveInPlace(t *testing.T) {
+	requireCloudflarePlugin(t)
+	d := newDome(t, "prod", cfemu.Config{Zones: []string{"dome.example"}}, nil, pulumiCLI(t))
+	defer d.e.dump()
+	ctx := context.Background()
+	d.e.up()
+	live := func() (cfapi.WorkerRoute, cfapi.WorkersDomain) {
+		zones, err := d.env.client.ListZones(ctx)
+		require.NoError(t, err)
+		require.Len(t, zones, 1)
+		routes, err := d.env.client.ListWorkerRoutes(ctx, zones[0].ID)
+		require.NoError(t, err)
+		domains, err := d.env.client.ListWorkersDomains(ctx)
+		require.NoError(t, err)
+		require.Len(t, routes, 1)
+		require.Len(t, domains, 1)
+		return routes[0], domains[0]
+	}
+	route, domain := live()
+	require.Equal(t, "dome-api", route.Script)
+	require.Equal(t, "dome-api", domain.Service)
+
+	// The state as the former naming left it.
+	dep, err := d.e.stack.Export(ctx)
+	require.NoError(t, err)
+	for _, name := range []string{"WorkersDomain::api.dome.example\"", "WorkersRoute::dome.example/api/*\""} {
+		require.True(t, strings.Contains(string(dep.Deployment), name), "named %s", name)
+	}
+	former := strings.NewReplacer(
+		"WorkersDomain::api.dome.example", "WorkersDomain::dome-api/api.dome.example",
+		"WorkersRoute::dome.example/api/*", "WorkersRoute::dome-api/dome.example/api/*",
+	).Replace(string(dep.Deployment))
+	dep.Deployment = json.RawMessage(former)
+	require.NoError(t, d.e.stack.Import(ctx, dep))
+	onlySame(t, d.e.preview())
+	onlySame(t, d.e.up())
+
+	// Move both to dome-notify.
+	d.vals.Config["dome:workers"] = `{
+		"dome-api": {"placement": "smart", "logpush": true, "vars": {"CORS_ORIGIN": "https://dome.example"}},
+		"dome-notify": {"customDomains": [{"hostname": "api.dome.example", "zone": "dome.example"}],
+		                "routes": [{"pattern": "dome.example/api/*", "zone": "dome.example"}]}}`
+	require.NoError(t, d.e.stack.SetAllConfig(ctx, stackConfig(d.vals)))
+	changes := d.e.preview()
+	require.Equal(t, 2, changes["update"], "the route and the domain, in place: %v", changes)
+	require.Zero(t, changes["create"]+changes["delete"]+changes["replace"]+changes["create-replacement"]+changes["delete-replaced"], "%v", changes)
+	d.e.up()
+	movedRoute, movedDomain := live()
+	require.Equal(t, "dome-notify", movedRoute.Script)
+	require.Equal(t, "dome-notify", movedDomain.Service)
+	require.Equal(t, route.ID, movedRoute.ID, "the same route")
+	require.Equal(t, domain.ID, movedDomain.ID, "the same domain record, never detached")
+}

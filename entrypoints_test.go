@@ -26,10 +26,10 @@ func TestEntryPointsPerStack(t *testing.T) {
 	}{
 		{stack: "dev", suffix: "-dev", workersDev: []string{"dome-api", "silo"}, apiVars: "*"},
 		{stack: "staging", suffix: "-staging", apiVars: "https://staging.dome.example", zoneReads: 1,
-			domains: map[string]string{"dome-api/staging-api.dome.example": "staging-api.dome.example"}},
+			domains: map[string]string{"staging-api.dome.example": "staging-api.dome.example"}},
 		{stack: "prod", apiVars: "https://dome.example", apiPlacement: "smart", apiLogpush: true, zoneReads: 1,
-			domains: map[string]string{"dome-api/api.dome.example": "api.dome.example"},
-			routes:  map[string]route{"dome-api/dome.example/api/*": {"dome.example/api/*", "zone-dome-example"}}},
+			domains: map[string]string{"api.dome.example": "api.dome.example"},
+			routes:  map[string]route{"dome.example/api/*": {"dome.example/api/*", "zone-dome-example"}}},
 	} {
 		t.Run(tt.stack, func(t *testing.T) {
 			d, err := deploy(t, tt.stack, testEnv, nil)

@@ -189,14 +189,14 @@ func Build(ctx context.Context, cfg *config.Config, acct Account) (*Plan, error)
 		add(domecf.TypeWorkerSubdomain, w.Name, name, domecfProvider)
 		for _, r := range w.Routes {
 			if id, ok := entry.routes[r.Zone+" "+r.Pattern]; ok {
-				add(typeRoute, w.Name+"/"+r.Pattern, entry.zones[r.Zone]+"/"+id, cloudflareProvider)
+				add(typeRoute, r.Pattern, entry.zones[r.Zone]+"/"+id, cloudflareProvider) // named as entrypoints names it
 			} else {
 				p.Missing = append(p.Missing, fmt.Sprintf("route %s of worker %s", r.Pattern, w.Name))
 			}
 		}
 		for _, d := range w.CustomDomains {
 			if id, ok := entry.domains[d.Hostname]; ok {
-				add(typeDomain, w.Name+"/"+d.Hostname, acc(id), cloudflareProvider)
+				add(typeDomain, d.Hostname, acc(id), cloudflareProvider)
 			} else {
 				p.Missing = append(p.Missing, fmt.Sprintf("custom domain %s of worker %s", d.Hostname, w.Name))
 			}

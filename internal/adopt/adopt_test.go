@@ -161,8 +161,8 @@ func TestBuildEntryPoints(t *testing.T) {
 	require.Equal(t, []Spec{
 		{Type: "domecf:index:WorkerScript", Name: "api", ID: "api", Provider: "domecf"},
 		{Type: "domecf:index:WorkerSubdomain", Name: "api", ID: "api", Provider: "domecf"},
-		{Type: typeRoute, Name: "api/dome.example/api/*", ID: zone + "/" + created.Result.ID, Provider: "cloudflare", Version: "5.49.1"},
-		{Type: typeDomain, Name: "api/api.dome.example", ID: account + "/" + domain, Provider: "cloudflare", Version: "5.49.1"},
+		{Type: typeRoute, Name: "dome.example/api/*", ID: zone + "/" + created.Result.ID, Provider: "cloudflare", Version: "5.49.1"},
+		{Type: typeDomain, Name: "api.dome.example", ID: account + "/" + domain, Provider: "cloudflare", Version: "5.49.1"},
 	}, plan.File.Resources[2:])
 	require.Equal(t, []string{"route dome.example/v2/* of worker api", "custom domain www.dome.example of worker api"}, plan.Missing)
 }

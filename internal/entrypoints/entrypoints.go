@@ -75,9 +75,12 @@ type Entry struct {
 
 // Create sets a worker's workers.dev route (on or off, so a script that
 // wrangler left on workers.dev is turned off unless the config asks for it)
-// and attaches its routes and custom domains. Resource names carry the
-// pattern or hostname, so a route moved between workers is replaced rather
-// than renamed.
+// and attaches its routes and custom domains. A route is named by its
+// pattern and a custom domain by its hostname, not by the worker: moving
+// one to another worker is then an update, which Cloudflare applies in
+// place. Named by the worker, the move would create the new one and then
+// delete the old one, which for a domain is the same record: the domain
+// would end detached.
 func Create(ctx *pulumi.Context, cfg *config.Config, w config.Worker, script *domecf.WorkerScript, zones Zones, opts ...pulumi.ResourceOption) (*Entry, error) {
 	e := &Entry{}
 	var err error
@@ -89,27 +92,34 @@ func Create(ctx *pulumi.Context, cfg *config.Config, w config.Worker, script *do
 		return nil, fmt.Errorf("worker %q: workers.dev: %w", w.Name, err)
 	}
 	for _, r := range w.Routes {
-		route, err := cloudflare.NewWorkersRoute(ctx, w.Name+"/"+r.Pattern, &cloudflare.WorkersRouteArgs{
+		route, err := cloudflare.NewWorkersRoute(ctx, r.Pattern, &cloudflare.WorkersRouteArgs{
 			ZoneId:     pulumi.String(zones[r.Zone]),
 			Pattern:    pulumi.String(r.Pattern),
 			ScriptName: script.Name,
-		}, opts...)
+		}, append(opts, formerName(w.Name+"/"+r.Pattern))...)
 		if err != nil {
 			return nil, fmt.Errorf("worker %q: route %q: %w", w.Name, r.Pattern, err)
 		}
 		e.Routes = append(e.Routes, route)
 	}
 	for _, d := range w.CustomDomains {
-		domain, err := cloudflare.NewWorkersDomain(ctx, w.Name+"/"+d.Hostname, &cloudflare.WorkersDomainArgs{
+		domain, err := cloudflare.NewWorkersDomain(ctx, d.Hostname, &cloudflare.WorkersDomainArgs{
 			AccountId: pulumi.String(cfg.AccountID),
 			ZoneId:    pulumi.String(zones[d.Zone]),
 			Hostname:  pulumi.String(d.Hostname),
 			Service:   script.Name,
-		}, opts...)
+		}, append(opts, formerName(w.Name+"/"+d.Hostname))...)
 		if err != nil {
 			return nil, fmt.Errorf("worker %q: custom domain %q: %w", w.Name, d.Hostname, err)
 		}
 		e.Domains = append(e.Domains, domain)
 	}
 	return e, nil
+}
+
+// formerName is the name routes and domains had when they were named
+// "<worker>/<pattern or hostname>": a stack deployed then keeps them, under
+// their new names, with no replacement.
+func formerName(name string) pulumi.ResourceOption {
+	return pulumi.Aliases([]pulumi.Alias{{Name: pulumi.String(name)}})
 }
