@@ -237,14 +237,21 @@ func TestWorkflowPreview(t *testing.T) {
 		stack := strings.TrimSuffix(strings.TrimPrefix(f, "Pulumi."), ".yaml")
 		require.Len(t, runs(preview, "just validate "+stack), 1, "validate %s", stack)
 	}
-	for _, stack := range ciStacks {
+	for _, stack := range []string{"dev", "staging"} {
 		require.Len(t, runs(preview, "just ci-report pulumi-preview "+stack), 1, "preview %s", stack)
 	}
+	// prod's preview runs the branch's code with prod's passphrase: only in
+	// a job of its own, on an environment whose rules say who may.
+	require.Empty(t, runs(preview, "just ci-report pulumi-preview prod"))
+	prod := job(t, w, "preview-prod")
+	require.NotNil(t, prod.Environment)
+	require.Equal(t, "prod-preview", prod.Environment.Name.Value)
+	require.Len(t, runs(prod, "just ci-report pulumi-preview prod"), 1)
 
 	// One comment per pull request, found by its marker and edited in place,
 	// made by a job that checks nothing out and sees no secret.
 	comment := job(t, w, "comment")
-	require.Equal(t, []string{"preview"}, names(comment.Needs))
+	require.Equal(t, []string{"preview", "preview-prod"}, names(comment.Needs))
 	var script string
 	for _, st := range comment.Steps {
 		s := step{Step: st}
@@ -332,7 +339,7 @@ func TestWorkflowPermissions(t *testing.T) {
 	// The least each job needs: reading the repository, and for the one
 	// job that comments, writing pull-request comments and nothing else.
 	want := map[string]map[string]map[string]string{
-		"preview.yml": {"preview": {"contents": "read"}, "comment": {"pull-requests": "write"}},
+		"preview.yml": {"preview": {"contents": "read"}, "preview-prod": {"contents": "read"}, "comment": {"pull-requests": "write"}},
 		"drift.yml":   {"drift": {"contents": "read"}},
 		"deploy.yml":  {},
 	}
