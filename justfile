@@ -77,7 +77,7 @@ pulumi-preview stack: (_ready stack)
 
 # Apply a stack's changes (Pulumi asks before it changes anything; prod asks more).
 pulumi-up stack: (_guard-prod stack) (_ready stack)
-    @{{on}} {{stack}} up --stack {{stack}}
+    @if [ "{{stack}}" = prod ]; then {{just_executable()}} --justfile {{justfile()}} _confirm-and-up prod; else {{on}} {{stack}} up --stack {{stack}}; fi
 
 # Destroy a stack's resources. Refused for prod.
 pulumi-destroy stack: (_refuse-prod stack "destroy") (_ready stack)
@@ -105,7 +105,7 @@ deploy-dev: (_deploy "dev")
 # Validate, preview and, once confirmed, deploy staging.
 deploy-staging: (_deploy "staging")
 
-# Validate, preview and deploy prod: type "prod" to confirm (in CI set DOME_CONFIRM_PROD=prod); refuses a dirty git tree.
+# Validate, preview and deploy prod: type "prod" after reading the diff to confirm (in CI set DOME_CONFIRM_PROD=prod); refuses a dirty git tree.
 deploy-prod: (_guard-prod "prod") (_deploy "prod")
 
 # After an interrupted or failed deploy: remove a stale lock, settle pending creates, import what Cloudflare holds and the stack lacks, then preview.
@@ -168,9 +168,13 @@ ci-outputs stack:
     { echo "json<<$delimiter"; echo "$json"; echo "$delimiter"; } >> "${GITHUB_OUTPUT:?ci-outputs writes the step output file GitHub Actions names in GITHUB_OUTPUT}"
     echo "$json"
 
-_deploy stack: (_ready stack)
+_deploy stack: (_ready stack) (_confirm-and-up stack)
+
+# Preview, ask (prod: the stack name, typed after reading the diff), then up.
+_confirm-and-up stack:
     @{{on}} {{stack}} preview --stack {{stack}} --diff
-    @if [ -t 0 ]; then read -r -p "Deploy these changes to {{stack}}? [y/N] " answer && [[ "$answer" == [yY]* ]] || { echo "aborted" >&2; exit 1; }; \
+    @if [ -t 0 ] && [ "{{stack}}" = prod ]; then read -r -p "Type the stack name to deploy these changes to production: " answer && [ "$answer" = prod ] || { echo "aborted: prod was not typed" >&2; exit 1; }; \
+     elif [ -t 0 ]; then read -r -p "Deploy these changes to {{stack}}? [y/N] " answer && [[ "$answer" == [yY]* ]] || { echo "aborted" >&2; exit 1; }; \
      elif [ "{{stack}}" != prod ] && [[ " ${DOME_CONFIRM:-} " != *" {{stack}} "* ]]; then echo "error: no terminal to confirm on: set DOME_CONFIRM={{stack}} (or a list such as \"dev staging\") to deploy {{stack}} from CI" >&2; exit 1; fi
     @{{on}} {{stack}} up --stack {{stack}} --yes --skip-preview
 
@@ -218,8 +222,7 @@ _require-pulumi:
 _guard-prod stack:
     @if [ "{{stack}}" = prod ]; then \
       if [ -n "$(git status --porcelain)" ]; then echo "error: refusing to deploy prod from a dirty git tree: commit or stash your changes first" >&2; exit 1; fi; \
-      if [ -t 0 ]; then read -r -p "Type the stack name to deploy production: " answer && [ "$answer" = prod ] || { echo "aborted: prod was not typed" >&2; exit 1; }; \
-      elif [ "${DOME_CONFIRM_PROD:-}" != prod ]; then echo "error: no terminal to confirm on: set DOME_CONFIRM_PROD=prod to deploy prod from CI" >&2; exit 1; fi; \
+      if [ ! -t 0 ] && [ "${DOME_CONFIRM_PROD:-}" != prod ]; then echo "error: no terminal to confirm on: set DOME_CONFIRM_PROD=prod to deploy prod from CI" >&2; exit 1; fi; \
     fi
 
 _refuse-prod stack action:

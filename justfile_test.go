@@ -218,6 +218,11 @@ func TestRecipes(t *testing.T) {
 			"stack ls --json | passphrase=pass-prod " + backend, "preview --stack prod --diff | passphrase=pass-prod " + backend,
 		}},
 		{"destroy-dev from CI", []string{"DOME_CONFIRM_DESTROY=dev"}, []string{"destroy-dev"}, []string{"stack ls --json | passphrase=pass-dev " + backend, "destroy --stack dev --yes | passphrase=pass-dev " + backend}},
+		{"pulumi-up prod previews first, then applies what was confirmed", []string{"DOME_CONFIRM_PROD=prod"}, []string{"pulumi-up", "prod"}, []string{
+			"stack ls --json | passphrase=pass-prod " + backend,
+			"preview --stack prod --diff | passphrase=pass-prod " + backend,
+			"up --stack prod --yes --skip-preview | passphrase=pass-prod " + backend,
+		}},
 		{"pulumi-up leaves confirmation to Pulumi", nil, []string{"pulumi-up", "staging"}, []string{"stack ls --json | passphrase=pass-staging " + backend, "up --stack staging | passphrase=pass-staging " + backend}},
 		{"pulumi-destroy leaves confirmation to Pulumi", nil, []string{"pulumi-destroy", "dev"}, []string{"stack ls --json | passphrase=pass-dev " + backend, "destroy --stack dev | passphrase=pass-dev " + backend}},
 		{"deploy-all from CI", []string{"DOME_CONFIRM=dev staging", "DOME_CONFIRM_PROD=prod"}, []string{"deploy-all"}, []string{
