@@ -56,7 +56,7 @@ func outputs(cfg *config.Config, res bindings.Resources, ws map[string]*workers.
 		for _, d := range e.Domains {
 			domains = append(domains, d.Hostname)
 		}
-		out := pulumi.Map{
+		one := pulumi.Map{
 			"name":         w.Script.Name,
 			"id":           w.Script.ID().ToStringOutput(),
 			"bundleSha256": pulumi.String(w.BundleSHA256),
@@ -67,9 +67,9 @@ func outputs(cfg *config.Config, res bindings.Resources, ws map[string]*workers.
 		// The URL is exported only where workers.dev is on, so its absence
 		// says the worker is not on workers.dev.
 		if wc.WorkersDev {
-			out["url"] = e.Subdomain.URL
+			one["url"] = e.Subdomain.URL
 		}
-		workerOut[wc.Name] = out
+		workerOut[wc.Name] = one
 	}
 	out[outWorkers] = workerOut
 

@@ -63,10 +63,26 @@ var overridable = map[string]string{
 // by name, so a typo is an error rather than a setting silently ignored.
 func (c *Config) applyOverrides(raw string) Problems {
 	var ps Problems
-	var byWorker map[string]map[string]json.RawMessage
-	if err := json.Unmarshal([]byte(raw), &byWorker); err != nil {
-		ps.add(key(KeyWorkers), "cannot be read: %v; write it as {<worker>: {<field>: value}}, e.g. {dome-api: {workersDev: true}}", err)
+	const form = "write it as {<worker>: {<field>: value}}, e.g. {dome-api: {workersDev: true}}"
+	n, err := parseJSON(raw)
+	if err != nil {
+		ps.add(key(KeyWorkers), "is not a valid value (%v); %s", err, form)
 		return ps
+	}
+	if n.kind != kindObject {
+		ps.add(key(KeyWorkers), "must be a mapping of workers to their overridden fields, not %s; %s", n.describe(), form)
+		return ps
+	}
+	byWorker := map[string]map[string]json.RawMessage{}
+	for _, w := range n.members {
+		if w.value.kind != kindObject {
+			ps.add(key(KeyWorkers)+"."+w.name, "must be a mapping of fields to their values, not %s; %s", w.value.describe(), form)
+			continue
+		}
+		byWorker[w.name] = map[string]json.RawMessage{}
+		for _, f := range w.value.members {
+			byWorker[w.name][f.name] = f.value.raw
+		}
 	}
 	declared := make([]string, len(c.Topology.Workers))
 	for i, w := range c.Topology.Workers {
@@ -93,8 +109,11 @@ func (c *Config) applyOverrides(raw string) Problems {
 				ps.add(fk, "%q cannot be overridden per stack; a stack may override only %s (everything else is declared once in Pulumi.yaml)", field, strings.Join(fields, ", "))
 				continue
 			}
-			if err := w.override(field, value, set); err != nil {
-				ps.add(fk, "cannot be read: %v; write it as %s", err, example)
+			if bad := w.override(field, fk, value, set); len(bad) > 0 {
+				for _, p := range bad {
+					p.Message += "; for example " + example
+					ps = append(ps, p)
+				}
 				continue
 			}
 			set[field] = true
@@ -103,13 +122,15 @@ func (c *Config) applyOverrides(raw string) Problems {
 	return ps
 }
 
-// override decodes one overridden field into w, noting the vars it sets.
-func (w *Worker) override(field, value string, set map[string]bool) error {
+// override decodes one overridden field, at key, into w, noting the vars it
+// sets. Problems name the key and the value as the rest of the topology's
+// do, and a field that has any leaves w as it was.
+func (w *Worker) override(field, key, value string, set map[string]bool) Problems {
 	switch field {
 	case "vars":
 		var vars map[string]string
-		if err := decodeStrict(value, &vars); err != nil {
-			return err
+		if ps := assign(&vars, key, value); len(ps) > 0 {
+			return ps
 		}
 		if w.Vars == nil {
 			w.Vars = map[string]string{}
@@ -120,22 +141,31 @@ func (w *Worker) override(field, value string, set map[string]bool) error {
 		}
 		return nil
 	case "workersDev":
-		return decodeStrict(value, &w.WorkersDev)
+		return assign(&w.WorkersDev, key, value)
 	case "routes":
-		w.Routes = nil
-		return decodeStrict(value, &w.Routes)
+		return assign(&w.Routes, key, value)
 	case "customDomains":
-		w.CustomDomains = nil
-		return decodeStrict(value, &w.CustomDomains)
+		return assign(&w.CustomDomains, key, value)
 	case "crons":
-		w.Crons = nil
-		return decodeStrict(value, &w.Crons)
+		return assign(&w.Crons, key, value)
 	case "placement":
-		return decodeStrict(value, &w.Placement)
+		return assign(&w.Placement, key, value)
 	case "logpush":
-		return decodeStrict(value, &w.Logpush)
+		return assign(&w.Logpush, key, value)
 	}
-	return fmt.Errorf("no such field")
+	var ps Problems
+	ps.add(key, "no such field")
+	return ps
+}
+
+// assign sets *dst to value, decoded whole, or leaves it and says why.
+func assign[T any](dst *T, key, value string) Problems {
+	var v T
+	if ps := decode(value, key, &v); len(ps) > 0 {
+		return ps
+	}
+	*dst = v
+	return nil
 }
 
 // FieldKey is the key a problem in a worker's field is reported under: the

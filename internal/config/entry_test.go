@@ -146,15 +146,23 @@ func TestOverrideValidation(t *testing.T) {
 			name:      "wrong shapes",
 			overrides: `{"api": {"workersDev": "yes", "routes": {"pattern": "x"}}}`,
 			want: []string{
-				`dome:workers.api.routes: cannot be read: json: cannot unmarshal object into Go value of type []config.Route; write it as [{pattern: api.dome.example/*, zone: dome.example}]`,
-				`dome:workers.api.workersDev: cannot be read: json: cannot unmarshal string into Go value of type bool; write it as true`,
+				`dome:workers.api.routes: must be a list, not a mapping; write it as [a, b] or as lines starting with "- "; for example [{pattern: api.dome.example/*, zone: dome.example}]`,
+				`dome:workers.api.workersDev: must be true or false, not the text "yes"; write true or false without quotes; for example true`,
+			},
+		},
+		{
+			name:      "a misspelt field inside a route, and a worker that is not a mapping",
+			overrides: `{"api": {"routes": [{"patern": "api.dome.example/*", "zone": "dome.example"}]}, "store": true}`,
+			want: []string{
+				`dome:workers.store: must be a mapping of fields to their values, not the boolean true; write it as {<worker>: {<field>: value}}, e.g. {dome-api: {workersDev: true}}`,
+				`dome:workers.api.routes[0].patern: unknown field "patern"; did you mean "pattern"?; for example [{pattern: api.dome.example/*, zone: dome.example}]`,
 			},
 		},
 		{
 			name:      "not an object",
 			overrides: `["api"]`,
 			want: []string{
-				`dome:workers: cannot be read: json: cannot unmarshal array into Go value of type map[string]map[string]json.RawMessage; write it as {<worker>: {<field>: value}}, e.g. {dome-api: {workersDev: true}}`,
+				`dome:workers: must be a mapping of workers to their overridden fields, not a list; write it as {<worker>: {<field>: value}}, e.g. {dome-api: {workersDev: true}}`,
 			},
 		},
 		{
