@@ -471,9 +471,11 @@ func Load(src Source, getenv func(string) string) (*Config, error) {
 		}
 	}
 
-	// Overrides of a topology that could not be read would all look unknown.
-	if raw, ok := src.GetConfig(key(KeyWorkers)); ok && topologyRead {
-		probs = append(probs, c.applyOverrides(raw)...)
+	// Overrides apply to whatever of the topology could be read, so one
+	// mistyped field there does not hide the stack's own problems; a worker
+	// that could not be read is only not known.
+	if raw, ok := src.GetConfig(key(KeyWorkers)); ok {
+		probs = append(probs, c.applyOverrides(raw, topologyRead)...)
 	}
 
 	probs = append(probs, c.validate(str(KeyTopology) != "").without(undecoded)...)

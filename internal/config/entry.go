@@ -60,8 +60,10 @@ var overridable = map[string]string{
 
 // applyOverrides applies dome:workers, the stack's per-worker overrides, to
 // the topology: {<worker>: {<field>: value}}. Workers and fields are checked
-// by name, so a typo is an error rather than a setting silently ignored.
-func (c *Config) applyOverrides(raw string) Problems {
+// by name, so a typo is an error rather than a setting silently ignored;
+// workers only when the whole topology was read, since one that failed to
+// decode is missing rather than undeclared.
+func (c *Config) applyOverrides(raw string, topologyRead bool) Problems {
 	var ps Problems
 	const form = "write it as {<worker>: {<field>: value}}, e.g. {dome-api: {workersDev: true}}"
 	n, err := parseJSON(raw)
@@ -94,8 +96,10 @@ func (c *Config) applyOverrides(raw string) Problems {
 		wk := key(KeyWorkers) + "." + name
 		i := slices.Index(declared, name)
 		if i < 0 {
-			slices.Sort(declared)
-			ps.add(wk, "worker %q is not declared in Pulumi.yaml; override one of %s, by its logical name", name, strings.Join(declared, ", "))
+			if topologyRead {
+				slices.Sort(declared)
+				ps.add(wk, "worker %q is not declared in Pulumi.yaml; override one of %s, by its logical name", name, strings.Join(declared, ", "))
+			}
 			continue
 		}
 		w := &c.Topology.Workers[i]

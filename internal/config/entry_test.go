@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -131,6 +132,7 @@ func TestOverrides(t *testing.T) {
 func TestOverrideValidation(t *testing.T) {
 	tests := []struct {
 		name, overrides string
+		topology        func(string) string // edits the topology's JSON
 		want            []string
 	}{
 		{
@@ -166,6 +168,17 @@ func TestOverrideValidation(t *testing.T) {
 			},
 		},
 		{
+			name:      "a mistyped topology field does not hide the overrides' problems",
+			overrides: `{"api": {"crons": ["every hour"]}}`,
+			topology: func(topo string) string {
+				return strings.Replace(topo, `"compatibilityDate":"2025-04-15"`, `"compatibilityDate":20250415`, 1)
+			},
+			want: []string{
+				`dome:topology.workers[api].compatibilityDate: must be text, not the number 20250415; quote it: "20250415"`,
+				`dome:workers.api.crons[0]: "every hour" is not a cron expression; use five fields: minute hour day-of-month month day-of-week, e.g. "*/5 * * * *"`,
+			},
+		},
+		{
 			name:      "problems in overridden values are reported under the override",
 			overrides: `{"api": {"routes": [{"pattern": "api.other.example/*", "zone": "dome.example"}], "placement": "fast", "crons": ["every hour"], "vars": {"ENVIRONMENT": "x"}}}`,
 			want: []string{
@@ -180,6 +193,11 @@ func TestOverrideValidation(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			v := fixture(t)
 			v.Config["dome:workers"] = tt.overrides
+			if tt.topology != nil {
+				edited := tt.topology(v.Config["dome:topology"])
+				require.NotEqual(t, v.Config["dome:topology"], edited)
+				v.Config["dome:topology"] = edited
+			}
 			c, err := Load(v, goodEnv)
 			require.Nil(t, c)
 			require.Equal(t, tt.want, problems(t, err))
