@@ -293,7 +293,7 @@ SELECT name FROM "%s" ORDER BY id;`, table, table))
 		}
 		stmts := sqlstmt.Split(f.SQL)
 		record := fmt.Sprintf(`INSERT INTO "%s" (name) VALUES ('%s')`, table, strings.ReplaceAll(f.Name, "'", "''"))
-		if _, err := client.QueryD1(ctx, in.DatabaseID, strings.Join(append(slices.Clone(stmts), record), ";\n")); err != nil {
+		if _, err := client.QueryD1(ctx, in.DatabaseID, batch(append(slices.Clone(stmts), record))); err != nil {
 			// An attempt whose answer was lost may have run: the file and its
 			// record go in one batch, so the record says whether it did.
 			if cfapi.MayHaveApplied(err) {
@@ -310,6 +310,11 @@ SELECT name FROM "%s" ORDER BY id;`, table, table))
 	}
 	return applied, nil
 }
+
+// batch joins statements into one query. Each ';' goes on a line of its
+// own: a statement may end in a -- comment, which would swallow a ';' put
+// after it on the same line.
+func batch(stmts []string) string { return strings.Join(stmts, "\n;\n") }
 
 // recordedIn reads the names a migrations table records.
 func recordedIn(ctx context.Context, client *cfapi.Client, databaseID, table string) (map[string]bool, error) {
@@ -381,7 +386,7 @@ func locateFailure(ctx context.Context, client *cfapi.Client, databaseID, file s
 	}
 	prefixFails := func(k int) (bool, error) {
 		probe := append(slices.Clone(stmts[:k]), "SELECT "+probeFunction+"()")
-		_, err := client.QueryD1(ctx, databaseID, strings.Join(probe, ";\n"))
+		_, err := client.QueryD1(ctx, databaseID, batch(probe))
 		var e *cfapi.Error
 		switch {
 		case err == nil:

@@ -194,6 +194,19 @@ func TestD1MigrationsFailureResumes(t *testing.T) {
 	require.Equal(t, []any{"d1_migrations", "notes", "seen", "tags"}, e.tables(db))
 }
 
+// TestD1MigrationsTrailingComment: a file whose last statement ends in a
+// comment, with no semicolon, applies as wrangler applies it.
+func TestD1MigrationsTrailingComment(t *testing.T) {
+	e := newEnv(t)
+	db := e.newDatabase("silo-dev")
+	m := e.resource("D1Migrations", "silo")
+	sql := "CREATE TABLE notes (id INTEGER PRIMARY KEY) -- the notes"
+	created := m.create(migrationInputs(db, files("0001_init.sql", sql)))
+	require.Equal(t, applied("0001_init.sql", sql), created.Properties.Get("applied"))
+	require.Equal(t, []any{"d1_migrations", "notes"}, e.tables(db))
+	require.Equal(t, []any{"0001_init.sql"}, e.recorded(db, "d1_migrations"))
+}
+
 func TestD1MigrationsAdoptsWrangler(t *testing.T) {
 	e := newEnv(t)
 	db := e.newDatabase("silo-dev")

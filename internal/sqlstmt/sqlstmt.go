@@ -16,8 +16,9 @@ import (
 // terminating semicolons. Statements holding nothing but comments and
 // whitespace are dropped, as SQLite skips them.
 //
-// A CREATE TRIGGER statement ends only at a semicolon after END, the rule
-// sqlite3_complete applies.
+// A CREATE TRIGGER statement ends only at the semicolon of ";" END ";",
+// the rule sqlite3_complete applies: the END of a CASE inside the body
+// follows no semicolon, so it does not end the trigger.
 func Split(script string) []string {
 	var out []string
 	s := splitter{src: script}
@@ -44,12 +45,13 @@ type splitter struct {
 
 	hasCode   bool     // the current statement has a token that is not a comment
 	words     []string // its first three words, upper-cased, to spot CREATE [TEMP] TRIGGER
-	lastWord  string   // its latest word, upper-cased
 	inTrigger bool
+	semi      bool // in a trigger, the latest token was a semicolon
+	endsBody  bool // in a trigger, the latest token was an END right after a semicolon
 }
 
 func (s *splitter) reset() {
-	s.hasCode, s.words, s.lastWord, s.inTrigger = false, nil, "", false
+	s.hasCode, s.words, s.inTrigger, s.semi, s.endsBody = false, nil, false, false, false
 }
 
 // step consumes one token and reports whether it was a statement-ending semicolon.
@@ -58,8 +60,8 @@ func (s *splitter) step() bool {
 	switch {
 	case c == ';':
 		s.pos++
-		if s.inTrigger && s.lastWord != "END" {
-			s.lastWord = ""
+		if s.inTrigger && !s.endsBody {
+			s.semi, s.endsBody = true, false
 			return false
 		}
 		return true
@@ -102,7 +104,7 @@ func (s *splitter) step() bool {
 		}
 		s.pos++
 	}
-	s.lastWord = ""
+	s.semi, s.endsBody = false, false
 	return false
 }
 
@@ -123,7 +125,8 @@ func (s *splitter) quoted(q byte) {
 }
 
 func (s *splitter) word(w string) {
-	s.lastWord = w
+	s.endsBody = w == "END" && s.semi
+	s.semi = false
 	if len(s.words) >= 3 {
 		return
 	}

@@ -28,6 +28,16 @@ func TestSplit(t *testing.T) {
 			"create temp trigger t after delete on a begin delete from b; end; select 5",
 			[]string{"create temp trigger t after delete on a begin delete from b; end", "select 5"},
 		},
+		{
+			"a CASE ... END inside a trigger body",
+			"CREATE TRIGGER t AFTER INSERT ON a BEGIN\n  UPDATE b SET n = CASE WHEN new.x > 0 THEN 1 ELSE 0 END;\nEND;\nSELECT 7;",
+			[]string{"CREATE TRIGGER t AFTER INSERT ON a BEGIN\n  UPDATE b SET n = CASE WHEN new.x > 0 THEN 1 ELSE 0 END;\nEND", "SELECT 7"},
+		},
+		{
+			"END after a comment that follows the body's last semicolon",
+			"CREATE TRIGGER t AFTER DELETE ON a BEGIN DELETE FROM b; -- done\nEND; SELECT 8",
+			[]string{"CREATE TRIGGER t AFTER DELETE ON a BEGIN DELETE FROM b; -- done\nEND", "SELECT 8"},
+		},
 		{"a column named end outside a trigger", "SELECT end FROM t; SELECT 6", []string{"SELECT end FROM t", "SELECT 6"}},
 		{"unterminated string runs to the end", "SELECT 'abc;", []string{"SELECT 'abc;"}},
 		{"nothing", " \n-- only a comment\n", nil},
