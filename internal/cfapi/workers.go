@@ -114,7 +114,8 @@ type Script struct {
 }
 
 // ScriptSettings is a script's configuration as GET .../settings returns it.
-// secret_text bindings come back without their text.
+// secret_text bindings come back without their text. The Durable Object
+// migration tag is not among it: only the scripts list reports it.
 type ScriptSettings struct {
 	Bindings           []WorkerBinding `json:"bindings"`
 	CompatibilityDate  string          `json:"compatibility_date"`
@@ -124,7 +125,6 @@ type ScriptSettings struct {
 	Placement          *Placement      `json:"placement"`
 	Tags               []string        `json:"tags"`
 	UsageModel         string          `json:"usage_model,omitempty"`
-	MigrationTag       string          `json:"migration_tag,omitempty"`
 }
 
 // UploadScript creates or replaces a script with PUT (multipart: a metadata

@@ -513,7 +513,6 @@ type settingsView struct {
 	TailConsumers      []binding       `json:"tail_consumers"`
 	UsageModel         string          `json:"usage_model"`
 	Limits             json.RawMessage `json:"limits,omitempty"`
-	MigrationTag       string          `json:"migration_tag,omitempty"`
 }
 
 func rawOr(r json.RawMessage, def string) json.RawMessage {
@@ -529,7 +528,7 @@ func settingsOf(s *script) settingsView {
 		CompatibilityFlags: orEmpty(s.CompatibilityFlags), Logpush: s.Logpush,
 		Observability: rawOr(s.Observability, `{"enabled":false}`), Placement: rawOr(s.Placement, `{}`),
 		Tags: orEmpty(s.Tags), TailConsumers: orEmpty(s.TailConsumers), UsageModel: s.UsageModel,
-		Limits: s.Limits, MigrationTag: s.MigrationTag,
+		Limits: s.Limits,
 	}
 }
 

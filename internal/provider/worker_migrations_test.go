@@ -84,6 +84,7 @@ func TestWorkerScriptMigrationHistory(t *testing.T) {
 	_, err = e.client().UploadScript(t.Context(), cfapi.UploadScriptParams{ScriptName: "dome-rooms", Content: "export default {}",
 		Metadata: cfapi.ScriptMetadata{MainModule: "index.js", Migrations: &cfapi.Migrations{OldTag: "v5", NewTag: "hotfix"}}})
 	require.NoError(t, err)
+	require.Equal(t, str("hotfix"), w.read().Properties.Get("migrationTag"), "a refresh sees the tag move")
 	d, checked := w.diff(doWorker(t, "export default { v: 3 }", v1, v2, v3, v4, v5))
 	require.True(t, d.HasChanges)
 	e.emu.ResetLog()

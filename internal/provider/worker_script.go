@@ -689,8 +689,16 @@ func (*WorkerScript) Read(ctx context.Context, req infer.ReadRequest[WorkerScrip
 		args.Placement = &WorkerPlacement{Mode: pl.Mode}
 	}
 	state := WorkerScriptState{WorkerScriptArgs: args, MigrationTag: req.State.MigrationTag}
-	if settings.MigrationTag != "" {
-		state.MigrationTag = &settings.MigrationTag
+	importing := req.State.Name == ""
+	if importing || len(prior.Migrations) > 0 || req.State.MigrationTag != nil {
+		// Only a script with Durable Objects has a tag to drift (and an
+		// imported one may have any); reading it costs a list of the
+		// account's scripts, since its settings do not report it.
+		tag, err := migrationTag(ctx, client, req.ID)
+		if err != nil {
+			return infer.ReadResponse[WorkerScriptArgs, WorkerScriptState]{}, err
+		}
+		state.MigrationTag = nonEmpty(tag)
 	}
 	return infer.ReadResponse[WorkerScriptArgs, WorkerScriptState]{ID: req.ID, Inputs: args, State: state}, nil
 }

@@ -136,12 +136,15 @@ func TestWorkerScriptLifecycle(t *testing.T) {
 	require.Equal(t, str("v1"), created.Properties.Get("migrationTag"))
 	require.Equal(t, str("index.js"), created.Properties.Get("mainModule"), "default main module")
 
-	// Refresh right after the deploy: reads settings and content, changes nothing.
+	// Refresh right after the deploy: reads settings, content and (for a
+	// worker with Durable Objects) its migration tag from the scripts list,
+	// and changes nothing.
 	e.emu.ResetLog()
 	w.requireNoRefreshDiff()
 	require.Equal(t, []call{
 		{"GET", "/workers/scripts/dome-api/settings", ""},
 		{"GET", "/workers/scripts/dome-api/content/v2", ""},
+		{"GET", "/workers/scripts", ""},
 	}, e.calls())
 
 	// New code is an in-place re-upload; the migration tag is read from the
