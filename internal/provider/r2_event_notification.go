@@ -3,6 +3,7 @@ package provider
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 
@@ -134,15 +135,65 @@ func (*R2EventNotification) Create(ctx context.Context, req infer.CreateRequest[
 		return infer.CreateResponse[R2EventNotificationState]{}, alreadyExists(ctx, "R2EventNotification",
 			fmt.Sprintf("notification of queue %s by bucket %s", in.QueueID, in.BucketName), id, nil)
 	}
+	if err := overlapsOthers(live, in); err != nil {
+		return infer.CreateResponse[R2EventNotificationState]{}, err
+	}
 	state, err := putRules(ctx, client, in)
+	if cfapi.MayHaveApplied(err) {
+		// Cloudflare's PUT adds rules, so the client's retry of one whose
+		// answer was lost collides with what the first attempt added: the
+		// bucket's configuration tells whether that was exactly these rules.
+		if now, rerr := client.GetR2EventNotifications(ctx, in.BucketName); rerr == nil {
+			if q, found := now.Queue(in.QueueID); found && sameRules(notificationState(in.BucketName, q).Rules, in.Rules) {
+				p.GetLogger(ctx).Infof("event notifications of bucket %s to queue %s: the answer was lost, but Cloudflare holds exactly these rules", in.BucketName, in.QueueID)
+				state, err = notificationState(in.BucketName, q), nil
+			}
+		}
+	}
 	if err != nil {
 		return infer.CreateResponse[R2EventNotificationState]{}, err
 	}
 	return infer.CreateResponse[R2EventNotificationState]{ID: id, Output: state}, nil
 }
 
+// overlapsOthers refuses rules overlapping another queue's on the bucket,
+// before anything changes: Cloudflare would refuse them, and in an update
+// only after the pair's old rules were gone.
+func overlapsOthers(live cfapi.BucketNotifications, in R2EventNotificationArgs) error {
+	for _, q := range live.Queues {
+		if q.QueueID == in.QueueID {
+			continue
+		}
+		for _, theirs := range notificationState(in.BucketName, q).Rules {
+			for i, r := range in.Rules {
+				if rulesOverlap(r, theirs) {
+					return fmt.Errorf("event notifications of bucket %s to queue %s: rules[%d] (prefix %q, suffix %q) overlaps a rule sending the same action to queue %s (prefix %q, suffix %q): an object event goes to one queue; narrow one of the two prefixes or suffixes",
+						in.BucketName, in.QueueID, i, deref(r.Prefix), deref(r.Suffix), q.QueueName, deref(theirs.Prefix), deref(theirs.Suffix))
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// sameRules compares rules as Cloudflare keeps them: an empty prefix,
+// suffix or description is none.
+func sameRules(live, want []R2NotificationRule) bool {
+	norm := func(rs []R2NotificationRule) []R2NotificationRule {
+		out := make([]R2NotificationRule, len(rs))
+		for i, r := range rs {
+			out[i] = R2NotificationRule{Actions: r.Actions, Prefix: nonEmpty(deref(r.Prefix)), Suffix: nonEmpty(deref(r.Suffix)), Description: nonEmpty(deref(r.Description))}
+		}
+		return out
+	}
+	return reflect.DeepEqual(norm(live), norm(want))
+}
+
 // Update replaces the pair's rules. Cloudflare's PUT adds rules and refuses
-// ones overlapping those already there, so the old rules go first.
+// ones overlapping those already there, so the old rules go first; the new
+// ones are checked against the other queues' before, and should Cloudflare
+// still refuse them, the old ones are put back, so the bucket never stays
+// without the pair's events.
 func (*R2EventNotification) Update(ctx context.Context, req infer.UpdateRequest[R2EventNotificationArgs, R2EventNotificationState]) (infer.UpdateResponse[R2EventNotificationState], error) {
 	in := req.Inputs
 	if req.DryRun {
@@ -152,12 +203,23 @@ func (*R2EventNotification) Update(ctx context.Context, req infer.UpdateRequest[
 	if err != nil {
 		return infer.UpdateResponse[R2EventNotificationState]{}, err
 	}
+	live, err := client.GetR2EventNotifications(ctx, in.BucketName)
+	if err != nil {
+		return infer.UpdateResponse[R2EventNotificationState]{}, fmt.Errorf("event notifications of bucket %s: %w", in.BucketName, err)
+	}
+	if err := overlapsOthers(live, in); err != nil {
+		return infer.UpdateResponse[R2EventNotificationState]{}, err
+	}
 	if err := client.DeleteR2EventNotification(ctx, in.BucketName, in.QueueID); err != nil && !cfapi.IsNotFound(err) {
 		return infer.UpdateResponse[R2EventNotificationState]{}, fmt.Errorf("event notifications of bucket %s to queue %s: remove the old rules: %w", in.BucketName, in.QueueID, err)
 	}
 	state, err := putRules(ctx, client, in)
 	if err != nil {
-		return infer.UpdateResponse[R2EventNotificationState]{}, err
+		old := req.State.R2EventNotificationArgs
+		if _, rerr := putRules(ctx, client, old); rerr != nil {
+			return infer.UpdateResponse[R2EventNotificationState]{}, fmt.Errorf("%w; putting the old rules back failed too (%v): the bucket sends no events to the queue until the next up", err, rerr)
+		}
+		return infer.UpdateResponse[R2EventNotificationState]{}, fmt.Errorf("%w; the old rules are back in place", err)
 	}
 	return infer.UpdateResponse[R2EventNotificationState]{Output: state}, nil
 }

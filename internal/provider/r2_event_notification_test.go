@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/dome/infra/internal/cfapi"
+	"github.com/dome/infra/internal/cfemu"
 )
 
 func rule(prefix, suffix string, actions ...string) property.Value {
@@ -55,10 +56,12 @@ func TestR2EventNotificationLifecycle(t *testing.T) {
 	n.requireNoRefreshDiff()
 	require.Equal(t, []call{{"GET", config, ""}}, e.calls())
 
-	// New rules update in place: the old ones go, the new ones come.
+	// New rules update in place: checked against the bucket's other rules,
+	// the old ones go, the new ones come.
 	e.emu.ResetLog()
 	n.update(notification("silo-content", uploaded, rule("uploads/", "", "PutObject", "CompleteMultipartUpload", "CopyObject")), "rules")
 	require.Equal(t, []call{
+		{"GET", config, ""},
 		{"DELETE", config + "/queues/" + uploaded, ""},
 		{"PUT", config + "/queues/" + uploaded, ""},
 		{"GET", config, ""},
@@ -101,6 +104,62 @@ func TestR2EventNotificationCreateRefusesExisting(t *testing.T) {
 	e.fixture("PUT", "/event_notifications/r2/silo-content/configuration/queues/"+q, `{"rules":[{"actions":["PutObject"]}]}`)
 	err := e.resource("R2EventNotification", "n").createErr(notification("silo-content", q, rule("", "", "DeleteObject")))
 	require.ErrorContains(t, err, "pulumi import --stack test domecf:index:R2EventNotification n silo-content/"+q+" --provider domecf=urn:pulumi:test::dome::pulumi:providers:domecf::domecf")
+}
+
+// TestR2EventNotificationKeepsEvents: an update never leaves the bucket
+// without the pair's rules. Rules overlapping another queue's are refused
+// before anything changes; a PUT Cloudflare refuses anyway puts the old
+// rules back.
+func TestR2EventNotificationKeepsEvents(t *testing.T) {
+	e := newEnv(t)
+	e.fixture("POST", "/r2/buckets", `{"name":"silo-content"}`)
+	uploaded := e.fixture("POST", "/queues", `{"queue_name":"uploaded"}`)["queue_id"].(string)
+	audit := e.fixture("POST", "/queues", `{"queue_name":"audit"}`)["queue_id"].(string)
+	e.fixture("PUT", "/event_notifications/r2/silo-content/configuration/queues/"+audit, `{"rules":[{"actions":["PutObject"],"prefix":"b/"}]}`)
+	n := e.resource("R2EventNotification", "uploaded")
+	n.create(notification("silo-content", uploaded, rule("a/", "", "PutObject")))
+	live := func() []any {
+		got, err := e.client().GetR2EventNotifications(t.Context(), "silo-content")
+		require.NoError(t, err)
+		q, ok := got.Queue(uploaded)
+		require.True(t, ok, "the pair still has rules")
+		var prefixes []any
+		for _, r := range q.Rules {
+			prefixes = append(prefixes, r.Prefix)
+		}
+		return prefixes
+	}
+
+	// Every key overlaps audit's b/: refused, and nothing was sent.
+	_, checked := n.diff(notification("silo-content", uploaded, rule("", "", "PutObject")))
+	e.emu.ResetLog()
+	_, err := e.server.Update(p.UpdateRequest{ID: n.id, Urn: n.urn, State: n.state, Inputs: checked, OldInputs: n.inputs})
+	require.ErrorContains(t, err, `event notifications of bucket silo-content to queue `+uploaded+`: rules[0] (prefix "", suffix "") overlaps a rule sending the same action to queue audit (prefix "b/", suffix ""): an object event goes to one queue; narrow one of the two prefixes or suffixes`)
+	for _, c := range e.calls() {
+		require.Equal(t, "GET", c.Method, "nothing changed")
+	}
+	require.Equal(t, []any{"a/"}, live())
+
+	// Cloudflare refuses the new rules all the same: the old ones come back.
+	_, checked = n.diff(notification("silo-content", uploaded, rule("c/", "", "PutObject")))
+	e.emu.Inject(cfemu.Fault{Method: "PUT", PathPrefix: accPath + "/event_notifications/", Status: 400, Count: 1})
+	_, err = e.server.Update(p.UpdateRequest{ID: n.id, Urn: n.urn, State: n.state, Inputs: checked, OldInputs: n.inputs})
+	require.ErrorContains(t, err, "the old rules are back in place")
+	require.Equal(t, []any{"a/"}, live())
+}
+
+// TestR2EventNotificationCreateSurvivesLostAnswer: the retry of a PUT whose
+// answer was lost collides with the rules the first attempt added; the
+// bucket's configuration shows they are exactly the ones sent.
+func TestR2EventNotificationCreateSurvivesLostAnswer(t *testing.T) {
+	e := newEnv(t)
+	e.fixture("POST", "/r2/buckets", `{"name":"silo-content"}`)
+	q := e.fixture("POST", "/queues", `{"queue_name":"uploaded"}`)["queue_id"].(string)
+	e.loseAnswers("PUT", "/event_notifications/", 1)
+	n := e.resource("R2EventNotification", "uploaded")
+	created := n.create(notification("silo-content", q, rule("uploads/", "", "PutObject")))
+	require.Equal(t, "silo-content/"+q, created.ID)
+	n.requireNoRefreshDiff()
 }
 
 func TestR2EventNotificationCheck(t *testing.T) {
