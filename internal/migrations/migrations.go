@@ -13,7 +13,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"slices"
 	"strings"
 
 	"github.com/dome/infra/internal/sqlstmt"
@@ -36,8 +35,19 @@ type File struct {
 }
 
 // Checksum identifies a file's content; the migration resource records it
-// per applied file, so a later change to an applied file is caught.
-func Checksum(sql string) string {
+// per applied file, so a later change to an applied file is caught. Line
+// endings do not count: a checkout that turns LF into CRLF (git's autocrlf
+// on Windows) changes no migration.
+func Checksum(sql string) string { return checksum(strings.ReplaceAll(sql, "\r\n", "\n")) }
+
+// Matches reports whether sql is the content recorded as checksum: by
+// Checksum, or by the raw bytes, as a CRLF file was recorded before line
+// endings stopped counting.
+func Matches(sql, recorded string) bool {
+	return recorded == Checksum(sql) || recorded == checksum(sql)
+}
+
+func checksum(sql string) string {
 	sum := sha256.Sum256([]byte(sql))
 	return "sha256:" + hex.EncodeToString(sum[:])
 }
@@ -105,6 +115,5 @@ func read(dir string) ([]File, []string) {
 		}
 		files = append(files, File{Name: name, SQL: string(data)})
 	}
-	slices.SortFunc(files, func(a, b File) int { return strings.Compare(a.Name, b.Name) })
 	return files, probs
 }

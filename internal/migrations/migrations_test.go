@@ -1,6 +1,8 @@
 package migrations
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"os"
 	"path/filepath"
 	"testing"
@@ -72,11 +74,23 @@ func TestProblems(t *testing.T) {
 }
 
 func TestChecksumAndTable(t *testing.T) {
-	require.Equal(t, Checksum("SELECT 1;"), Checksum("SELECT 1;"))
+	require.Equal(t, "sha256:17db4fd369edb9244b9f91d9aeed145c3d04ad8ba6e95d06247f07a63527d11a", Checksum("SELECT 1;"), "the file's SHA-256")
 	require.NotEqual(t, Checksum("SELECT 1;"), Checksum("SELECT 1; "))
+	// Line endings are not content: a CRLF checkout matches what was applied
+	// from an LF one, and a file applied as CRLF before still matches.
+	lf, crlf := "CREATE TABLE a (x);\nCREATE TABLE b (y);\n", "CREATE TABLE a (x);\r\nCREATE TABLE b (y);\r\n"
+	require.Equal(t, Checksum(lf), Checksum(crlf))
+	require.True(t, Matches(crlf, Checksum(lf)))
+	require.True(t, Matches(crlf, "sha256:"+hexSHA256(crlf)))
+	require.False(t, Matches(lf+"-- edited\n", Checksum(lf)))
 	require.Regexp(t, `^sha256:[0-9a-f]{64}$`, Checksum(""))
 	require.True(t, ValidTable("d1_migrations"))
 	require.True(t, ValidTable("_schema"))
 	require.False(t, ValidTable("schema-history"))
 	require.False(t, ValidTable(`x"; DROP TABLE y; --`))
+}
+
+func hexSHA256(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])
 }

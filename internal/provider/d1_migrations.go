@@ -139,7 +139,7 @@ func appendOnly(applied []AppliedMigration, files []D1Migration) error {
 		case !ok:
 			errs = append(errs, fmt.Errorf("migration %s is applied (recorded checksum %s) but no longer in the migrations folder: "+
 				"applied migrations are append-only; restore the file, and undo its change with a new migration", a.Name, a.Checksum))
-		case migrations.Checksum(f.SQL) != a.Checksum:
+		case !migrations.Matches(f.SQL, a.Checksum):
 			errs = append(errs, fmt.Errorf("migration %s has changed since it was applied (recorded checksum %s, now %s): "+
 				"applied migrations are append-only; restore its applied content and put the change in a new file after the last one",
 				a.Name, a.Checksum, migrations.Checksum(f.SQL)))
