@@ -3,6 +3,7 @@ package provider
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	p "github.com/pulumi/pulumi-go-provider"
@@ -115,15 +116,13 @@ func sameConsumer(live cfapi.Consumer, in QueueConsumerArgs) bool {
 }
 
 // existingConsumer builds the "already exists" error with the import id of
-// the consumer in the way, when it can be found.
+// this worker's consumer of the queue, when it can be found; another
+// worker's consumer is not this one's to import.
 func existingConsumer(ctx context.Context, client *cfapi.Client, in QueueConsumerArgs, cause error) error {
 	importID := in.QueueID + "/<consumer-id>"
-	if list, err := client.ListQueueConsumers(ctx, in.QueueID); err == nil && len(list) > 0 {
-		importID = consumerID(in.QueueID, list[0].ConsumerID)
-		for _, c := range list {
-			if c.ScriptOf() == in.ScriptName {
-				importID = consumerID(in.QueueID, c.ConsumerID)
-			}
+	if list, err := client.ListQueueConsumers(ctx, in.QueueID); err == nil {
+		if i := slices.IndexFunc(list, func(c cfapi.Consumer) bool { return c.ScriptOf() == in.ScriptName }); i >= 0 {
+			importID = consumerID(in.QueueID, list[i].ConsumerID)
 		}
 	}
 	return alreadyExists(ctx, "QueueConsumer", "consumer of queue "+in.QueueID, importID, cause)

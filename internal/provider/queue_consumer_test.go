@@ -114,6 +114,12 @@ func TestQueueConsumerCreateRefusesExisting(t *testing.T) {
 	err := e.resource("QueueConsumer", "jobs").createErr(consumerInputs(q.jobs))
 	require.ErrorContains(t, err, "already exists")
 	require.ErrorContains(t, err, "pulumi import --stack test domecf:index:QueueConsumer jobs "+q.jobs+"/"+existing["consumer_id"].(string)+" --provider domecf=")
+
+	// Another worker's consumer is in the way: not this one's to import.
+	e.fixture("POST", "/queues/"+q.other+"/consumers", `{"script_name":"dome-processor-2","type":"worker"}`)
+	err = e.resource("QueueConsumer", "other").createErr(consumerInputs(q.other))
+	require.ErrorContains(t, err, "already exists")
+	require.ErrorContains(t, err, " "+q.other+"/<consumer-id> ")
 }
 
 func TestQueueConsumerBadImportID(t *testing.T) {
