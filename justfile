@@ -191,6 +191,8 @@ _pulumi stack +args:
       while IFS= read -r line || [ -n "$line" ]; do
         [[ "$line" =~ ^[[:space:]]*(export[[:space:]]+)?([A-Za-z_][A-Za-z0-9_]*)[[:space:]]*=[[:space:]]*(.*)$ ]] || continue
         name="${BASH_REMATCH[2]}" value="${BASH_REMATCH[3]}"
+        # As the program refuses it: an allowed deletion kept in a file stays allowed.
+        if [ "$name" = DOME_ALLOW_DELETE ]; then echo "error: .env.{{stack}} sets DOME_ALLOW_DELETE, which would allow those deletions in every later deploy of the stack; remove the line, and name the resources on the one command that deletes them: DOME_ALLOW_DELETE=\"<names>\" just pulumi-up {{stack}}" >&2; exit 1; fi
         if [[ "$value" =~ ^\"(.*)\"$ || "$value" =~ ^\'(.*)\'$ ]]; then value="${BASH_REMATCH[1]}"
         else
           # As the program's reader: " #" starts a comment after an unquoted value.

@@ -251,6 +251,16 @@ func TestRecipes(t *testing.T) {
 	require.Contains(t, out, `error: no terminal to confirm on: set DOME_CONFIRM=staging (or a list such as "dev staging") to deploy staging from CI`)
 	require.Equal(t, []string{"stack ls --json | passphrase=pass-staging " + backend, "preview --stack staging --diff | passphrase=pass-staging " + backend}, p.calls())
 
+	// A deletion allowed in a .env file would stay allowed for every later
+	// deploy: both the recipes' reader and the program's refuse the file.
+	p.write(".env.staging", "CLOUDFLARE_ACCOUNT_ID=0123456789abcdef0123456789abcdef\nPULUMI_CONFIG_PASSPHRASE=pass-staging\nDOME_ALLOW_DELETE=silo\n", 0o600)
+	for _, args := range [][]string{{"outputs", "staging"}, {"pulumi-preview", "staging"}} {
+		out, err = p.just(nil, args...)
+		require.Error(t, err, out)
+		require.Contains(t, out, "sets DOME_ALLOW_DELETE, which would allow those deletions in every later deploy of the stack", args)
+		require.Empty(t, p.calls(), "refused before any Pulumi command")
+	}
+
 	// The emulator recipe serves the local stack, and import plans against it.
 	host := p.startEmulator()
 	p.write("Pulumi.local.yaml", "config:\n  dome:environment: dev\n  dome:apiHostname: "+host+"\n  dome:servicesRoot: ../services\n", 0o644)

@@ -49,6 +49,11 @@ const (
 // this project: services/<worker>/src/index.ts beside the infra folder.
 const DefaultServicesRoot = "../services"
 
+// EnvAllowDelete names the stateful resources one command may delete
+// (internal/deletion). It is given per command, never kept in a .env
+// file: a deletion allowed there would stay allowed for every later deploy.
+const EnvAllowDelete = "DOME_ALLOW_DELETE"
+
 // EnvBundleDir names the folder bundles are written to, instead of
 // DefaultBundleDir (relative to this project).
 const (

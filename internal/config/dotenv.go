@@ -43,6 +43,10 @@ func LoadDotEnv(dir, stack string) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
+	if _, ok := vars[EnvAllowDelete]; ok {
+		return fmt.Errorf("%s: sets %s, which would allow those deletions in every later deploy of the stack; remove the line, and name the resources on the one command that deletes them: %s=\"<names>\" just pulumi-up %s",
+			path, EnvAllowDelete, EnvAllowDelete, stack)
+	}
 	for k, v := range vars {
 		if os.Getenv(k) == "" || stack == LocalStack {
 			if err := os.Setenv(k, v); err != nil {

@@ -30,4 +30,10 @@ func TestLoadDotEnv(t *testing.T) {
 
 	require.NoError(t, os.WriteFile(filepath.Join(dir, ".env.bad"), []byte("A='unterminated\n"), 0o600))
 	require.ErrorContains(t, LoadDotEnv(dir, "bad"), ".env.bad")
+
+	// A deletion is allowed per command, never by a file.
+	require.NoError(t, os.WriteFile(filepath.Join(dir, ".env.qa"), []byte("DOME_TEST_D=x\nDOME_ALLOW_DELETE=silo\n"), 0o600))
+	t.Setenv("DOME_TEST_D", "")
+	require.EqualError(t, LoadDotEnv(dir, "qa"), filepath.Join(dir, ".env.qa")+`: sets DOME_ALLOW_DELETE, which would allow those deletions in every later deploy of the stack; remove the line, and name the resources on the one command that deletes them: DOME_ALLOW_DELETE="<names>" just pulumi-up qa`)
+	require.Empty(t, os.Getenv("DOME_TEST_D"), "nothing of the file was loaded")
 }

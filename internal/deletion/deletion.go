@@ -19,7 +19,7 @@ import (
 
 // EnvAllow names the resources a deletion is allowed for, by logical name,
 // separated by spaces or commas: DOME_ALLOW_DELETE="silo dome-raw".
-const EnvAllow = "DOME_ALLOW_DELETE"
+const EnvAllow = config.EnvAllowDelete
 
 // Kind is one kind of stateful resource: the stack output (and topology
 // list) that holds it, keyed by logical name, and what to call it.
