@@ -19,7 +19,6 @@ import (
 	"github.com/dome/infra/internal/cfapi"
 	"github.com/dome/infra/internal/cfemu"
 	"github.com/dome/infra/internal/config"
-	"github.com/dome/infra/internal/deletion"
 	"github.com/dome/infra/internal/naming"
 )
 
@@ -174,11 +173,11 @@ func TestProgramOnEngine(t *testing.T) {
 			require.NoError(t, e.stack.SetConfig(context.Background(), "dome:topology", auto.ConfigValue{Value: string(must(json.Marshal(dropped)))}))
 			_, err = e.stack.Preview(context.Background())
 			require.ErrorContains(t, err, `refusing to delete R2 bucket "dome-raw": no longer in the topology, it would be deleted with its data`)
-			env[deletion.EnvAllow] = "dome-raw"
+			env[config.EnvAllowDelete] = "dome-raw"
 			pv, err := e.stack.Preview(context.Background())
 			require.NoError(t, err)
 			require.Equal(t, 1, pv.ChangeSummary["delete"], "the named bucket, and nothing else, is deleted")
-			delete(env, deletion.EnvAllow)
+			delete(env, config.EnvAllowDelete)
 			require.NoError(t, e.stack.SetConfig(context.Background(), "dome:topology", auto.ConfigValue{Value: vals.Config["dome:topology"]}))
 
 			// What `just import` prints adopts everything into an empty

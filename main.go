@@ -141,7 +141,7 @@ func guardDeletions(ctx *pulumi.Context, cfg *config.Config, getenv func(string)
 			last[k.Output] = d.SecretValue
 		}
 	}
-	return deletion.Check(deletion.Deployed(last), deletion.Declared(cfg.Topology), getenv(deletion.EnvAllow))
+	return deletion.Check(deletion.Deployed(last), deletion.Declared(cfg.Topology), getenv(config.EnvAllowDelete))
 }
 
 // The official provider's retry settings: attempts after the first, and

@@ -78,8 +78,8 @@ type entry struct {
 
 // record is a Module without its paths, which follow from the store.
 type record struct {
-	SHA256, MapSHA256      string
-	Size, MapSize, Gzipped int64
+	SHA256, MapSHA256 string
+	Size, Gzipped     int64
 }
 
 // fileFact is a file by its content. Sizes and times are not trusted:

@@ -120,7 +120,7 @@ func (b *build) job(j Job) (Module, error) {
 		return Module{}, fmt.Errorf("%s: %w", j.Entry, err)
 	}
 	if sourceMap != nil {
-		rec.MapSHA256, rec.MapSize = sum(sourceMap), int64(len(sourceMap))
+		rec.MapSHA256 = sum(sourceMap)
 		if err := s.put(rec.MapSHA256+".js.map", sourceMap); err != nil {
 			return Module{}, fmt.Errorf("%s: %w", j.Entry, err)
 		}

@@ -50,7 +50,8 @@ const (
 const DefaultServicesRoot = "../services"
 
 // EnvAllowDelete names the stateful resources one command may delete
-// (internal/deletion). It is given per command, never kept in a .env
+// (internal/deletion), by logical name, separated by spaces or commas:
+// DOME_ALLOW_DELETE="silo dome-raw". It is given per command, never kept in a .env
 // file: a deletion allowed there would stay allowed for every later deploy.
 const EnvAllowDelete = "DOME_ALLOW_DELETE"
 

@@ -17,10 +17,6 @@ import (
 	"github.com/dome/infra/internal/config"
 )
 
-// EnvAllow names the resources a deletion is allowed for, by logical name,
-// separated by spaces or commas: DOME_ALLOW_DELETE="silo dome-raw".
-const EnvAllow = config.EnvAllowDelete
-
 // Kind is one kind of stateful resource: the stack output (and topology
 // list) that holds it, keyed by logical name, and what to call it.
 type Kind struct {
@@ -74,7 +70,8 @@ func Deployed(outputs map[string]any) Inventory {
 }
 
 // Check returns an error listing every resource deployed but no longer
-// declared whose logical name allow (EnvAllow's value) does not name.
+// declared whose logical name allow (config.EnvAllowDelete's value: logical
+// names separated by spaces or commas) does not name.
 func Check(deployed, declared Inventory, allow string) error {
 	allowed := strings.FieldsFunc(allow, func(r rune) bool { return r == ' ' || r == ',' })
 	var refused, names []string
@@ -98,7 +95,7 @@ func Check(deployed, declared Inventory, allow string) error {
 	}
 	return fmt.Errorf("refusing to delete %s: no longer in the topology, %s deleted with %s data; "+
 		"put back what should stay in Pulumi.yaml, or, to delete on purpose, name what may go: %s=%q",
-		strings.Join(refused, ", "), they, their, EnvAllow, strings.Join(names, " "))
+		strings.Join(refused, ", "), they, their, config.EnvAllowDelete, strings.Join(names, " "))
 }
 
 func names[T any](items []T, name func(T) string) []string {

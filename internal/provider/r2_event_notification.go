@@ -144,9 +144,11 @@ func (*R2EventNotification) Create(ctx context.Context, req infer.CreateRequest[
 		// answer was lost collides with what the first attempt added: the
 		// bucket's configuration tells whether that was exactly these rules.
 		if now, rerr := client.GetR2EventNotifications(ctx, in.BucketName); rerr == nil {
-			if q, found := now.Queue(in.QueueID); found && sameRules(notificationState(in.BucketName, q).Rules, in.Rules) {
-				p.GetLogger(ctx).Infof("event notifications of bucket %s to queue %s: the answer was lost, but Cloudflare holds exactly these rules", in.BucketName, in.QueueID)
-				state, err = notificationState(in.BucketName, q), nil
+			if q, found := now.Queue(in.QueueID); found {
+				if held := notificationState(in.BucketName, q); sameRules(held.Rules, in.Rules) {
+					p.GetLogger(ctx).Infof("event notifications of bucket %s to queue %s: the answer was lost, but Cloudflare holds exactly these rules", in.BucketName, in.QueueID)
+					state, err = held, nil
+				}
 			}
 		}
 	}

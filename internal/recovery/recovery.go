@@ -276,13 +276,11 @@ type lockFile struct {
 func repairCheckpoint(root, project, stack string) ([]string, error) {
 	var done []string
 	state := filepath.Join(root, ".pulumi")
-	for _, pattern := range []string{
-		filepath.Join(state, "stacks", project, stack+".json*.attrs"),
-		filepath.Join(state, "locks", "organization", project, stack, "*.attrs"),
-		filepath.Join(state, "locks", stack, "*.attrs"),
-		filepath.Join(state, "history", project, stack, "*.attrs"),
-		filepath.Join(state, "backups", project, stack, "*.attrs"),
-	} {
+	patterns := []string{filepath.Join(state, "stacks", project, stack+".json*.attrs")}
+	for _, dir := range append(lockDirs(root, project, stack), filepath.Join(state, "history", project, stack), filepath.Join(state, "backups", project, stack)) {
+		patterns = append(patterns, filepath.Join(dir, "*.attrs"))
+	}
+	for _, pattern := range patterns {
 		sidecars, _ := filepath.Glob(pattern)
 		for _, f := range sidecars {
 			if data, err := os.ReadFile(f); err != nil || json.Valid(data) {
@@ -317,16 +315,22 @@ func repairCheckpoint(root, project, stack string) ([]string, error) {
 	return append(done, fmt.Sprintf("%s was cut short when the CLI died; restored the previous checkpoint from %s.bak", filepath.Base(path), filepath.Base(path))), nil
 }
 
+// lockDirs are where Pulumi's file backend keeps a stack's locks: under
+// the project for project-scoped stacks, else under the stack alone.
+func lockDirs(root, project, stack string) []string {
+	return []string{
+		filepath.Join(root, ".pulumi", "locks", "organization", project, stack),
+		filepath.Join(root, ".pulumi", "locks", stack),
+	}
+}
+
 // staleLocks returns the holders of the stack's locks in a file backend at
 // root, all of them gone, and refuses when one still runs or cannot be
 // checked. A lock on another backend is left to Pulumi, whose error names
 // `pulumi cancel`.
 func staleLocks(root, project, stack string) ([]string, error) {
 	var files []string
-	for _, dir := range []string{
-		filepath.Join(root, ".pulumi", "locks", "organization", project, stack),
-		filepath.Join(root, ".pulumi", "locks", stack),
-	} {
+	for _, dir := range lockDirs(root, project, stack) {
 		found, _ := filepath.Glob(filepath.Join(dir, "*.json"))
 		files = append(files, found...)
 	}
