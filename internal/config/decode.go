@@ -24,6 +24,12 @@ func decode(raw, key string, v any) Problems {
 		ps.add(key, "is not a valid value (%v); write it as YAML under the key", err)
 		return ps
 	}
+	return decodeNode(n, key, v)
+}
+
+// decodeNode is decode of a value already parsed.
+func decodeNode(n *node, key string, v any) Problems {
+	var ps Problems
 	d := decoder{ps: &ps}
 	d.value(key, n, reflect.ValueOf(v).Elem())
 	return ps

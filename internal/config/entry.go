@@ -1,7 +1,6 @@
 package config
 
 import (
-	"encoding/json"
 	"fmt"
 	"maps"
 	"regexp"
@@ -75,15 +74,15 @@ func (c *Config) applyOverrides(raw string, topologyRead bool) Problems {
 		ps.add(key(KeyWorkers), "must be a mapping of workers to their overridden fields, not %s; %s", n.describe(), form)
 		return ps
 	}
-	byWorker := map[string]map[string]json.RawMessage{}
+	byWorker := map[string]map[string]*node{}
 	for _, w := range n.members {
 		if w.value.kind != kindObject {
 			ps.add(key(KeyWorkers)+"."+w.name, "must be a mapping of fields to their values, not %s; %s", w.value.describe(), form)
 			continue
 		}
-		byWorker[w.name] = map[string]json.RawMessage{}
+		byWorker[w.name] = map[string]*node{}
 		for _, f := range w.value.members {
-			byWorker[w.name][f.name] = f.value.raw
+			byWorker[w.name][f.name] = f.value
 		}
 	}
 	declared := make([]string, len(c.Topology.Workers))
@@ -106,7 +105,7 @@ func (c *Config) applyOverrides(raw string, topologyRead bool) Problems {
 		set := map[string]bool{}
 		c.overridden[name] = set
 		for _, field := range slices.Sorted(maps.Keys(byWorker[name])) {
-			value := string(byWorker[name][field])
+			value := byWorker[name][field]
 			fk := wk + "." + field
 			example, ok := overridable[field]
 			if !ok {
@@ -129,7 +128,7 @@ func (c *Config) applyOverrides(raw string, topologyRead bool) Problems {
 // override decodes one overridden field, at key, into w, noting the vars it
 // sets. Problems name the key and the value as the rest of the topology's
 // do, and a field that has any leaves w as it was.
-func (w *Worker) override(field, key, value string, set map[string]bool) Problems {
+func (w *Worker) override(field, key string, value *node, set map[string]bool) Problems {
 	switch field {
 	case "vars":
 		var vars map[string]string
@@ -163,9 +162,9 @@ func (w *Worker) override(field, key, value string, set map[string]bool) Problem
 }
 
 // assign sets *dst to value, decoded whole, or leaves it and says why.
-func assign[T any](dst *T, key, value string) Problems {
+func assign[T any](dst *T, key string, value *node) Problems {
 	var v T
-	if ps := decode(value, key, &v); len(ps) > 0 {
+	if ps := decodeNode(value, key, &v); len(ps) > 0 {
 		return ps
 	}
 	*dst = v
