@@ -15,16 +15,13 @@ import (
 	"github.com/dome/infra/internal/cfemu"
 )
 
-// shell runs a command line exactly as printed, with the pinned pulumi
+// shell runs a command line exactly as printed, with the suite's pulumi
 // first on PATH, in dir, with env added to the test's environment.
 func shell(t *testing.T, dir string, env map[string]string, line string) (string, error) {
 	t.Helper()
-	pulumiCLI(t)
-	tools, err := filepath.Abs(filepath.Join(".tools", "bin"))
-	require.NoError(t, err)
 	cmd := exec.Command("bash", "-c", line)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "PATH="+tools+string(os.PathListSeparator)+os.Getenv("PATH"))
+	cmd.Env = append(os.Environ(), "PATH="+filepath.Join(pulumiRoot(t), "bin")+string(os.PathListSeparator)+os.Getenv("PATH"))
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
@@ -66,6 +63,7 @@ func TestBarePulumiReachesProjectState(t *testing.T) {
 // companion's "already exists" error adopts the object, as printed, into
 // the stack with its explicit provider, after which the deploy converges.
 func TestAlreadyExistsCommandRunsAsPrinted(t *testing.T) {
+	requireLanguageHost(t)
 	cfg := fleet(2, 0)
 	env := newEmulated(t, cfemu.Config{}, nil)
 	e := newEngine(t, "dev", fleetProgram(cfg, env.front.URL+"/client/v4"), map[string]string{"CLOUDFLARE_RPS": "1000"})
@@ -94,4 +92,17 @@ func TestAlreadyExistsCommandRunsAsPrinted(t *testing.T) {
 	require.Equal(t, 6, changes["same"]+changes["create"], "nothing updated, replaced or deleted: %v", changes)
 	require.Contains(t, []int{1, 2}, changes["create"], "only workers.dev settings are created: %v", changes)
 	requireFleetExactly(t, cfg, env.client)
+}
+
+// TestFirstCommandPrintsNoError: on a fresh clone, the first thing `just
+// deploy-local` asks the CLI (which stacks exist) finds the state folder it
+// has never made, and a successful run prints no `error:` line.
+func TestFirstCommandPrintsNoError(t *testing.T) {
+	p := recipesOn(t, map[string]string{"PULUMI_HOME": t.TempDir(), "PULUMI_SKIP_UPDATE_CHECK": "true"})
+	require.NoDirExists(t, filepath.Join(p.dir, ".state"))
+	out, err := p.just(nil, "_pulumi", "local", "stack", "ls", "--json")
+	require.NoError(t, err, out)
+	require.NotContains(t, out, "error")
+	require.Contains(t, out, "[]")
+	require.DirExists(t, filepath.Join(p.dir, ".state"))
 }

@@ -142,6 +142,7 @@ func sorted[T any](items []T, name func(T) string) []string {
 // preview shows no change.
 func TestProgramInterrupted(t *testing.T) {
 	requireCloudflarePlugin(t)
+	requireLanguageHost(t) // recover imports what the interrupted deploys created
 	t.Run("faulty network", func(t *testing.T) {
 		d := newDome(t, "dev", cfemu.Config{}, &cfemu.NetworkFaults{Seed: 2, Unavailable: 0.10, Reset: 0.05}, pulumiCLI(t))
 		defer d.e.dump()

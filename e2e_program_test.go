@@ -36,8 +36,7 @@ func requireCloudflarePlugin(t testing.TB) {
 			return
 		}
 	}
-	t.Skip("the official Cloudflare provider plugin 5.49.1 is not installed, and no download site is reachable here; " +
-		"on a machine with internet, `pulumi plugin install resource cloudflare 5.49.1` enables this whole-program suite")
+	skipWithout(t, "the official Cloudflare provider plugin 5.49.1", "`just plugins` (or `pulumi plugin install resource cloudflare 5.49.1`) installs it where Pulumi's download site is reachable")
 }
 
 // stackConfig is a stack's configuration as the Automation API sets it.
@@ -53,6 +52,7 @@ func stackConfig(vals *config.Values) auto.ConfigMap {
 // the emulator over TLS (the official provider speaks only https).
 func TestProgramOnEngine(t *testing.T) {
 	requireCloudflarePlugin(t)
+	requireLanguageHost(t) // for the `pulumi import` that `just import` prints
 	for _, stackName := range []string{"dev", "prod"} {
 		t.Run(stackName, func(t *testing.T) {
 			// The zone the stacks' routes and custom domains name.
@@ -159,12 +159,30 @@ func TestProgramOnEngine(t *testing.T) {
 				require.ErrorContains(t, err, `unable to replace resource "urn:pulumi:prod::dome::cloudflare:index/r2Bucket:R2Bucket::silo-content"`)
 				require.ErrorContains(t, err, `+ location : "WEUR"`)
 
+				// Every prod resource is protected, so not one DELETE reaches
+				// Cloudflare from the bare CLI (the Automation API runs
+				// `pulumi destroy --yes --skip-preview` and `pulumi up --yes
+				// --skip-preview`): a destroy, or an up whose topology lost
+				// every worker, stops at the first resource it reaches.
+				require.NoError(t, e.stack.SetConfig(context.Background(), "dome:topology", auto.ConfigValue{Value: vals.Config["dome:topology"]}))
+				emu.ResetLog()
 				_, err = e.stack.Destroy(context.Background())
-				require.ErrorContains(t, err, "protect", "prod's stateful resources refuse deletion")
+				require.ErrorContains(t, err, "because it is protected")
+				require.Empty(t, deletes(emu), "a bare destroy of prod deletes nothing")
+
+				var bare map[string]any
+				require.NoError(t, json.Unmarshal([]byte(vals.Config["dome:topology"]), &bare))
+				delete(bare, "workers")
+				require.NoError(t, e.stack.SetConfig(context.Background(), "dome:topology", auto.ConfigValue{Value: string(must(json.Marshal(bare)))}))
+				require.NoError(t, e.stack.RemoveConfig(context.Background(), "dome:workers"))
+				_, err = e.stack.Up(context.Background())
+				require.ErrorContains(t, err, "because it is protected")
+				require.ErrorContains(t, err, "`pulumi state unprotect", "the error says how to retire a worker on purpose")
+				require.Empty(t, deletes(emu), "an up that drops every worker deletes nothing in prod")
 				return
 			}
 			// Dropping a stateful resource fails the preview: the program
-			// reads what the stack holds from its own last outputs. Named in
+			// reads what the stack holds from its state. Named in
 			// DOME_ALLOW_DELETE, the deletion goes ahead.
 			var dropped config.Topology
 			require.NoError(t, json.Unmarshal([]byte(vals.Config["dome:topology"]), &dropped))
@@ -172,7 +190,7 @@ func TestProgramOnEngine(t *testing.T) {
 			dropped.R2Buckets = dropped.R2Buckets[1:]
 			require.NoError(t, e.stack.SetConfig(context.Background(), "dome:topology", auto.ConfigValue{Value: string(must(json.Marshal(dropped)))}))
 			_, err = e.stack.Preview(context.Background())
-			require.ErrorContains(t, err, `refusing to delete R2 bucket "dome-raw": no longer in the topology, it would be deleted with its data`)
+			require.ErrorContains(t, err, `refusing to delete R2 bucket "dome-raw" (no longer in the topology): its data would be lost`)
 			env[config.EnvAllowDelete] = "dome-raw"
 			pv, err := e.stack.Preview(context.Background())
 			require.NoError(t, err)

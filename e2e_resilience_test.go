@@ -14,7 +14,6 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -177,13 +176,7 @@ func TestFaultyNetworkConverges(t *testing.T) {
 // test can kill the CLI itself (not the test process) mid-deploy.
 func killable(t *testing.T) (auto.PulumiCommand, func()) {
 	t.Helper()
-	pulumiCLI(t) // skips when there is none
-	real, err := filepath.Abs(filepath.Join(".tools", "bin", "pulumi"))
-	require.NoError(t, err)
-	if _, err := os.Stat(real); err != nil {
-		real, err = exec.LookPath("pulumi")
-		require.NoError(t, err)
-	}
+	real := filepath.Join(pulumiRoot(t), "bin", "pulumi")
 	root := t.TempDir()
 	pidFile := filepath.Join(root, "pid")
 	require.NoError(t, os.MkdirAll(filepath.Join(root, "bin"), 0o755))
@@ -207,6 +200,7 @@ func killable(t *testing.T) (auto.PulumiCommand, func()) {
 // cancelled CI job would) while creates are in flight. It leaves a lock,
 // pending creates and orphans; `just recover` then one up converge.
 func TestKilledDeployRecovers(t *testing.T) {
+	requireLanguageHost(t)
 	cfg := fleet(30, 2)
 	var puts atomic.Int32
 	var once sync.Once

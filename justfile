@@ -68,7 +68,6 @@ deploy-local: _require-pulumi build
 
 # Create a stack in the state backend, with passphrase-encrypted secrets.
 pulumi-stack-init stack: _require-pulumi (_known stack)
-    @if [[ "$PULUMI_BACKEND_URL" == file://* ]]; then mkdir -p "${PULUMI_BACKEND_URL#file://}"; fi
     @{{on}} {{stack}} stack init {{stack}} --secrets-provider passphrase
 
 # Preview a stack's changes.
@@ -212,6 +211,9 @@ _pulumi stack +args:
       echo "error: PULUMI_CONFIG_PASSPHRASE is not set: the {{stack}} stack's secrets are encrypted with a passphrase; export it or put it in .env.{{stack}}" >&2
       exit 1
     fi
+    # A file backend's folder is made on first use (bare commands get the same
+    # from Pulumi.yaml's create_dir), so a fresh clone's first command finds it.
+    if [[ "$PULUMI_BACKEND_URL" == file://* ]]; then state="${PULUMI_BACKEND_URL#file://}"; mkdir -p "${state%%\?*}"; fi
     echo "+ pulumi {{args}}" >&2
     exec {{pulumi}} {{args}}
 

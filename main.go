@@ -68,34 +68,36 @@ func run(ctx *pulumi.Context, getenv func(string) string) (pulumi.Map, error) {
 	if err != nil {
 		return nil, err
 	}
-	// Stateful resources are protected in prod: no update or destroy can
-	// delete or replace them until someone explicitly unprotects one.
-	stateful := []pulumi.ResourceOption{providers, pulumi.Protect(cfg.Protect)}
+	// In prod every resource is protected: the engine checks protection only
+	// as it reaches each delete, so a bare `pulumi destroy` or an up that
+	// drops a worker would otherwise take the workers, routes and consumers
+	// down before it stopped at the first protected database. Nothing is
+	// deleted or replaced until someone unprotects that one resource.
+	owned := pulumi.Composite(providers, pulumi.Protect(cfg.Protect))
 
 	res := bindings.Resources{}
-	if res.Databases, err = databases.Create(ctx, cfg, stateful...); err != nil {
+	if res.Databases, err = databases.Create(ctx, cfg, owned); err != nil {
 		return nil, err
 	}
-	// Deleting a migrations resource drops nothing, so it needs no protection.
-	if res.Migrations, err = databases.Migrate(ctx, cfg, res.Databases, providers); err != nil {
+	if res.Migrations, err = databases.Migrate(ctx, cfg, res.Databases, owned); err != nil {
 		return nil, err
 	}
-	if res.Buckets, err = storage.Create(ctx, cfg, stateful...); err != nil {
+	if res.Buckets, err = storage.Create(ctx, cfg, owned); err != nil {
 		return nil, err
 	}
-	if res.Namespaces, err = kv.Create(ctx, cfg, stateful...); err != nil {
+	if res.Namespaces, err = kv.Create(ctx, cfg, owned); err != nil {
 		return nil, err
 	}
-	if res.Queues, err = queues.Create(ctx, cfg, stateful...); err != nil {
+	if res.Queues, err = queues.Create(ctx, cfg, owned); err != nil {
 		return nil, err
 	}
-	if res.Indexes, err = vectorize.Create(ctx, cfg, stateful...); err != nil {
+	if res.Indexes, err = vectorize.Create(ctx, cfg, owned); err != nil {
 		return nil, err
 	}
-	if _, err = storage.Notify(ctx, cfg, res.Buckets, res.Queues, providers); err != nil {
+	if _, err = storage.Notify(ctx, cfg, res.Buckets, res.Queues, owned); err != nil {
 		return nil, err
 	}
-	ws, err := workers.Create(ctx, cfg, res, providers)
+	ws, err := workers.Create(ctx, cfg, res, owned)
 	if err != nil {
 		return nil, err
 	}
@@ -103,11 +105,11 @@ func run(ctx *pulumi.Context, getenv func(string) string) (pulumi.Map, error) {
 	entries := make(map[string]*entrypoints.Entry, len(ws))
 	for _, w := range cfg.Topology.Workers {
 		scripts[w.Name] = ws[w.Name].Script
-		if entries[w.Name], err = entrypoints.Create(ctx, cfg, w, ws[w.Name].Script, zones, providers); err != nil {
+		if entries[w.Name], err = entrypoints.Create(ctx, cfg, w, ws[w.Name].Script, zones, owned); err != nil {
 			return nil, err
 		}
 	}
-	consumers, err := queues.Consume(ctx, cfg, res.Queues, scripts, providers)
+	consumers, err := queues.Consume(ctx, cfg, res.Queues, scripts, owned)
 	if err != nil {
 		return nil, err
 	}
@@ -115,33 +117,25 @@ func run(ctx *pulumi.Context, getenv func(string) string) (pulumi.Map, error) {
 }
 
 // guardDeletions fails the run, before any resource is registered, when
-// the topology drops a stateful resource the stack holds and DOME_ALLOW_DELETE
-// does not name it. What the stack holds is read from its own last outputs
-// through a reference to itself: the one record of the previous deploy a
-// program can read, with any backend, in a plain `pulumi preview` too.
+// the configuration would delete or replace a stateful resource the stack
+// holds and DOME_ALLOW_DELETE does not name it. What the stack holds is read
+// from its state through the engine's readStackResourceOutputs: every
+// resource, however it got there, with any backend, in a plain `pulumi
+// preview` too. Being an invoke, not a resource, the read leaves nothing in
+// state for a refresh to find changed or a preview to print.
 func guardDeletions(ctx *pulumi.Context, cfg *config.Config, getenv func(string) string) error {
 	org := ctx.Organization()
 	if org == "" {
 		org = "organization" // the file backend's
 	}
-	self, err := pulumi.NewStackReference(ctx, "self", &pulumi.StackReferenceArgs{
-		Name: pulumi.String(org + "/" + ctx.Project() + "/" + ctx.Stack()),
-	})
-	if err != nil {
-		return fmt.Errorf("reference to this stack's last outputs: %w", err)
+	var state struct {
+		Outputs map[string]any `pulumi:"outputs"`
 	}
-	last := map[string]any{}
-	for _, k := range deletion.Kinds {
-		d, err := self.GetOutputDetails(k.Output)
-		if err != nil {
-			return fmt.Errorf("reading this stack's last output %q: %w", k.Output, err)
-		}
-		last[k.Output] = d.Value
-		if d.SecretValue != nil {
-			last[k.Output] = d.SecretValue
-		}
+	args := map[string]any{"stackName": org + "/" + ctx.Project() + "/" + ctx.Stack()}
+	if _, err := ctx.InvokePackageRaw("pulumi:pulumi:readStackResourceOutputs", args, &state, ""); err != nil {
+		return fmt.Errorf("reading what this stack's state holds: %w", err)
 	}
-	return deletion.Check(deletion.Deployed(last), deletion.Declared(cfg.Topology), getenv(config.EnvAllowDelete))
+	return deletion.Check(deletion.Held(state.Outputs), cfg, getenv(config.EnvAllowDelete))
 }
 
 // The official provider's retry settings: attempts after the first, and

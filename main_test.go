@@ -41,9 +41,9 @@ type mocks struct {
 	mu        sync.Mutex
 	seen      []*registered
 	zoneReads int
-	// last is the stack's outputs from its previous deploy, which the
-	// program reads through a reference to its own stack.
-	last resource.PropertyMap
+	// held is what the stack's state holds from earlier deploys, by URN,
+	// as the engine's readStackResourceOutputs returns it.
+	held map[string]any
 }
 
 func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
@@ -51,9 +51,6 @@ func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 	id := strings.ToLower(typ) + "-" + args.Name
 	if strings.HasPrefix(args.TypeToken, "pulumi:providers:") {
 		id = "provider-" + args.Name
-	}
-	if args.TypeToken == "pulumi:pulumi:StackReference" {
-		return args.ID, resource.PropertyMap{"name": resource.NewStringProperty(args.ID), "outputs": resource.NewObjectProperty(m.last)}, nil
 	}
 	r := &registered{Type: args.TypeToken, Name: args.Name, ID: id, Inputs: args.Inputs}
 	outs := args.Inputs.Copy()
@@ -75,6 +72,9 @@ func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 var testZones = map[string]string{"dome.example": "zone-dome-example", "dome.test": "zone-dome-test"}
 
 func (m *mocks) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
+	if args.Token == "pulumi:pulumi:readStackResourceOutputs" {
+		return resource.NewPropertyMapFromMap(map[string]any{"name": args.Args["stackName"], "outputs": m.held}), nil
+	}
 	if args.Token == "cloudflare:index/getZones:getZones" {
 		m.mu.Lock()
 		m.zoneReads++
@@ -125,14 +125,14 @@ func deploy(t testing.TB, stack string, env map[string]string, edit func(*config
 }
 
 // runMocked runs the program under mocks with the given configuration, on
-// a stack whose last deploy left the outputs last. On failure it returns
+// a stack whose state holds held (see mocks.held). On failure it returns
 // the deployment too, without outputs.
-func runMocked(vals *config.Values, env map[string]string, last map[string]any) (*deployment, error) {
+func runMocked(vals *config.Values, env map[string]string, held map[string]any) (*deployment, error) {
 	if _, set := env[config.EnvBundleDir]; !set {
 		env = maps.Clone(env)
 		env[config.EnvBundleDir] = filepath.Join(scratch(), "bundles")
 	}
-	d := &deployment{mocks: &mocks{last: resource.NewPropertyMapFromMap(last)}}
+	d := &deployment{mocks: &mocks{held: held}}
 	var wg sync.WaitGroup
 	err := pulumi.RunErr(func(ctx *pulumi.Context) error {
 		outs, err := run(ctx, func(k string) string { return env[k] })
@@ -234,7 +234,6 @@ func TestStacks(t *testing.T) {
 			for _, w := range workers {
 				r := m.find(t, tWorker, w)
 				require.Equal(t, phys(w), str(t, r.Inputs, "name"))
-				require.False(t, r.Protect, "workers can always be redeployed")
 				b := bindingsOf(t, r)
 				require.Equal(t, tt.logLevel, str(t, b["LOG_LEVEL"], "text"))
 				require.Equal(t, tt.stack, str(t, b["ENVIRONMENT"], "text"))
@@ -243,6 +242,14 @@ func TestStacks(t *testing.T) {
 				require.Equal(t, 1.0, obs["headSamplingRate"].NumberValue())
 			}
 			require.Len(t, slices.DeleteFunc(slices.Clone(m.seen), func(r *registered) bool { return r.Type != tWorker }), len(workers))
+			// In prod everything the program owns is protected, so that not
+			// even a bare `pulumi destroy` deletes a worker or an entry point
+			// before it stops at a database; the providers own nothing.
+			for _, r := range m.seen {
+				if !strings.HasPrefix(r.Type, "pulumi:providers:") {
+					require.Equal(t, tt.protected, r.Protect, "%s %s protection", r.Type, r.Name)
+				}
+			}
 
 			// Bindings resolve to this stack's ids and physical names.
 			api := m.find(t, tWorker, "dome-api")
@@ -283,7 +290,7 @@ func TestStacks(t *testing.T) {
 				require.Contains(t, c.Deps, urn(tt.stack, tWorker, worker))
 			}
 			// silo-content announces stored objects on silo-content-uploaded,
-			// once both exist; the notification is not stateful, so never protected.
+			// once both exist.
 			notify := m.find(t, tNotify, "silo-content/silo-content-uploaded")
 			require.Equal(t, phys("silo-content"), str(t, notify.Inputs, "bucketName"))
 			require.Equal(t, "queue-silo-content-uploaded", str(t, notify.Inputs, "queueId"))
@@ -291,7 +298,6 @@ func TestStacks(t *testing.T) {
 				"actions":     []any{"PutObject", "CompleteMultipartUpload"},
 				"description": "New content stored by silo.",
 			}}), notify.Inputs["rules"])
-			require.False(t, notify.Protect)
 			require.ElementsMatch(t, []string{urn(tt.stack, tR2, "silo-content"), urn(tt.stack, tQueue, "silo-content-uploaded")}, notify.Deps)
 
 			cron := m.find(t, tCron, "dome-cron")
@@ -476,9 +482,9 @@ func requireCode(t *testing.T, w *registered, want bundle.Module) {
 	}
 }
 
-// TestDeletingDataMustBeAskedFor: a topology that drops a stateful
-// resource the stack deployed fails before anything is registered, unless
-// DOME_ALLOW_DELETE names it.
+// TestDeletingDataMustBeAskedFor: a topology that drops or replaces a
+// stateful resource the stack's state holds fails before anything is
+// registered, unless DOME_ALLOW_DELETE names it.
 func TestDeletingDataMustBeAskedFor(t *testing.T) {
 	vals, err := config.ReadFiles(".", "dev")
 	require.NoError(t, err)
@@ -486,25 +492,31 @@ func TestDeletingDataMustBeAskedFor(t *testing.T) {
 	first, err := runMocked(vals, testEnv, nil)
 	require.NoError(t, err)
 
-	// The last deploy's outputs, plus a database and a bucket since dropped.
-	last := map[string]any{}
-	for k, v := range first.outputs {
-		last[k] = v
+	// What the first deploy left in state, as readStackResourceOutputs
+	// returns it, plus a database and a bucket since dropped (say `just
+	// recover` imported them, so no output ever named them).
+	held := map[string]any{}
+	for _, r := range first.mocks.seen {
+		held[urn("dev", r.Type, r.Name)] = map[string]any{"type": r.Type, "outputs": r.Inputs.Mappable()}
 	}
-	last["d1Databases"] = map[string]any{"dome-meta": map[string]any{}, "silo": map[string]any{}, "old-db": map[string]any{"id": "x"}}
-	last["r2Buckets"] = map[string]any{"dome-raw": map[string]any{}, "silo-content": map[string]any{}, "archive": map[string]any{}}
+	_, err = runMocked(vals, testEnv, held)
+	require.NoError(t, err, "an unchanged topology deletes nothing")
 
-	d, err := runMocked(vals, testEnv, last)
-	require.ErrorContains(t, err, `refusing to delete D1 database "old-db", R2 bucket "archive": no longer in the topology, they would be deleted with their data; put back what should stay in Pulumi.yaml, or, to delete on purpose, name what may go: DOME_ALLOW_DELETE="old-db archive"`)
+	held[urn("dev", tD1, "old-db")] = map[string]any{"type": tD1, "outputs": map[string]any{"name": "old-db-dev"}}
+	held[urn("dev", tR2, "archive")] = map[string]any{"type": tR2, "outputs": map[string]any{"name": "archive-dev"}}
+	d, err := runMocked(vals, testEnv, held)
+	require.ErrorContains(t, err, `refusing to delete D1 database "old-db", R2 bucket "archive" (no longer in the topology): their data would be lost; put back in Pulumi.yaml what should stay, or, to lose it on purpose, name what may go: DOME_ALLOW_DELETE="old-db archive"`)
 	for _, r := range d.mocks.seen {
-		require.NotEqual(t, tD1, r.Type, "nothing stateful is registered before the check fails")
+		require.True(t, strings.HasPrefix(r.Type, "pulumi:providers:"), "nothing but the providers is registered before the check fails: %s %s", r.Type, r.Name)
 	}
 
 	allow := maps.Clone(testEnv)
 	allow["DOME_ALLOW_DELETE"] = "old-db archive"
-	_, err = runMocked(vals, allow, last)
+	_, err = runMocked(vals, allow, held)
 	require.NoError(t, err, "deletions named in DOME_ALLOW_DELETE go ahead")
 
-	_, err = runMocked(vals, testEnv, first.outputs)
-	require.NoError(t, err, "an unchanged topology deletes nothing")
+	// An index of another dimension is replaced: deleted with its vectors.
+	vals.Config["dome:topology"] = strings.Replace(vals.Config["dome:topology"], `"dimensions":1536`, `"dimensions":768`, 1)
+	_, err = runMocked(vals, allow, held)
+	require.ErrorContains(t, err, `refusing to replace Vectorize index "dome-notes" (dimensions 1536 => 768)`)
 }

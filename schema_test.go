@@ -46,7 +46,6 @@ func TestSchemaMigrations(t *testing.T) {
 		{"0002_add_tags.sql", readFile(t, "testdata/services/silo/migrations/0002_add_tags.sql")},
 	}, migrationFiles(t, silo))
 	require.Contains(t, silo.Deps, urn("dev", tD1, "silo"))
-	require.False(t, silo.Protect, "deleting it drops nothing")
 
 	meta := m.find(t, domecf.TypeD1Migrations, "dome-meta")
 	require.Equal(t, "d1database-dome-meta", str(t, meta.Inputs, "databaseId"))
