@@ -151,7 +151,10 @@ ci-report +recipe:
     status="${PIPESTATUS[0]}"
     if [ "$status" = 0 ]; then verdict=passed; else verdict="failed (exit $status)"; fi
     {
-      printf '### `just %s`: %s\n\n```diff\n' "$*" "$verdict"
+      printf '### `just %s`: %s\n\n' "$*" "$verdict"
+      # An allowance to lose data heads the report.
+      if [ -n "${DOME_ALLOW_DELETE:-}" ]; then printf '**This run may delete or replace:** `%s` (DOME_ALLOW_DELETE)\n\n' "$DOME_ALLOW_DELETE"; fi
+      printf '```diff\n'
       sed -e 's/\x1b\[[0-9;]*[A-Za-z]//g' "$log"
       printf '```\n'
     } > ".reports/$name.md"

@@ -295,6 +295,9 @@ func TestWorkflowDeploy(t *testing.T) {
 			} else {
 				require.Equal(t, stack, env["DOME_CONFIRM"])
 			}
+			// Deletions allowed by hand reach this stack's deploy only when
+			// this stack was chosen, and only through the environment.
+			require.Equal(t, "${{ inputs.allow-delete-stack == '"+stack+"' && inputs.allow-delete || '' }}", env["DOME_ALLOW_DELETE"])
 
 			// The stack's outputs leave the job as its output `stack`...
 			out := runs(deploy, "just ci-outputs "+stack)
@@ -309,6 +312,23 @@ func TestWorkflowDeploy(t *testing.T) {
 			require.Equal(t, "${{ needs.deploy-"+stack+".outputs.stack }}", step{Step: checks[0]}.env()["DOME_OUTPUTS"])
 		})
 	}
+
+	// Run by hand, a deploy takes the allowance as inputs: names, and the one stack they apply to.
+	var dispatch *actionlint.WorkflowDispatchEvent
+	for _, e := range w.On {
+		if d, ok := e.(*actionlint.WorkflowDispatchEvent); ok {
+			dispatch = d
+		}
+	}
+	require.NotNil(t, dispatch)
+	require.Equal(t, []string{"allow-delete", "allow-delete-stack"}, slices.Sorted(maps.Keys(dispatch.Inputs)))
+	var options []string
+	for _, o := range dispatch.Inputs["allow-delete-stack"].Options {
+		options = append(options, o.Value)
+	}
+	require.Equal(t, append([]string{"none"}, ciStacks...), options, "one stack at a time")
+	require.Equal(t, "none", dispatch.Inputs["allow-delete-stack"].Default.Value, "no stack by default")
+	require.Empty(t, dispatch.Inputs["allow-delete"].Default.Value, "nothing allowed by default")
 
 	// Nothing but these jobs deploys anything.
 	for _, s := range allSteps(workflows(t)) {
@@ -521,4 +541,9 @@ func TestCIRecipes(t *testing.T) {
 		require.True(t, strings.HasSuffix(report, "```\n"), report)
 		require.Contains(t, string(must(os.ReadFile(summary))), report, "the job summary gets the same report")
 	}
+	// A run allowed to lose data says so at the top of its report.
+	out, err = p.just([]string{"DOME_ALLOW_DELETE=old-db archive"}, "ci-report", "validate", "local")
+	require.NoError(t, err, out)
+	report := string(must(os.ReadFile(filepath.Join(p.dir, ".reports", "validate-local.md"))))
+	require.True(t, strings.HasPrefix(report, "### `just validate local`: passed\n\n**This run may delete or replace:** `old-db archive` (DOME_ALLOW_DELETE)\n\n```diff\n"), report)
 }
