@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -153,11 +154,7 @@ func Run(ctx context.Context, o Options) (Report, error) {
 	for op, n := range preview.ChangeSummary {
 		rep.Preview[string(op)] = n
 	}
-	next := ""
-	if summary(rep.Preview) != summary(map[string]int{"same": rep.Preview["same"]}) {
-		next = fmt.Sprintf("; `just pulumi-up %s` applies it", stack)
-	}
-	say("  preview   %s%s", summary(rep.Preview), next)
+	say("  preview   %s", summary(rep.Preview, stack))
 	return rep, nil
 }
 
@@ -428,21 +425,18 @@ func programOf(pid int) (string, error) {
 	return filepath.Base(strings.TrimSpace(string(out))), nil
 }
 
-// summary reads a change summary as a sentence.
-func summary(changes map[string]int) string {
-	ops := make([]string, 0, len(changes))
-	for op := range changes {
-		ops = append(ops, op)
-	}
-	slices.Sort(ops)
+// summary reads a preview's change summary as a sentence, ending with the
+// command that applies it when there is anything to apply. A read changes
+// nothing, so it is not something to apply.
+func summary(changes map[string]int, stack string) string {
 	var parts []string
-	for _, op := range ops {
-		if op != "same" && changes[op] > 0 {
+	for _, op := range slices.Sorted(maps.Keys(changes)) {
+		if op != "same" && op != "read" && changes[op] > 0 {
 			parts = append(parts, fmt.Sprintf("%d to %s", changes[op], op))
 		}
 	}
 	if len(parts) == 0 {
-		return fmt.Sprintf("no changes (%d unchanged)", changes["same"])
+		return fmt.Sprintf("nothing to apply (%d unchanged)", changes["same"])
 	}
-	return strings.Join(parts, ", ") + fmt.Sprintf(" (%d unchanged)", changes["same"])
+	return fmt.Sprintf("%s (%d unchanged); `just pulumi-up %s` applies it", strings.Join(parts, ", "), changes["same"], stack)
 }

@@ -88,8 +88,9 @@ func TestStateWithoutPending(t *testing.T) {
 }
 
 func TestSummary(t *testing.T) {
-	require.Equal(t, "no changes (5 unchanged)", summary(map[string]int{"same": 5}))
-	require.Equal(t, "2 to create, 1 to update (3 unchanged)", summary(map[string]int{"same": 3, "update": 1, "create": 2}))
+	require.Equal(t, "nothing to apply (5 unchanged)", summary(map[string]int{"same": 5}, "dev"))
+	require.Equal(t, "nothing to apply (49 unchanged)", summary(map[string]int{"same": 49, "read": 1}, "local"), "a read is nothing to apply")
+	require.Equal(t, "2 to create, 1 to update (3 unchanged); `just pulumi-up dev` applies it", summary(map[string]int{"same": 3, "update": 1, "create": 2}, "dev"))
 }
 
 func TestRepairCheckpoint(t *testing.T) {
