@@ -44,14 +44,16 @@ func TestWorkersDevOnEngine(t *testing.T) {
 	}
 	e := newEngine(t, "workersdev", program, nil)
 	defer e.dump()
-	subdomain := func() any {
+	subdomain := func() map[string]any {
 		status, got := get(t, srv, e2eToken, e2eAccount, "/workers/scripts/e2e-api/subdomain")
 		require.Equal(t, http.StatusOK, status)
-		return got["enabled"]
+		return got
 	}
+	on := map[string]any{"enabled": true, "previews_enabled": false}
+	off := map[string]any{"enabled": false, "previews_enabled": false}
 
 	require.Equal(t, map[string]int{"create": 4}, e.up(), "stack, provider, worker, workers.dev")
-	require.Equal(t, true, subdomain())
+	require.Equal(t, on, subdomain(), "previews stay off, said explicitly")
 	require.Equal(t, map[string]any{"url": "https://e2e-api.dome-e2e.workers.dev"}, e.outputsJSON())
 
 	emu.ResetLog()
@@ -61,7 +63,7 @@ func TestWorkersDevOnEngine(t *testing.T) {
 
 	enabled = false
 	require.Equal(t, map[string]int{"same": 3, "update": 1}, e.up())
-	require.Equal(t, false, subdomain())
+	require.Equal(t, off, subdomain())
 	require.Equal(t, map[string]any{"url": ""}, e.outputsJSON())
 	onlySame(t, e.refresh())
 
@@ -72,9 +74,9 @@ func TestWorkersDevOnEngine(t *testing.T) {
 	require.Equal(t, http.StatusNotFound, status, "the worker is gone")
 	var turnedOff bool
 	for _, r := range emu.Requests() {
-		if r.Method == http.MethodPost && r.Path == "/client/v4/accounts/"+e2eAccount+"/workers/scripts/e2e-api/subdomain" && string(r.Body) == `{"enabled":false}` {
+		if r.Method == http.MethodPost && r.Path == "/client/v4/accounts/"+e2eAccount+"/workers/scripts/e2e-api/subdomain" && string(r.Body) == `{"enabled":false,"previews_enabled":false}` {
 			turnedOff = true
 		}
 	}
-	require.True(t, turnedOff, "destroy turns workers.dev off before deleting the worker")
+	require.True(t, turnedOff, "destroy turns workers.dev and previews off before deleting the worker")
 }

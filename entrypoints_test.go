@@ -42,6 +42,8 @@ func TestEntryPointsPerStack(t *testing.T) {
 				sub := m.find(t, tSubdomain, w)
 				on := w == "dome-api" && len(tt.workersDev) > 0 || w == "silo" && len(tt.workersDev) > 1
 				require.Equal(t, on, sub.Inputs["enabled"].BoolValue(), "%s workers.dev", w)
+				require.False(t, sub.Inputs["previewsEnabled"].BoolValue(), "%s preview URLs stay off, on workers.dev too", w)
+				require.True(t, sub.Inputs["previewsEnabled"].IsBool(), "%s: previews are always sent", w)
 				require.Equal(t, w+tt.suffix, str(t, sub.Inputs, "scriptName"))
 				require.Contains(t, sub.Deps, urn(tt.stack, tWorker, w), "set after the upload")
 				out := wo[w].(map[string]any)

@@ -151,6 +151,7 @@ func effective(w io.Writer, cfg *config.Config, wk config.Worker, m bundle.Modul
 		// As wrangler reports an upload, so sizes compare at a glance.
 		{"bundle", fmt.Sprintf("%.2f KiB / gzip: %.2f KiB", float64(m.Size)/1024, float64(m.Gzipped)/1024)},
 		{"workersDev", onOff[wk.WorkersDev]},
+		{"previewUrls", onOff[wk.PreviewURLs]},
 		{"routes", list(names(wk.Routes, func(r config.Route) string { return r.Pattern + " (zone " + r.Zone + ")" }))},
 		{"customDomains", list(names(wk.CustomDomains, func(d config.CustomDomain) string { return d.Hostname + " (zone " + d.Zone + ")" }))},
 		{"crons", list(wk.Crons)},

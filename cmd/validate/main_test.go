@@ -36,6 +36,7 @@ func TestValidate(t *testing.T) {
   worker dome-api (dome-api-dev), overridden in Pulumi.local.yaml: customDomains, routes, workersDev
     bundle         (size)
     workersDev     on
+    previewUrls    off
     routes         dome.example/api/* (zone dome.example)
     customDomains  api.dome.example (zone dome.example)
     crons          -
@@ -45,6 +46,7 @@ func TestValidate(t *testing.T) {
   worker constellation (constellation-dev)
     bundle         (size)
     workersDev     off
+    previewUrls    off
     routes         -
     customDomains  -
     crons          -
@@ -54,6 +56,7 @@ func TestValidate(t *testing.T) {
   worker silo (silo-dev), overridden in Pulumi.local.yaml: workersDev
     bundle         (size)
     workersDev     on
+    previewUrls    off
     routes         -
     customDomains  -
     crons          -
@@ -63,6 +66,7 @@ func TestValidate(t *testing.T) {
   worker ai-processor (ai-processor-dev)
     bundle         (size)
     workersDev     off
+    previewUrls    off
     routes         -
     customDomains  -
     crons          -
@@ -72,6 +76,7 @@ func TestValidate(t *testing.T) {
   worker dome-cron (dome-cron-dev)
     bundle         (size)
     workersDev     off
+    previewUrls    off
     routes         -
     customDomains  -
     crons          0 * * * *
@@ -81,6 +86,7 @@ func TestValidate(t *testing.T) {
   worker dome-notify (dome-notify-dev)
     bundle         (size)
     workersDev     off
+    previewUrls    off
     routes         -
     customDomains  -
     crons          -
@@ -144,4 +150,38 @@ worker "big": bundle is 64.01 MiB, over Cloudflare's 64 MiB limit for a worker's
 	bundles, err := filepath.Glob(filepath.Join(dir, ".bundles", "*.js"))
 	require.NoError(t, err)
 	require.Len(t, bundles, 2, "the two workers that bundled are in the project's store")
+}
+
+// TestValidateShowsPreviewURLs: a stack's previewUrls override is printed
+// with the worker's effective settings, beside workersDev, which it does
+// not follow.
+func TestValidateShowsPreviewURLs(t *testing.T) {
+	t.Setenv(config.EnvAccountID, "0123456789abcdef0123456789abcdef")
+	t.Setenv(config.EnvAPIToken, "tok-1234567890123456789012345678901234567")
+	dir := t.TempDir()
+	files := map[string]string{
+		"Pulumi.yaml": `name: dome
+config:
+  servicesRoot:
+    value: services
+  topology:
+    value:
+      workers:
+        - {name: api, main: api/index.js, compatibilityDate: "2025-04-15", workersDev: true}
+        - {name: web, main: api/index.js, compatibilityDate: "2025-04-15", workersDev: true}
+`,
+		"Pulumi.t.yaml":         "config:\n  dome:environment: dev\n  dome:workers:\n    api:\n      previewUrls: true\n",
+		"services/api/index.js": "export default { fetch() { return new Response('ok'); } };\n",
+	}
+	for name, text := range files {
+		require.NoError(t, os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755))
+		require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644))
+	}
+	var out bytes.Buffer
+	require.NoError(t, validate(&out, dir, "t"))
+	require.Contains(t, out.String(), "  worker api (api-dev), overridden in Pulumi.t.yaml: previewUrls\n")
+	_, api, _ := strings.Cut(out.String(), "worker api ")
+	api, web, _ := strings.Cut(api, "worker web ")
+	require.Contains(t, api, "    workersDev     on\n    previewUrls    on\n")
+	require.Contains(t, web, "    workersDev     on\n    previewUrls    off\n", "previews stay off on workers.dev unless asked for")
 }

@@ -31,7 +31,8 @@ type WorkersDomain struct {
 	Environment string `json:"environment"`
 }
 
-// ScriptSubdomain is whether a script is served on workers.dev.
+// ScriptSubdomain is whether a script is served on workers.dev and whether
+// each of its versions gets a public preview URL there.
 type ScriptSubdomain struct {
 	Enabled         bool `json:"enabled"`
 	PreviewsEnabled bool `json:"previews_enabled"`
@@ -51,11 +52,12 @@ func (c *Client) GetScriptSubdomain(ctx context.Context, script string) (ScriptS
 	return call[ScriptSubdomain](ctx, c, http.MethodGet, c.accountPath("workers", "scripts", script, "subdomain"), nil)
 }
 
-// SetScriptSubdomain turns a script's workers.dev route on or off. Preview
-// URLs are left as they are.
-func (c *Client) SetScriptSubdomain(ctx context.Context, script string, enabled bool) (ScriptSubdomain, error) {
-	return call[ScriptSubdomain](ctx, c, http.MethodPost, c.accountPath("workers", "scripts", script, "subdomain"),
-		map[string]bool{"enabled": enabled})
+// SetScriptSubdomain turns a script's workers.dev route and its preview
+// URLs on or off. Both are always sent: Cloudflare takes a missing
+// previews_enabled to follow enabled, so turning workers.dev on alone would
+// publish a preview URL for every uploaded version.
+func (c *Client) SetScriptSubdomain(ctx context.Context, script string, s ScriptSubdomain) (ScriptSubdomain, error) {
+	return call[ScriptSubdomain](ctx, c, http.MethodPost, c.accountPath("workers", "scripts", script, "subdomain"), s)
 }
 
 // ListZones lists the account's zones.

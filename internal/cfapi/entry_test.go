@@ -46,9 +46,17 @@ func TestEntryPoints(t *testing.T) {
 	s, err := client.GetScriptSubdomain(ctx, "dome-api")
 	require.NoError(t, err)
 	require.False(t, s.Enabled)
-	s, err = client.SetScriptSubdomain(ctx, "dome-api", true)
-	require.NoError(t, err)
-	require.Equal(t, cfapi.ScriptSubdomain{Enabled: true}, s)
+	for _, want := range []cfapi.ScriptSubdomain{{Enabled: true}, {Enabled: true, PreviewsEnabled: true}, {PreviewsEnabled: true}, {}} {
+		s, err = client.SetScriptSubdomain(ctx, "dome-api", want)
+		require.NoError(t, err)
+		require.Equal(t, want, s)
+		// Both are sent, false included: a missing previews_enabled follows enabled.
+		last := emu.Requests()[len(emu.Requests())-1]
+		require.JSONEq(t, fmt.Sprintf(`{"enabled":%t,"previews_enabled":%t}`, want.Enabled, want.PreviewsEnabled), string(last.Body))
+		s, err = client.GetScriptSubdomain(ctx, "dome-api")
+		require.NoError(t, err)
+		require.Equal(t, want, s)
+	}
 	_, err = client.GetScriptSubdomain(ctx, "ghost")
 	require.True(t, cfapi.IsNotFound(err))
 

@@ -403,7 +403,9 @@ func (e *Emulator) scriptSubdomainGet(_ *call, s *script) reply {
 	return ok(subdomainView(e.scriptSubdomainOf(s)))
 }
 
-// scriptSubdomainSet needs enabled; previews_enabled, when left out, keeps its value.
+// scriptSubdomainSet needs enabled. previews_enabled, when left out,
+// follows enabled, as Cloudflare documents for an unset preview setting:
+// turning workers.dev on without it turns public preview URLs on too.
 func (e *Emulator) scriptSubdomainSet(c *call, s *script) reply {
 	var p struct {
 		Enabled         *bool `json:"enabled"`
@@ -416,7 +418,7 @@ func (e *Emulator) scriptSubdomainSet(c *call, s *script) reply {
 		return fail(http.StatusBadRequest, 10021, "enabled is required")
 	}
 	sd := e.scriptSubdomainOf(s)
-	sd.Enabled = *p.Enabled
+	sd.Enabled, sd.PreviewsEnabled = *p.Enabled, *p.Enabled
 	if p.PreviewsEnabled != nil {
 		sd.PreviewsEnabled = *p.PreviewsEnabled
 	}

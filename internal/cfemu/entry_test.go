@@ -115,17 +115,30 @@ func TestWorkersSubdomain(t *testing.T) {
 	mustOK(t, h.upload("api", nil))
 	path := "/workers/scripts/api/subdomain"
 	require.Equal(t, map[string]any{"enabled": false, "previews_enabled": false}, mustOK(t, h.call("GET", path, nil)).obj(t), "an API upload leaves workers.dev off")
-	require.Equal(t, map[string]any{"enabled": true, "previews_enabled": false}, mustOK(t, h.call("POST", path, map[string]bool{"enabled": true})).obj(t))
+	// Each POST sets both: previews_enabled left out follows enabled, as
+	// Cloudflare documents, so wrangler sends it to keep previews off.
+	for _, tc := range []struct {
+		body map[string]bool
+		want map[string]any
+	}{
+		{map[string]bool{"enabled": true}, map[string]any{"enabled": true, "previews_enabled": true}},
+		{map[string]bool{"enabled": false}, map[string]any{"enabled": false, "previews_enabled": false}},
+		{map[string]bool{"enabled": false, "previews_enabled": true}, map[string]any{"enabled": false, "previews_enabled": true}},
+		{map[string]bool{"enabled": true, "previews_enabled": false}, map[string]any{"enabled": true, "previews_enabled": false}},
+	} {
+		require.Equal(t, tc.want, mustOK(t, h.call("POST", path, tc.body)).obj(t), "POST %v", tc.body)
+		require.Equal(t, tc.want, mustOK(t, h.call("GET", path, nil)).obj(t), "GET after POST %v", tc.body)
+	}
 	mustOK(t, h.upload("api", nil))
-	require.Equal(t, true, mustOK(t, h.call("GET", path, nil)).obj(t)["enabled"], "a re-upload keeps the setting")
+	require.Equal(t, map[string]any{"enabled": true, "previews_enabled": false}, mustOK(t, h.call("GET", path, nil)).obj(t), "a re-upload keeps the setting")
 	mustFail(t, h.call("POST", path, map[string]any{}), http.StatusBadRequest, 10021)
 	mustFail(t, h.call("GET", "/workers/scripts/ghost/subdomain", nil), http.StatusNotFound, 10007)
 
 	reloaded := newEntryHarness(t, Config{StateFile: state})
-	require.Equal(t, true, mustOK(t, reloaded.call("GET", path, nil)).obj(t)["enabled"], "the state file keeps it")
+	require.Equal(t, map[string]any{"enabled": true, "previews_enabled": false}, mustOK(t, reloaded.call("GET", path, nil)).obj(t), "the state file keeps it")
 	require.Equal(t, DefaultSubdomain, mustOK(t, reloaded.call("GET", "/workers/subdomain", nil)).obj(t)["subdomain"])
 
 	mustOK(t, h.call("DELETE", "/workers/scripts/api?force=true", nil))
 	mustOK(t, h.upload("api", nil))
-	require.Equal(t, false, mustOK(t, h.call("GET", path, nil)).obj(t)["enabled"], "a script uploaded anew starts with workers.dev off")
+	require.Equal(t, map[string]any{"enabled": false, "previews_enabled": false}, mustOK(t, h.call("GET", path, nil)).obj(t), "a script uploaded anew starts with workers.dev and previews off")
 }

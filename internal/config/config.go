@@ -260,7 +260,11 @@ type Worker struct {
 	// Minify shortens the bundle.
 	Minify bool `json:"minify,omitempty"`
 	// WorkersDev serves the worker on <script>.<account subdomain>.workers.dev.
-	WorkersDev    bool           `json:"workersDev,omitempty"`
+	WorkersDev bool `json:"workersDev,omitempty"`
+	// PreviewURLs gives every uploaded version a public preview URL on
+	// workers.dev. Off unless set: Cloudflare would turn it on with
+	// workersDev, publishing versions not yet deployed.
+	PreviewURLs   bool           `json:"previewUrls,omitempty"`
 	Routes        []Route        `json:"routes,omitempty"`
 	CustomDomains []CustomDomain `json:"customDomains,omitempty"`
 }

@@ -50,6 +50,7 @@ func (t Topology) Zones() []string {
 var overridable = map[string]string{
 	"vars":          "{FEATURE_FLAG: \"on\"}",
 	"workersDev":    "true",
+	"previewUrls":   "false",
 	"routes":        "[{pattern: api.dome.example/*, zone: dome.example}]",
 	"customDomains": "[{hostname: api.dome.example, zone: dome.example}]",
 	"crons":         "[\"*/5 * * * *\"]",
@@ -145,6 +146,8 @@ func (w *Worker) override(field, key string, value *node, set map[string]bool) P
 		return nil
 	case "workersDev":
 		return assign(&w.WorkersDev, key, value)
+	case "previewUrls":
+		return assign(&w.PreviewURLs, key, value)
 	case "routes":
 		return assign(&w.Routes, key, value)
 	case "customDomains":

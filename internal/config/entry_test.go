@@ -35,6 +35,7 @@ func TestEntryPoints(t *testing.T) {
 	require.True(t, c.Topology.HasEntryPoints())
 	require.Equal(t, []string{"dome.example"}, c.Topology.Zones())
 	require.False(t, c.Topology.Workers[1].WorkersDev, "workers.dev is off unless asked for, as Cloudflare's API defaults")
+	require.False(t, api.PreviewURLs, "preview URLs are off unless asked for, even on workers.dev")
 }
 
 func TestEntryPointValidation(t *testing.T) {
@@ -106,7 +107,7 @@ func TestEntryPointValidation(t *testing.T) {
 func TestOverrides(t *testing.T) {
 	v := fixture(t)
 	v.Config["dome:workers"] = `{
-		"api": {"workersDev": true, "vars": {"MODE": "stack"}, "routes": [{"pattern": "api.dome.example/*", "zone": "dome.example"}],
+		"api": {"workersDev": true, "previewUrls": true, "vars": {"MODE": "stack"}, "routes": [{"pattern": "api.dome.example/*", "zone": "dome.example"}],
 		        "customDomains": [{"hostname": "app.dome.example", "zone": "dome.example"}], "placement": "smart", "logpush": true, "crons": ["0 1 * * *"]},
 		"store": {"crons": []}
 	}`
@@ -118,6 +119,8 @@ func TestOverrides(t *testing.T) {
 	require.NoError(t, err)
 	api, store := c.Topology.Workers[0], c.Topology.Workers[1]
 	require.True(t, api.WorkersDev)
+	require.True(t, api.PreviewURLs)
+	require.False(t, store.PreviewURLs)
 	require.Equal(t, map[string]string{"VERSION": "1", "MODE": "stack"}, api.Vars, "vars merge key by key")
 	require.Equal(t, []Route{{Pattern: "api.dome.example/*", Zone: "dome.example"}}, api.Routes)
 	require.Equal(t, []CustomDomain{{Hostname: "app.dome.example", Zone: "dome.example"}}, api.CustomDomains)
@@ -125,7 +128,7 @@ func TestOverrides(t *testing.T) {
 	require.True(t, api.Logpush)
 	require.Equal(t, []string{"0 1 * * *"}, api.Crons)
 	require.Empty(t, store.Crons, "an empty list clears the topology's")
-	require.Equal(t, []string{"crons", "customDomains", "logpush", "placement", "routes", "vars", "workersDev"}, c.Overridden("api"))
+	require.Equal(t, []string{"crons", "customDomains", "logpush", "placement", "previewUrls", "routes", "vars", "workersDev"}, c.Overridden("api"))
 	require.Empty(t, c.Overridden("worker"))
 }
 
@@ -139,15 +142,16 @@ func TestOverrideValidation(t *testing.T) {
 			name:      "unknown worker and field",
 			overrides: `{"dome-api": {"workersDev": true}, "api": {"bindings": [], "workerDev": true}}`,
 			want: []string{
-				`dome:workers.api.bindings: "bindings" cannot be overridden per stack; a stack may override only crons, customDomains, logpush, placement, routes, vars, workersDev (everything else is declared once in Pulumi.yaml)`,
-				`dome:workers.api.workerDev: "workerDev" cannot be overridden per stack; a stack may override only crons, customDomains, logpush, placement, routes, vars, workersDev (everything else is declared once in Pulumi.yaml)`,
+				`dome:workers.api.bindings: "bindings" cannot be overridden per stack; a stack may override only crons, customDomains, logpush, placement, previewUrls, routes, vars, workersDev (everything else is declared once in Pulumi.yaml)`,
+				`dome:workers.api.workerDev: "workerDev" cannot be overridden per stack; a stack may override only crons, customDomains, logpush, placement, previewUrls, routes, vars, workersDev (everything else is declared once in Pulumi.yaml)`,
 				`dome:workers.dome-api: worker "dome-api" is not declared in Pulumi.yaml; override one of api, store, worker, by its logical name`,
 			},
 		},
 		{
 			name:      "wrong shapes",
-			overrides: `{"api": {"workersDev": "yes", "routes": {"pattern": "x"}}}`,
+			overrides: `{"api": {"workersDev": "yes", "previewUrls": "off", "routes": {"pattern": "x"}}}`,
 			want: []string{
+				`dome:workers.api.previewUrls: must be true or false, not the text "off"; write true or false without quotes; for example false`,
 				`dome:workers.api.routes: must be a list, not a mapping; write it as [a, b] or as lines starting with "- "; for example [{pattern: api.dome.example/*, zone: dome.example}]`,
 				`dome:workers.api.workersDev: must be true or false, not the text "yes"; write true or false without quotes; for example true`,
 			},

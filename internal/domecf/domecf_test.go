@@ -65,6 +65,9 @@ func TestWrappersMatchTheProviderSchema(t *testing.T) {
 		}); err != nil {
 			return err
 		}
+		if _, err := NewWorkerSubdomain(ctx, "sd", WorkerSubdomainArgs{ScriptName: s("w"), Enabled: true, PreviewsEnabled: true}); err != nil {
+			return err
+		}
 		_, err := NewWorkerScript(ctx, "w", WorkerScriptArgs{
 			Name: s("w"), MainModule: "index.js", Content: Code{File: "/b/0.js", SHA256: strings.Repeat("0", 64)}, CompatibilityDate: "2025-04-15",
 			CompatibilityFlags: []string{"nodejs_als"},
@@ -92,7 +95,7 @@ func TestWrappersMatchTheProviderSchema(t *testing.T) {
 		checkObject(t, spec, token, props, resource.NewObjectProperty(inputs))
 	}
 	check("pulumi:providers:domecf", spec.Config.Variables)
-	for _, token := range []string{TypeWorkerScript, TypeVectorizeIndex, TypeQueueConsumer, TypeR2EventNotification} {
+	for _, token := range []string{TypeWorkerScript, TypeVectorizeIndex, TypeQueueConsumer, TypeR2EventNotification, TypeWorkerSubdomain} {
 		res, ok := spec.Resources[token]
 		require.True(t, ok, "the provider has no resource %s", token)
 		check(token, res.InputProperties)

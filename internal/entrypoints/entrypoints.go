@@ -73,9 +73,9 @@ type Entry struct {
 	Domains   []*cloudflare.WorkersDomain // in the config's order
 }
 
-// Create sets a worker's workers.dev route (on or off, so a script that
-// wrangler left on workers.dev is turned off unless the config asks for it)
-// and attaches its routes and custom domains. A route is named by its
+// Create sets a worker's workers.dev route and preview URLs (on or off, so
+// a script that wrangler left on workers.dev is turned off unless the
+// config asks for it) and attaches its routes and custom domains. A route is named by its
 // pattern and a custom domain by its hostname, not by the worker: moving
 // one to another worker is then an update, which Cloudflare applies in
 // place. Named by the worker, the move would create the new one and then
@@ -85,8 +85,9 @@ func Create(ctx *pulumi.Context, cfg *config.Config, w config.Worker, script *do
 	e := &Entry{}
 	var err error
 	e.Subdomain, err = domecf.NewWorkerSubdomain(ctx, w.Name, domecf.WorkerSubdomainArgs{
-		ScriptName: script.Name,
-		Enabled:    w.WorkersDev,
+		ScriptName:      script.Name,
+		Enabled:         w.WorkersDev,
+		PreviewsEnabled: w.PreviewURLs,
 	}, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("worker %q: workers.dev: %w", w.Name, err)

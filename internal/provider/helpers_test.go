@@ -258,6 +258,18 @@ func (l *lifecycle) requireNoRefreshDiff() {
 	require.Equal(l.e.t, l.inputs, resp.Inputs, "refreshed inputs")
 }
 
+// refreshDiff reads the resource and diffs it as `pulumi refresh` does to
+// show drift (and so `just drift`): the program's last inputs against what
+// was read, the diff the next `up` would make.
+func (l *lifecycle) refreshDiff() (p.ReadResponse, p.DiffResponse) {
+	l.e.t.Helper()
+	read := l.read()
+	require.Equal(l.e.t, l.id, read.ID, "the resource is still there")
+	d, err := l.e.server.Diff(p.DiffRequest{ID: read.ID, Urn: l.urn, State: read.Properties, OldInputs: read.Inputs, Inputs: l.inputs})
+	require.NoError(l.e.t, err)
+	return read, d
+}
+
 func (l *lifecycle) delete() {
 	l.e.t.Helper()
 	require.NoError(l.e.t, l.e.server.Delete(p.DeleteRequest{ID: l.id, Urn: l.urn, Properties: l.state, OldInputs: l.inputs}))

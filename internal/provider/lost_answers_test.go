@@ -49,6 +49,15 @@ func TestCreateSurvivesLostAnswers(t *testing.T) {
 		}
 		require.Equal(t, 2, posts, "the retry found the name taken, then the index was read back")
 	})
+	t.Run("vectorize index from a preset", func(t *testing.T) {
+		e := newEnv(t)
+		e.loseAnswers("POST", "/vectorize/v2/indexes", 1)
+		ix := e.resource("VectorizeIndex", "notes")
+		// Read back, the index has the preset's dimensions and metric, not its name.
+		resp := ix.create(map[string]property.Value{"name": str("notes"), "preset": str("@cf/baai/bge-small-en-v1.5")})
+		require.Equal(t, "notes", resp.ID)
+		ix.requireNoRefreshDiff()
+	})
 	t.Run("d1 migration", func(t *testing.T) {
 		e := newEnv(t)
 		db := e.newDatabase("silo-dev")

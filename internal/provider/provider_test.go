@@ -148,7 +148,8 @@ func TestSchema(t *testing.T) {
 			required: []string{"databaseId"}, replace: "databaseId",
 		},
 		"domecf:index:WorkerSubdomain": {
-			inputs: []string{"scriptName", "enabled"}, required: []string{"scriptName", "enabled"}, replace: "scriptName",
+			// previewsEnabled is optional so that state from before it decodes.
+			inputs: []string{"scriptName", "enabled", "previewsEnabled"}, required: []string{"scriptName", "enabled"}, replace: "scriptName",
 		},
 	}
 	require.ElementsMatch(t, slices.Collect(maps.Keys(want)), slices.Collect(maps.Keys(spec.Resources)))

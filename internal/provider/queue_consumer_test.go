@@ -1,6 +1,8 @@
 package provider
 
 import (
+	"maps"
+	"slices"
 	"testing"
 
 	p "github.com/pulumi/pulumi-go-provider"
@@ -126,4 +128,74 @@ func TestQueueConsumerBadImportID(t *testing.T) {
 	e := newEnv(t)
 	_, err := e.server.Read(p.ReadRequest{ID: "just-a-queue", Urn: urn("QueueConsumer", "x")})
 	require.ErrorContains(t, err, `QueueConsumer id "just-a-queue" is not <queueId>/<consumerId>`)
+}
+
+// TestQueueConsumerDrift: a consumer changed outside Pulumi (the dashboard,
+// wrangler) is read as Cloudflare holds it, and the diff `just drift` shows
+// names each setting the program set that differs, a dead-letter queue
+// removed included. A setting the program leaves to Cloudflare is recorded
+// in state but is no drift, as Diff treats it.
+func TestQueueConsumerDrift(t *testing.T) {
+	const base = `"script_name":"dome-processor","type":"worker"`
+	const settings = `"batch_size":5,"max_retries":3,"max_wait_time_ms":5000,"retry_delay":10`
+	for _, tc := range []struct {
+		name    string
+		body    string                    // the PUT made outside Pulumi
+		live    map[string]property.Value // inputs as read; a null value is absent
+		changed []string
+	}{
+		{
+			name: "batch size", body: `{` + base + `,"dead_letter_queue":"dome-jobs-dlq","settings":{"batch_size":50,"max_retries":3,"max_wait_time_ms":5000,"retry_delay":10}}`,
+			live: map[string]property.Value{"batchSize": num(50)}, changed: []string{"batchSize"},
+		},
+		{
+			name: "wait time", body: `{` + base + `,"dead_letter_queue":"dome-jobs-dlq","settings":{"batch_size":5,"max_retries":3,"max_wait_time_ms":1000,"retry_delay":10}}`,
+			live: map[string]property.Value{"maxWaitTimeMs": num(1000)}, changed: []string{"maxWaitTimeMs"},
+		},
+		{
+			name: "retries", body: `{` + base + `,"dead_letter_queue":"dome-jobs-dlq","settings":{"batch_size":5,"max_retries":9,"max_wait_time_ms":5000,"retry_delay":10}}`,
+			live: map[string]property.Value{"maxRetries": num(9)}, changed: []string{"maxRetries"},
+		},
+		{
+			name: "retry delay", body: `{` + base + `,"dead_letter_queue":"dome-jobs-dlq","settings":{"batch_size":5,"max_retries":3,"max_wait_time_ms":5000,"retry_delay":60}}`,
+			live: map[string]property.Value{"retryDelay": num(60)}, changed: []string{"retryDelay"},
+		},
+		{
+			name: "dead-letter queue removed", body: `{` + base + `,"settings":{` + settings + `}}`,
+			live: map[string]property.Value{"deadLetterQueue": {}}, changed: []string{"deadLetterQueue"},
+		},
+		{
+			name: "another dead-letter queue", body: `{` + base + `,"dead_letter_queue":"dome-other","settings":{` + settings + `}}`,
+			live: map[string]property.Value{"deadLetterQueue": str("dome-other")}, changed: []string{"deadLetterQueue"},
+		},
+		{
+			name: "another worker", body: `{"script_name":"dome-processor-2","type":"worker","dead_letter_queue":"dome-jobs-dlq","settings":{` + settings + `}}`,
+			live: map[string]property.Value{"scriptName": str("dome-processor-2")}, changed: []string{"scriptName"},
+		},
+		{
+			name: "a setting the program leaves to Cloudflare", body: `{` + base + `,"dead_letter_queue":"dome-jobs-dlq","settings":{` + settings + `,"max_concurrency":2}}`,
+			live: map[string]property.Value{"maxConcurrency": {}},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			q := e.queueFixtures()
+			c := e.resource("QueueConsumer", "jobs")
+			c.create(consumerInputs(q.jobs, "maxRetries", num(3), "maxWaitTimeMs", num(5000), "retryDelay", num(10)))
+			c.requireNoRefreshDiff()
+			e.fixture("PUT", "/queues/"+q.jobs+"/consumers/"+c.state.Get("consumerId").AsString(), tc.body)
+
+			read, d := c.refreshDiff()
+			for k, v := range tc.live {
+				require.Equal(t, v, read.Inputs.Get(k), "input %s as read", k)
+			}
+			require.ElementsMatch(t, tc.changed, slices.Collect(maps.Keys(d.DetailedDiff)))
+			for k, v := range d.DetailedDiff {
+				require.NotContains(t, []p.DiffKind{p.AddReplace, p.DeleteReplace, p.UpdateReplace}, v.Kind, "%s changes in place", k)
+			}
+			if tc.changed == nil {
+				require.Equal(t, num(2), read.Properties.Get("maxConcurrency"), "state records Cloudflare's value")
+			}
+		})
+	}
 }

@@ -47,6 +47,18 @@ var (
 	metadataIndexTypes = []string{"string", "number", "boolean"}
 )
 
+// vectorizePresets are the dimensions and metric of each embedding model
+// Cloudflare's API schema accepts as a preset (Vectorize's docs list the
+// same). Cloudflare reports an index's dimensions and metric, never the
+// preset it was created from, so Read maps them back through this table.
+var vectorizePresets = map[string]cfapi.VectorizeConfig{
+	"@cf/baai/bge-small-en-v1.5":     {Dimensions: 384, Metric: "cosine"},
+	"@cf/baai/bge-base-en-v1.5":      {Dimensions: 768, Metric: "cosine"},
+	"@cf/baai/bge-large-en-v1.5":     {Dimensions: 1024, Metric: "cosine"},
+	"openai/text-embedding-ada-002":  {Dimensions: 1536, Metric: "cosine"},
+	"cohere/embed-multilingual-v2.0": {Dimensions: 768, Metric: "cosine"},
+}
+
 const (
 	maxIndexNameLen    = 64
 	maxDimensions      = 1536
@@ -191,15 +203,18 @@ func (*VectorizeIndex) Create(ctx context.Context, req infer.CreateRequest[Vecto
 	return infer.CreateResponse[VectorizeIndexState]{ID: in.Name, Output: state}, nil
 }
 
-// sameIndex reports whether live is the index in asks for. Cloudflare fills
-// in the dimensions and metric of a preset, so those are compared only when
-// in sets them.
+// sameIndex reports whether live is the index in asks for. Its
+// configuration is read as Read reads it: Cloudflare answers a preset with
+// the dimensions and metric it stands for, not with its name.
 func sameIndex(live cfapi.VectorizeIndex, in VectorizeIndexArgs) bool {
-	c := live.Config
+	dimensions, metric, preset := liveConfig(live, VectorizeIndexState{VectorizeIndexArgs: in})
 	return live.Name == in.Name && live.Description == deref(in.Description) &&
-		(in.Preset == nil || c.Preset == *in.Preset) &&
-		(in.Dimensions == nil || c.Dimensions == *in.Dimensions) &&
-		(in.Metric == nil || c.Metric == *in.Metric)
+		samePtr(dimensions, in.Dimensions) && samePtr(metric, in.Metric) && samePtr(preset, in.Preset)
+}
+
+// samePtr reports whether a and b are both unset or both set to one value.
+func samePtr[T comparable](a, b *T) bool {
+	return a == nil && b == nil || a != nil && b != nil && *a == *b
 }
 
 // Update brings the metadata indexes in line; Diff sends every other change
@@ -252,9 +267,9 @@ func syncMetadataIndexes(ctx context.Context, client *cfapi.Client, index string
 	return nil
 }
 
-// Read fills the inputs from Cloudflare for refresh and import. A preset
-// comes back as the dimensions and metric it stands for, so when state
-// holds a preset the preset is kept instead.
+// Read fills the inputs from Cloudflare for refresh and import, so an
+// index deleted and created again outside Pulumi with another
+// configuration shows as drift (see liveConfig for presets).
 func (*VectorizeIndex) Read(ctx context.Context, req infer.ReadRequest[VectorizeIndexArgs, VectorizeIndexState]) (infer.ReadResponse[VectorizeIndexArgs, VectorizeIndexState], error) {
 	client, err := clientFrom(ctx)
 	if err != nil {
@@ -272,21 +287,38 @@ func (*VectorizeIndex) Read(ctx context.Context, req infer.ReadRequest[Vectorize
 		return infer.ReadResponse[VectorizeIndexArgs, VectorizeIndexState]{}, err
 	}
 	args := VectorizeIndexArgs{Name: idx.Name, Description: nonEmpty(idx.Description)}
-	prior := req.State.VectorizeIndexArgs
-	switch {
-	case prior.Preset != nil && prior.Dimensions == nil && prior.Metric == nil:
-		args.Preset = prior.Preset
-	case idx.Config.Preset != "" && idx.Config.Dimensions == 0:
-		args.Preset = &idx.Config.Preset
-	default:
-		args.Dimensions, args.Metric = nonZero(idx.Config.Dimensions), nonEmpty(idx.Config.Metric)
-	}
+	args.Dimensions, args.Metric, args.Preset = liveConfig(idx, req.State)
 	for _, m := range metas {
 		args.MetadataIndexes = append(args.MetadataIndexes, VectorizeMetadataIndex{PropertyName: m.PropertyName, IndexType: m.IndexType})
 	}
 	sortMetadataIndexes(args.MetadataIndexes)
 	state := VectorizeIndexState{VectorizeIndexArgs: args, CreatedOn: idx.CreatedOn}
 	return infer.ReadResponse[VectorizeIndexArgs, VectorizeIndexState]{ID: idx.Name, Inputs: args, State: state}, nil
+}
+
+// liveConfig is the index's configuration as inputs: dimensions and
+// metric, or a preset. Cloudflare answers with the dimensions and metric
+// even for an index made from a preset, so the preset in state is kept only
+// while Cloudflare holds what it stands for: the dimensions and metric the
+// table gives it, or, for a preset the table lacks, the very index it was
+// created on (the same created_on; Cloudflare never changes an index's
+// configuration). Otherwise the live dimensions and metric are reported,
+// and the refresh shows them against the preset.
+func liveConfig(live cfapi.VectorizeIndex, prior VectorizeIndexState) (dimensions *int, metric, preset *string) {
+	c := live.Config
+	if c.Preset != "" {
+		return nil, nil, &c.Preset
+	}
+	if p := prior.Preset; p != nil {
+		if want, known := vectorizePresets[*p]; known {
+			if c.Dimensions == want.Dimensions && c.Metric == want.Metric {
+				return nil, nil, p
+			}
+		} else if prior.CreatedOn != "" && prior.CreatedOn == live.CreatedOn {
+			return nil, nil, p
+		}
+	}
+	return nonZero(c.Dimensions), nonEmpty(c.Metric), nil
 }
 
 // Delete deletes the index and its vectors.

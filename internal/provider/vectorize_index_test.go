@@ -2,11 +2,15 @@ package provider
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"testing"
 
 	p "github.com/pulumi/pulumi-go-provider"
 	"github.com/pulumi/pulumi/sdk/v3/go/property"
 	"github.com/stretchr/testify/require"
+
+	"github.com/dome/infra/internal/cfapi"
 )
 
 func metaIndexes(pairs ...string) property.Value {
@@ -187,6 +191,135 @@ func TestVectorizeIndexCheck(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			resp := e.resource("VectorizeIndex", "v").check(tc.inputs)
 			require.Equal(t, tc.failures, resp.Failures)
+		})
+	}
+}
+
+// TestVectorizeIndexDrift: an index changed, or deleted and created again,
+// outside Pulumi is read as Cloudflare holds it, and the diff `just drift`
+// shows names what differs. Cloudflare reports dimensions and metric, not
+// presets, so a preset survives only while the index has what it stands for.
+func TestVectorizeIndexDrift(t *testing.T) {
+	preset := func(name string) map[string]property.Value {
+		return map[string]property.Value{"name": str("dome-notes"), "preset": str(name)}
+	}
+	dims := func(n float64, metric string) map[string]property.Value {
+		return map[string]property.Value{"name": str("dome-notes"), "dimensions": num(n), "metric": str(metric)}
+	}
+	for _, tc := range []struct {
+		name      string
+		deployed  map[string]property.Value
+		recreated string // the body of the create made outside Pulumi; "" changes nothing
+		metadata  string // a metadata index created outside Pulumi
+		live      map[string]property.Value
+		changed   []string
+	}{
+		{
+			name: "other dimensions", deployed: dims(768, "cosine"),
+			recreated: `{"name":"dome-notes","config":{"dimensions":1024,"metric":"cosine"}}`,
+			live:      dims(1024, "cosine"), changed: []string{"dimensions"},
+		},
+		{
+			name: "other metric", deployed: dims(768, "cosine"),
+			recreated: `{"name":"dome-notes","config":{"dimensions":768,"metric":"euclidean"}}`,
+			live:      dims(768, "euclidean"), changed: []string{"metric"},
+		},
+		{
+			name: "a preset in place of dimensions", deployed: dims(768, "euclidean"),
+			recreated: `{"name":"dome-notes","config":{"preset":"@cf/baai/bge-small-en-v1.5"}}`,
+			live:      dims(384, "cosine"), changed: []string{"dimensions", "metric"},
+		},
+		{
+			name: "another preset", deployed: preset("@cf/baai/bge-base-en-v1.5"),
+			recreated: `{"name":"dome-notes","config":{"preset":"@cf/baai/bge-large-en-v1.5"}}`,
+			live:      dims(1024, "cosine"), changed: []string{"preset", "dimensions", "metric"},
+		},
+		{
+			name: "dimensions in place of a preset", deployed: preset("@cf/baai/bge-base-en-v1.5"),
+			recreated: `{"name":"dome-notes","config":{"dimensions":768,"metric":"dot-product"}}`,
+			live:      dims(768, "dot-product"), changed: []string{"preset", "dimensions", "metric"},
+		},
+		{
+			name: "the same preset again", deployed: preset("@cf/baai/bge-base-en-v1.5"),
+			recreated: `{"name":"dome-notes","config":{"preset":"@cf/baai/bge-base-en-v1.5"}}`,
+			live:      preset("@cf/baai/bge-base-en-v1.5"),
+		},
+		{
+			name: "another description", deployed: map[string]property.Value{"name": str("dome-notes"), "dimensions": num(768), "metric": str("cosine"), "description": str("notes")},
+			recreated: `{"name":"dome-notes","description":"other","config":{"dimensions":768,"metric":"cosine"}}`,
+			live:      map[string]property.Value{"name": str("dome-notes"), "dimensions": num(768), "metric": str("cosine"), "description": str("other")},
+			changed:   []string{"description"},
+		},
+		{
+			name: "a metadata index added", deployed: dims(768, "cosine"),
+			metadata: `{"propertyName":"kind","indexType":"string"}`,
+			live:     map[string]property.Value{"name": str("dome-notes"), "dimensions": num(768), "metric": str("cosine"), "metadataIndexes": metaIndexes("kind", "string")},
+			changed:  []string{"metadataIndexes"},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			v := e.resource("VectorizeIndex", "notes")
+			v.create(tc.deployed)
+			v.requireNoRefreshDiff()
+			if tc.recreated != "" {
+				e.fixture("DELETE", "/vectorize/v2/indexes/dome-notes", "")
+				e.fixture("POST", "/vectorize/v2/indexes", tc.recreated)
+			}
+			if tc.metadata != "" {
+				e.fixture("POST", "/vectorize/v2/indexes/dome-notes/metadata_index/create", tc.metadata)
+			}
+
+			read, d := v.refreshDiff()
+			require.Equal(t, property.NewMap(tc.live), read.Inputs, "inputs read from Cloudflare")
+			require.ElementsMatch(t, tc.changed, slices.Collect(maps.Keys(d.DetailedDiff)))
+			require.Equal(t, len(tc.changed) > 0, d.HasChanges)
+		})
+	}
+}
+
+// TestVectorizeLiveConfig covers what the emulator cannot make: a preset
+// this provider's table lacks, and Cloudflare naming the preset itself.
+func TestVectorizeLiveConfig(t *testing.T) {
+	const created = "2025-01-01T00:00:00.000000Z"
+	newPreset := ptr("@cf/some/new-model")
+	for _, tc := range []struct {
+		name                 string
+		live                 cfapi.VectorizeIndex
+		prior                VectorizeIndexState
+		wantDims             *int
+		wantMetric, wantPset *string
+	}{
+		{
+			name:     "unknown preset, same index",
+			live:     cfapi.VectorizeIndex{Config: cfapi.VectorizeConfig{Dimensions: 512, Metric: "cosine"}, CreatedOn: created},
+			prior:    VectorizeIndexState{VectorizeIndexArgs: VectorizeIndexArgs{Preset: newPreset}, CreatedOn: created},
+			wantPset: newPreset,
+		},
+		{
+			name:       "unknown preset, index created again",
+			live:       cfapi.VectorizeIndex{Config: cfapi.VectorizeConfig{Dimensions: 512, Metric: "cosine"}, CreatedOn: "2025-02-01T00:00:00.000000Z"},
+			prior:      VectorizeIndexState{VectorizeIndexArgs: VectorizeIndexArgs{Preset: newPreset}, CreatedOn: created},
+			wantDims:   ptr(512),
+			wantMetric: ptr("cosine"),
+		},
+		{
+			name:     "Cloudflare names the preset",
+			live:     cfapi.VectorizeIndex{Config: cfapi.VectorizeConfig{Dimensions: 768, Metric: "cosine", Preset: "@cf/baai/bge-base-en-v1.5"}},
+			wantPset: ptr("@cf/baai/bge-base-en-v1.5"),
+		},
+		{
+			name:       "import: no preset to keep",
+			live:       cfapi.VectorizeIndex{Config: cfapi.VectorizeConfig{Dimensions: 768, Metric: "cosine"}, CreatedOn: created},
+			wantDims:   ptr(768),
+			wantMetric: ptr("cosine"),
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dims, metric, preset := liveConfig(tc.live, tc.prior)
+			require.Equal(t, tc.wantDims, dims)
+			require.Equal(t, tc.wantMetric, metric)
+			require.Equal(t, tc.wantPset, preset)
 		})
 	}
 }

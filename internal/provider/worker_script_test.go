@@ -1,9 +1,13 @@
 package provider
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"maps"
+	"mime/multipart"
+	"net/http"
 	"slices"
 	"testing"
 
@@ -401,6 +405,61 @@ func TestWorkerScriptDiffTakesTheDefaultSamplingRateAsUnset(t *testing.T) {
 			})
 			require.NoError(t, err)
 			require.Equal(t, tt.changes, d.HasChanges, "%v", d.DetailedDiff)
+		})
+	}
+}
+
+// patchSettings changes a script's settings outside Pulumi, as the
+// dashboard does: a multipart PATCH of /settings with one settings part.
+func (e *env) patchSettings(script, settings string) {
+	e.t.Helper()
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	w, err := mw.CreateFormField("settings")
+	require.NoError(e.t, err)
+	_, err = w.Write([]byte(settings))
+	require.NoError(e.t, err)
+	require.NoError(e.t, mw.Close())
+	req, err := http.NewRequestWithContext(e.t.Context(), http.MethodPatch, e.srv.URL+accPath+"/workers/scripts/"+script+"/settings", &body)
+	require.NoError(e.t, err)
+	req.Header.Set("Authorization", "Bearer "+testToken)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	res, err := e.srv.Client().Do(req)
+	require.NoError(e.t, err)
+	defer res.Body.Close()
+	out, err := io.ReadAll(res.Body)
+	require.NoError(e.t, err)
+	require.Equal(e.t, http.StatusOK, res.StatusCode, string(out))
+}
+
+// TestWorkerScriptSettingsDrift: each setting changed outside Pulumi is
+// read from Cloudflare, and the diff `just drift` shows names it.
+func TestWorkerScriptSettingsDrift(t *testing.T) {
+	for _, tc := range []struct {
+		name, settings string
+		live           property.Value // the changed input as read; null is absent
+		changed        string
+	}{
+		{"compatibility date", `{"compatibility_date":"2025-03-01"}`, str("2025-03-01"), "compatibilityDate"},
+		{"compatibility flags", `{"compatibility_flags":[]}`, property.Value{}, "compatibilityFlags"},
+		{"logpush", `{"logpush":false}`, property.New(false), "logpush"},
+		{"observability off", `{"observability":{"enabled":false}}`, obj(map[string]property.Value{"enabled": property.New(false)}), "observability"},
+		{"sampling rate", `{"observability":{"enabled":true,"head_sampling_rate":0.1}}`,
+			obj(map[string]property.Value{"enabled": property.New(true), "headSamplingRate": num(0.1)}), "observability"},
+		{"placement", `{"placement":{}}`, property.Value{}, "placement"},
+		{"tags", `{"tags":["other"]}`, strs("other"), "tags"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			f := e.workerFixtures()
+			w := e.resource("WorkerScript", "api")
+			w.create(apiWorker(t, f, "export default {}"))
+			e.patchSettings("dome-api", tc.settings)
+
+			read, d := w.refreshDiff()
+			require.Equal(t, tc.live, read.Inputs.Get(tc.changed), "input as read")
+			require.Equal(t, []string{tc.changed}, slices.Collect(maps.Keys(d.DetailedDiff)))
+			require.NotEqual(t, p.UpdateReplace, d.DetailedDiff[tc.changed].Kind, "a re-upload in place")
 		})
 	}
 }
