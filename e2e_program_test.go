@@ -7,7 +7,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 
@@ -198,8 +197,8 @@ func TestProgramOnEngine(t *testing.T) {
 			delete(env, config.EnvAllowDelete)
 			require.NoError(t, e.stack.SetConfig(context.Background(), "dome:topology", auto.ConfigValue{Value: vals.Config["dome:topology"]}))
 
-			// What `just import` prints adopts everything into an empty
-			// stack, run as printed.
+			// What `just import` prints, `just recover dev`, adopts
+			// everything into a stack never deployed.
 			proj := t.TempDir()
 			require.NoError(t, os.WriteFile(filepath.Join(proj, "Pulumi.yaml"), must(os.ReadFile("Pulumi.yaml")), 0o644))
 			// The stack's file as a developer pointing dev at the emulator would edit it.
@@ -209,13 +208,15 @@ func TestProgramOnEngine(t *testing.T) {
 				"go run ./cmd/import -dir "+proj+" dev")
 			require.NoError(t, err, plan)
 			require.Contains(t, plan, "existing resources match the config")
-			printed := regexp.MustCompile(`(?m)^  (SSL_CERT_FILE=\S+ )?pulumi import .*$`).FindString(plan)
-			require.NotEmpty(t, printed, plan)
+			require.Contains(t, plan, "\n  just recover dev\n")
 			adopted := newEngine(t, "dev", program, map[string]string{"SSL_CERT_FILE": certFile, "CLOUDFLARE_RPS": "100", "PULUMI_HOME": "", config.EnvAPIToken: e2eToken})
 			defer adopted.dump()
 			require.NoError(t, adopted.stack.SetAllConfig(context.Background(), stackConfig(vals)))
-			out, err := shell(t, adopted.stack.Workspace().WorkDir(), adopted.env, strings.TrimSpace(printed))
-			require.NoError(t, err, out)
+			cfg, err := config.Load(vals, func(k string) string { return env[k] })
+			require.NoError(t, err)
+			rep := recoverStack(t, adopted, cfg, client)
+			require.Len(t, rep.Imported, 27)
+			require.NotContains(t, e.log.String()+adopted.log.String(), "almost certainly a bug", "no provider warning on importing what the program deployed")
 			// 27 resources match (the 19 of old, each worker's workers.dev
 			// setting, the new queue and notification), but the 6 workers
 			// update: Cloudflare does not return a source map, so each is

@@ -74,9 +74,9 @@ pulumi-stack-init stack: _require-pulumi (_known stack)
 pulumi-preview stack: (_ready stack)
     @{{on}} {{stack}} preview --stack {{stack}} --diff
 
-# Apply a stack's changes (Pulumi asks before it changes anything; prod asks more).
+# Apply a stack's changes (Pulumi asks before it changes anything; prod asks more; without a terminal, DOME_CONFIRM=<stack> confirms).
 pulumi-up stack: (_guard-prod stack) (_ready stack)
-    @if [ "{{stack}}" = prod ]; then {{just_executable()}} --justfile {{justfile()}} _confirm-and-up prod; else {{on}} {{stack}} up --stack {{stack}}; fi
+    @if [ "{{stack}}" = prod ] || [ ! -t 0 ]; then {{just_executable()}} --justfile {{justfile()}} _confirm-and-up {{stack}}; else {{on}} {{stack}} up --stack {{stack}}; fi
 
 # Destroy a stack's resources. Refused for prod.
 pulumi-destroy stack: (_refuse-prod stack "destroy") (_ready stack)

@@ -223,7 +223,11 @@ func TestRecipes(t *testing.T) {
 			"preview --stack prod --diff | passphrase=pass-prod " + backend,
 			"up --stack prod --yes --skip-preview | passphrase=pass-prod " + backend,
 		}},
-		{"pulumi-up leaves confirmation to Pulumi", nil, []string{"pulumi-up", "staging"}, []string{"stack ls --json | passphrase=pass-staging " + backend, "up --stack staging | passphrase=pass-staging " + backend}},
+		{"pulumi-up without a terminal is confirmed as a deploy is", []string{"DOME_CONFIRM=staging"}, []string{"pulumi-up", "staging"}, []string{
+			"stack ls --json | passphrase=pass-staging " + backend,
+			"preview --stack staging --diff | passphrase=pass-staging " + backend,
+			"up --stack staging --yes --skip-preview | passphrase=pass-staging " + backend,
+		}},
 		{"pulumi-destroy leaves confirmation to Pulumi", nil, []string{"pulumi-destroy", "dev"}, []string{"stack ls --json | passphrase=pass-dev " + backend, "destroy --stack dev | passphrase=pass-dev " + backend}},
 		{"deploy-all from CI", []string{"DOME_CONFIRM=dev staging", "DOME_CONFIRM_PROD=prod"}, []string{"deploy-all"}, []string{
 			"stack ls --json | passphrase=pass-dev " + backend,
@@ -245,11 +249,14 @@ func TestRecipes(t *testing.T) {
 		})
 	}
 
-	// Without confirmation nothing is applied, though the preview ran.
-	out, err = p.just(nil, "deploy-staging")
-	require.Error(t, err)
-	require.Contains(t, out, `error: no terminal to confirm on: set DOME_CONFIRM=staging (or a list such as "dev staging") to deploy staging from CI`)
-	require.Equal(t, []string{"stack ls --json | passphrase=pass-staging " + backend, "preview --stack staging --diff | passphrase=pass-staging " + backend}, p.calls())
+	// Without confirmation nothing is applied, though the preview ran; the
+	// error says how to confirm without a terminal.
+	for _, recipe := range [][]string{{"deploy-staging"}, {"pulumi-up", "staging"}} {
+		out, err = p.just(nil, recipe...)
+		require.Error(t, err)
+		require.Contains(t, out, `error: no terminal to confirm on: set DOME_CONFIRM=staging (or a list such as "dev staging") to deploy staging from CI`)
+		require.Equal(t, []string{"stack ls --json | passphrase=pass-staging " + backend, "preview --stack staging --diff | passphrase=pass-staging " + backend}, p.calls())
+	}
 
 	// A deletion allowed in a .env file would stay allowed for every later
 	// deploy: both the recipes' reader and the program's refuse the file.

@@ -1,7 +1,8 @@
 // Command import plans the adoption of resources that already exist in the
 // Cloudflare account: it matches them to a stack's config by physical name,
-// writes a `pulumi import --file` file, and prints the command to run.
-// Nothing is imported until you run that command.
+// writes a `pulumi import --file` file for review, and prints the command
+// that adopts them (`just recover <stack>`). Nothing is imported until you
+// run it.
 //
 //	go run ./cmd/import [-dir DIR] [-out FILE] STACK
 package main
@@ -64,15 +65,13 @@ func run(ctx context.Context, w io.Writer, dir, stack, out string) error {
 		fmt.Fprintln(w, "Nothing to import: the next deploy creates everything.")
 		return nil
 	}
-	fmt.Fprintf(w, "\nNothing has been imported. Review %s, then run, in this folder:\n\n", out)
-	env := ""
-	if cfg.APIHostname != "" && os.Getenv("SSL_CERT_FILE") != "" {
-		// The emulator's certificate is trusted only through this variable.
-		env = "SSL_CERT_FILE=" + os.Getenv("SSL_CERT_FILE") + " "
-	}
-	fmt.Fprintf(w, "  %spulumi import --stack %s --file %s --generate-code=false --yes\n\n", env, stack, out)
-	fmt.Fprintln(w, "The file creates the stack's two providers, for a stack with no state yet. For a stack that was deployed before")
-	fmt.Fprintf(w, "(an interrupted or failed deploy), run `just recover %s` instead: it imports only what the state lacks, with the stack's own providers.\n", stack)
-	fmt.Fprintln(w, "pulumi import protects what it imports; `just pulumi-preview "+stack+"` then shows what differs from the config.")
+	// One way in, whether the stack was deployed before or never: recover
+	// imports what the state lacks with the stack's own providers, and the
+	// recipe loads .env.<stack>, which a bare `pulumi import` would not.
+	fmt.Fprintf(w, "\nNothing has been imported. To adopt them into stack %s, run in this folder:\n\n", stack)
+	fmt.Fprintf(w, "  just recover %s\n\n", stack)
+	fmt.Fprintln(w, "It imports what the stack's state lacks (everything, for a stack never deployed) with the stack's own providers,")
+	fmt.Fprintln(w, "protected as the program protects them, then previews what still differs from the config.")
+	fmt.Fprintf(w, "%s lists the same resources with the import id each provider expects, for review.\n", out)
 	return nil
 }
