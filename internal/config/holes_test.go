@@ -80,7 +80,7 @@ func TestValidationHoles(t *testing.T) {
 			edits: map[string][][2]string{"Pulumi.yaml": {{"newSqliteClasses: [Counter]", "newSqliteClasses: Counter"}}},
 			want: []string{
 				`Pulumi.yaml:49:13: dome:topology.workers[store].migrations.newSqliteClasses: must be a list, not the text "Counter"; write it as [a, b] or as lines starting with "- "`,
-				`Pulumi.yaml:46:63: dome:topology.workers[store].bindings[COUNTER].className: Durable Object class "Counter" is not created by any step of worker "store"'s migrations (or a later step renames or deletes it); add it to a step's newSqliteClasses (or newClasses)`,
+				`Pulumi.yaml:46:63: dome:topology.workers[store].bindings[COUNTER].className: Durable Object class "Counter" is not created by any step of worker "store"'s migrations; add it to a step's newSqliteClasses (or newClasses)`,
 			},
 		},
 		{

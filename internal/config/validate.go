@@ -472,7 +472,7 @@ func (c *Config) validateEntry(ps *Problems, w Worker, k string) {
 	}
 }
 
-func validateBinding(ps *Problems, bk string, w Worker, b Binding, targets map[string]targetKind, workers nameSet, classes map[string]bool) {
+func validateBinding(ps *Problems, bk string, w Worker, b Binding, targets map[string]targetKind, workers nameSet, classes classHistory) {
 	if b.Type == "plain_text" || b.Type == "secret_text" {
 		ps.add(bk+".type", "%q bindings come from the worker's vars (plain text) and secrets (config keys holding Pulumi secrets); move it there", b.Type)
 		return
@@ -508,8 +508,8 @@ func validateBinding(ps *Problems, bk string, w Worker, b Binding, targets map[s
 			if !workers.has(b.ScriptName) {
 				ps.add(bk+".scriptName", "Service '%s' not found; %s", b.ScriptName, workers.list())
 			}
-		case !classes[b.ClassName]:
-			ps.add(bk+".className", "Durable Object class %q is not created by any step of worker %q's migrations (or a later step renames or deletes it); add it to a step's newSqliteClasses (or newClasses)", b.ClassName, w.Name)
+		case !classes.has(b.ClassName):
+			ps.add(bk+".className", "%s", classes.missing(b.ClassName, w.Name))
 		}
 	case BindAnalyticsEngine:
 		if b.Dataset == "" {
@@ -532,23 +532,69 @@ func kindOf(targets map[string]targetKind, name string) (string, bool) {
 	return "", false
 }
 
-// classes returns the Durable Object classes the migration history leaves
-// declared, once every step has been applied.
-func (m Migrations) classes() map[string]bool {
-	out := map[string]bool{}
+// classHistory is what a worker's migration history leaves of its Durable
+// Object classes once every step has been applied.
+type classHistory struct {
+	declared map[string]bool
+	// gone holds, for each class a step took away, the last step that did,
+	// so a binding to it can be told which step that was.
+	gone map[string]classChange
+}
+
+// classChange is a step renaming a class (to is the new name) or deleting it (to is "").
+type classChange struct {
+	tag string
+	to  string
+}
+
+func (m Migrations) classes() classHistory {
+	h := classHistory{declared: map[string]bool{}, gone: map[string]classChange{}}
+	add := func(c string) {
+		h.declared[c] = true
+		delete(h.gone, c)
+	}
 	for _, step := range m {
 		for _, c := range slices.Concat(step.NewClasses, step.NewSqliteClasses) {
-			out[c] = true
+			add(c)
 		}
 		for _, r := range step.RenamedClasses {
-			delete(out, r.From)
-			out[r.To] = true
+			delete(h.declared, r.From)
+			h.gone[r.From] = classChange{tag: step.Tag, to: r.To}
+			add(r.To)
 		}
 		for _, c := range step.DeletedClasses {
-			delete(out, c)
+			delete(h.declared, c)
+			h.gone[c] = classChange{tag: step.Tag}
 		}
 	}
-	return out
+	return h
+}
+
+func (h classHistory) has(class string) bool { return h.declared[class] }
+
+// missing says why worker has no class of that name, and the fix: a class
+// renamed (perhaps more than once) is bound by its last name; a deleted
+// one is gone with its data, unless the deleting step is not deployed yet.
+func (h classHistory) missing(class, worker string) string {
+	change, ok := h.gone[class]
+	if !ok {
+		return fmt.Sprintf("Durable Object class %q is not created by any step of worker %q's migrations; add it to a step's newSqliteClasses (or newClasses)", class, worker)
+	}
+	var what []string
+	name := class
+	// The chain ends: a rename's new name is declared from that step on,
+	// so it is in gone only if a later step took it away.
+	for ok {
+		if change.to == "" {
+			what = append(what, fmt.Sprintf("deleted by migration step %q", change.tag))
+			return fmt.Sprintf("Durable Object class %q is %s of worker %q; remove this binding, or, if step %q is not deployed yet, take %q out of its deletedClasses",
+				class, strings.Join(what, ", then "), worker, change.tag, name)
+		}
+		what = append(what, fmt.Sprintf("renamed to %q by migration step %q", change.to, change.tag))
+		name = change.to
+		change, ok = h.gone[name]
+	}
+	return fmt.Sprintf("Durable Object class %q is %s of worker %q; bind it by its new name: className: %s", class, strings.Join(what, ", then "), worker, name)
 }
 
 func itemKey(field, name string) string {
