@@ -106,6 +106,33 @@ func TestValidationHoles(t *testing.T) {
 			want:  []string{"Pulumi.test.yaml:2:1: a tab indents this line; YAML indents with spaces only: replace the tab with spaces"},
 		},
 		{
+			name: "a key written twice, in a stack's overrides",
+			edits: map[string][][2]string{"Pulumi.test.yaml": {{"  count: 3", `  dome:workers:
+    api:
+      routes:
+        - {pattern: dome.example/api/*, zone: dome.example}
+      routes:
+        - {pattern: dome.example/v2/*, zone: dome.example}`}}},
+			want: []string{`Pulumi.test.yaml:12:7: dome:workers.api.routes: "routes" is written twice in the same mapping, which YAML does not allow; remove one of the two; the first is at line 10`},
+		},
+		{
+			name: "keys written twice in both files, every one reported",
+			edits: map[string][][2]string{
+				"Pulumi.yaml":      {{"          main: store/index.ts\n", "          main: store/index.ts\n          main: store/main.ts\n"}},
+				"Pulumi.test.yaml": {{"  count: 3", "  environment: staging\n  dome:observability:\n    enabled: false"}},
+			},
+			want: []string{
+				`Pulumi.yaml:42:11: dome:topology.workers[store].main: "main" is written twice in the same mapping, which YAML does not allow; remove one of the two; the first is at line 41`,
+				`Pulumi.test.yaml:8:3: dome:environment: "dome:environment" is written twice in the same mapping, which YAML does not allow; remove one of the two; the first is at line 2`,
+				`Pulumi.test.yaml:9:3: dome:observability: "dome:observability" is written twice in the same mapping, which YAML does not allow; remove one of the two; the first is at line 5`,
+			},
+		},
+		{
+			name:  "a top-level key written twice",
+			edits: map[string][][2]string{"Pulumi.test.yaml": {{"  count: 3", "  count: 3\nconfig:\n  dome:logLevel: info"}}},
+			want:  []string{`Pulumi.test.yaml:9:1: "config" is written twice in the same mapping, which YAML does not allow; remove one of the two; the first is at line 1`},
+		},
+		{
 			name:  "empty topology",
 			edits: map[string][][2]string{"Pulumi.test.yaml": {{"  count: 3", "  dome:topology: {}"}}},
 			want:  []string{"Pulumi.test.yaml:8:3: dome:topology: declares nothing; an empty topology would delete every resource of the stack, data included; declare Dome's resources under config.topology.value in Pulumi.yaml (to tear a stack down on purpose, use pulumi destroy)"},
