@@ -34,16 +34,27 @@ func writeStack(t *testing.T, edits map[string][][2]string) string {
 // example services and a decrypted secret.
 func loadStack(t *testing.T, dir string, getenv func(string) string) error {
 	t.Helper()
-	v, err := ReadFiles(dir, "test")
+	v, err := readStack(t, dir, mustAbs(t, "testdata/services"))
 	if err != nil {
 		return err
 	}
-	v.Config["dome:servicesRoot"] = mustAbs(t, "testdata/services")
+	_, err = Load(v, getenv)
+	return err
+}
+
+// readStack reads a scratch stack with its services in servicesRoot and
+// its secret decrypted.
+func readStack(t *testing.T, dir, servicesRoot string) (*Values, error) {
+	t.Helper()
+	v, err := ReadFiles(dir, "test")
+	if err != nil {
+		return nil, err
+	}
+	v.Config["dome:servicesRoot"] = servicesRoot
 	v.Config["dome:apiKey"] = "decrypted"
 	delete(v.Config, "dome:shortForm")
 	delete(v.Config, "dome:count")
-	_, err = Load(v, getenv)
-	return err
+	return v, nil
 }
 
 // TestValidationHoles has one case per kind of mistake that used to get

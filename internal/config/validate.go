@@ -68,8 +68,9 @@ const (
 // now is the clock compatibility dates are checked against.
 var now = time.Now
 
-// validate checks a decoded Config; every check runs, whatever failed before.
-func (c *Config) validate(topologySet bool) Problems {
+// validate checks a decoded Config; every check runs, whatever failed
+// before. schema, when set, runs the databases' migrations.
+func (c *Config) validate(topologySet bool, schema SchemaCheck) Problems {
 	var ps Problems
 	c.validateStack(&ps)
 
@@ -85,7 +86,7 @@ func (c *Config) validate(topologySet bool) Problems {
 	workers := c.names(&ps, "workers", "worker", len(t.Workers), func(i int) string { return t.Workers[i].Name }, workerName, maxNameLength)
 
 	for _, d := range t.D1Databases {
-		c.validateMigrations(&ps, d)
+		c.validateMigrations(&ps, d, schema)
 	}
 	for _, b := range t.R2Buckets {
 		if b.Location != "" && !slices.Contains(bucketLocations, b.Location) {
@@ -441,8 +442,9 @@ func validateMigrations(ps *Problems, k string, steps Migrations) {
 }
 
 // validateMigrations checks a database's migration files offline: the
-// folder exists, every .sql file is NNNN_name.sql, no two share a number.
-func (c *Config) validateMigrations(ps *Problems, d Database) {
+// folder exists, every .sql file is NNNN_name.sql, no two share a number;
+// then, with schema, that they apply in order to an empty database.
+func (c *Config) validateMigrations(ps *Problems, d Database, schema SchemaCheck) {
 	k := itemKey("d1Databases", d.Name)
 	if d.MigrationsTable != "" && !migrations.ValidTable(d.MigrationsTable) {
 		ps.add(k+".migrationsTable", "%q is not a plain SQL identifier; use letters, digits and _, not starting with a digit, e.g. %s", d.MigrationsTable, migrations.DefaultTable)
@@ -453,8 +455,26 @@ func (c *Config) validateMigrations(ps *Problems, d Database) {
 		}
 		return
 	}
-	for _, p := range migrations.Problems(c.MigrationsDir(d)) {
+	dir := c.MigrationsDir(d)
+	files, probs := migrations.Scan(dir)
+	for _, p := range probs {
 		ps.add(k+".migrationsDir", "%s", p)
+	}
+	// Run on part of the history, a file could fail for want of one left out.
+	if schema == nil || len(probs) > 0 {
+		return
+	}
+	err := schema(files)
+	var se *migrations.StatementError
+	switch {
+	case errors.As(err, &se):
+		*ps = append(*ps, Problem{
+			Key:     k + ".migrationsDir",
+			Pos:     fmt.Sprintf("%s:%d", filepath.Join(dir, se.File), se.Line),
+			Message: fmt.Sprintf("%v, running the files in order on an empty SQLite database; D1 would stop the deploy here, after applying the files before it; fix the statement", se.Err),
+		})
+	case err != nil:
+		ps.add(k+".migrationsDir", "could not be checked: %v", err)
 	}
 }
 
