@@ -4,7 +4,7 @@
 // included, on an in-memory SQLite) and bundles every worker, with no
 // Pulumi CLI and no network. It prints what each stack would deploy, or
 // every problem found. It imports neither SDK, so a first run compiles in
-// well under a minute, not several.
+// under a minute, not several.
 //
 //	go run ./cmd/validate [-dir DIR] STACK...
 package main

@@ -474,7 +474,7 @@ func (c *Config) validateMigrations(ps *Problems, d Database, schema SchemaCheck
 			Message: fmt.Sprintf("%v, running the files in order on an empty SQLite database; D1 would stop the deploy here, after applying the files before it; fix the statement", se.Err),
 		})
 	case err != nil:
-		ps.add(k+".migrationsDir", "could not be checked: %v", err)
+		ps.add(k+".migrationsDir", "its files could not be run on an empty database (%v); run the validation again, and check the files by hand if it fails the same way", err)
 	}
 }
 

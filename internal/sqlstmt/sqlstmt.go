@@ -4,7 +4,8 @@
 //
 // The emulator's D1 runs each statement of a query on its own and reports it
 // separately, as D1 does; the migration resource needs the same statements to
-// say which one of a file failed.
+// say which one of a file failed, and validation (internal/schemacheck) runs
+// them as the deploy will send them.
 package sqlstmt
 
 import (
