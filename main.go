@@ -20,6 +20,7 @@ import (
 	"github.com/dome/infra/internal/fresh"
 	"github.com/dome/infra/internal/kv"
 	"github.com/dome/infra/internal/queues"
+	"github.com/dome/infra/internal/schemacheck"
 	"github.com/dome/infra/internal/storage"
 	"github.com/dome/infra/internal/vectorize"
 	"github.com/dome/infra/internal/workers"
@@ -51,7 +52,7 @@ func main() {
 // passed in so tests can run it under mocks without touching the process's
 // variables, and can read the outputs, which mocks do not record.
 func run(ctx *pulumi.Context, getenv func(string) string) (pulumi.Map, error) {
-	cfg, err := config.Load(config.WithFiles(ctx), getenv)
+	cfg, err := config.Load(config.WithFiles(ctx), getenv, config.CheckSchema(schemacheck.Run))
 	if err != nil {
 		return nil, err
 	}

@@ -396,6 +396,18 @@ func TestProgramRefusesBadConfig(t *testing.T) {
 			edit: func(v *config.Values) { v.Config["dome:servicesRoot"] = "testdata/nowhere" },
 			want: []string{"dome:topology.workers[dome-api].main: Module not found: " + filepath.Join(mustAbs(t, "testdata/nowhere"), "dome-api/src/index.ts")},
 		},
+		{
+			name: "a migration SQLite refuses",
+			env:  testEnv,
+			edit: func(v *config.Values) {
+				dir := t.TempDir()
+				require.NoError(t, os.CopyFS(dir, os.DirFS("testdata/services")))
+				bad := "CREATE TABLE links (from_id TEXT, to_id TEXT);\nCREATE INDEX links_to ON linkz (to_id);\n"
+				require.NoError(t, os.WriteFile(filepath.Join(dir, "silo/migrations/0003_links.sql"), []byte(bad), 0o644))
+				v.Config["dome:servicesRoot"] = dir
+			},
+			want: []string{"/silo/migrations/0003_links.sql:2: dome:topology.d1Databases[silo].migrationsDir: no such table: main.linkz"},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

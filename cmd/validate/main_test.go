@@ -185,3 +185,73 @@ config:
 	require.Contains(t, api, "    workersDev     on\n    previewUrls    on\n")
 	require.Contains(t, web, "    workersDev     on\n    previewUrls    off\n", "previews stay off on workers.dev unless asked for")
 }
+
+// TestValidateRunsMigrations: validate applies each database's migrations
+// to an empty SQLite database and reports the first statement that fails
+// at its file and line, so the deploy does not find it after applying the
+// files before it.
+func TestValidateRunsMigrations(t *testing.T) {
+	t.Setenv(config.EnvAccountID, "0123456789abcdef0123456789abcdef")
+	t.Setenv(config.EnvAPIToken, "tok-1234567890123456789012345678901234567")
+	tests := []struct {
+		name  string
+		notes string // 0002_notes.sql
+		want  string // the error, with DIR for the project; "" for none
+	}{
+		{
+			name:  "a misspelt keyword",
+			notes: "-- notes, by user\nCREATE TABEL notes (\n  id TEXT PRIMARY KEY,\n  user_id TEXT NOT NULL REFERENCES users (id)\n);\n",
+			want: `1 configuration problem:
+  - DIR/services/notes/migrations/0002_notes.sql:2: dome:topology.d1Databases[notes].migrationsDir: near "TABEL": syntax error, running the files in order on an empty SQLite database; D1 would stop the deploy here, after applying the files before it; fix the statement`,
+		},
+		{
+			name:  "a column the earlier file does not create",
+			notes: "CREATE TABLE notes (id TEXT PRIMARY KEY, user_id TEXT);\nCREATE INDEX notes_user ON notes (user_id);\nCREATE INDEX users_email ON users (mail);\n",
+			want: `1 configuration problem:
+  - DIR/services/notes/migrations/0002_notes.sql:3: dome:topology.d1Databases[notes].migrationsDir: no such column: mail, running the files in order on an empty SQLite database; D1 would stop the deploy here, after applying the files before it; fix the statement`,
+		},
+		{
+			name:  "files that apply",
+			notes: "CREATE TABLE notes (id TEXT PRIMARY KEY, user_id TEXT NOT NULL REFERENCES users (id));\n",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			t.Setenv(config.EnvBundleDir, t.TempDir())
+			files := map[string]string{
+				"Pulumi.yaml": `name: dome
+config:
+  servicesRoot:
+    value: services
+  topology:
+    value:
+      d1Databases:
+        - {name: notes, migrationsDir: notes/migrations}
+      workers:
+        - name: api
+          main: api/index.ts
+          compatibilityDate: "2025-04-15"
+          bindings: [{type: d1, name: DB, target: notes}]
+`,
+				"Pulumi.t.yaml":                            "config:\n  dome:environment: dev\n",
+				"services/api/index.ts":                    "export default { fetch() { return new Response('ok'); } };\n",
+				"services/notes/migrations/0001_init.sql":  "CREATE TABLE users (id TEXT PRIMARY KEY, email TEXT NOT NULL);\n",
+				"services/notes/migrations/0002_notes.sql": tt.notes,
+			}
+			for name, text := range files {
+				require.NoError(t, os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755))
+				require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644))
+			}
+			var out bytes.Buffer
+			err := validate(&out, dir, "t")
+			if tt.want == "" {
+				require.NoError(t, err)
+				require.Contains(t, out.String(), "d1 migrations      notes-dev (2, last 0002_notes.sql)")
+				return
+			}
+			require.EqualError(t, err, strings.ReplaceAll(tt.want, "DIR", dir))
+			require.Empty(t, out.String(), "nothing is reported valid")
+		})
+	}
+}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/dome/infra/internal/cfapi"
 	"github.com/dome/infra/internal/graph"
+	"github.com/dome/infra/internal/migrations"
 	"github.com/dome/infra/internal/naming"
 )
 
@@ -378,10 +379,34 @@ type Rename struct {
 	To   string `json:"to"`
 }
 
+// SchemaCheck applies a database's migration files, in order, to an empty
+// database, and returns the first statement that fails as a
+// *migrations.StatementError (internal/schemacheck's Run).
+type SchemaCheck func([]migrations.File) error
+
+// Option adds to what Load checks.
+type Option func(*options)
+
+type options struct {
+	schema SchemaCheck
+}
+
+// CheckSchema makes Load run every database's migrations with check and
+// report the first statement that fails in each. It is an option because
+// the engine that runs them is heavy to build: only the commands that
+// validate a stack for a deploy link it.
+func CheckSchema(check SchemaCheck) Option {
+	return func(o *options) { o.schema = check }
+}
+
 // Load reads, defaults and validates the stack's configuration. getenv
 // supplies the credentials (os.Getenv after .env.<stack> is loaded). On bad
 // input it returns Problems listing everything wrong at once.
-func Load(src Source, getenv func(string) string) (*Config, error) {
+func Load(src Source, getenv func(string) string, opts ...Option) (*Config, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
 	var probs Problems
 	c := &Config{Stack: src.Stack(), Secrets: map[string]Secret{}}
 	// Every key read is recorded: what is left over is a key nothing reads.
@@ -488,7 +513,7 @@ func Load(src Source, getenv func(string) string) (*Config, error) {
 		probs = append(probs, c.applyOverrides(raw, topologyRead)...)
 	}
 
-	probs = append(probs, c.validate(str(KeyTopology) != "").without(undecoded)...)
+	probs = append(probs, c.validate(str(KeyTopology) != "", o.schema).without(undecoded)...)
 	if lister, ok := rec.Source.(interface{ Keys() []string }); ok {
 		// Without a whole topology the keys its workers' secrets name are unknown.
 		probs = append(probs, rec.unread(lister.Keys(), topologyRead && len(c.Topology.Workers) > 0)...)
@@ -496,7 +521,9 @@ func Load(src Source, getenv func(string) string) (*Config, error) {
 	if len(probs) > 0 {
 		if p, ok := rec.Source.(interface{ Position(string) string }); ok {
 			for i := range probs {
-				probs[i].Pos = p.Position(probs[i].Key)
+				if probs[i].Pos == "" { // a problem in a migration file is placed there
+					probs[i].Pos = p.Position(probs[i].Key)
+				}
 			}
 		}
 		return nil, probs

@@ -406,7 +406,7 @@ func TestValidation(t *testing.T) {
 			},
 			want: []string{
 				`dome:topology.workers[api].vars.LOG_LEVEL: binding name "LOG_LEVEL" is reserved: the program sets it in every worker from dome:logLevel; remove it here`,
-				`dome:topology.workers[store].bindings[COUNTER].className: Durable Object class "Counter" is not created by any step of worker "store"'s migrations (or a later step renames or deletes it); add it to a step's newSqliteClasses (or newClasses)`,
+				`dome:topology.workers[store].bindings[COUNTER].className: Durable Object class "Counter" is not created by any step of worker "store"'s migrations; add it to a step's newSqliteClasses (or newClasses)`,
 				"dome:topology.workers[store].migrations[0].tag: is empty; every migration step needs a tag (e.g. v1) so Cloudflare applies it once",
 				"dome:topology.workers[worker].bindings[COUNTER].scriptName: Service 'ghost' not found; declared: api, store, worker",
 				`dome:topology.workers[worker].crons[0]: "every minute" is not a cron expression; use five fields: minute hour day-of-month month day-of-week, e.g. "*/5 * * * *"`,
@@ -442,7 +442,7 @@ func TestValidation(t *testing.T) {
 				}
 			},
 			want: []string{
-				`dome:topology.workers[store].bindings[COUNTER].className: Durable Object class "Counter" is not created by any step of worker "store"'s migrations (or a later step renames or deletes it); add it to a step's newSqliteClasses (or newClasses)`,
+				`dome:topology.workers[store].bindings[COUNTER].className: Durable Object class "Counter" is deleted by migration step "v4" of worker "store"; remove this binding, or, if step "v4" is not deployed yet, take "Counter" out of its deletedClasses`,
 				`dome:topology.workers[store].migrations[1].oldTag: "v1" is set on step 1; only the first step may name the tag the script was at before this history, since each later step follows the one before it; remove it`,
 				`dome:topology.workers[store].migrations[1]: creates class "Room", which an earlier step already created; remove it from this step`,
 				`dome:topology.workers[store].migrations[1].renamedClasses[0].from: renames class "Lobby", which no earlier step creates (created so far: Counter, Room); fix the name, or create the class in an earlier step`,
@@ -519,6 +519,70 @@ func TestValidation(t *testing.T) {
 				got[i] = p.Key + ": " + p.Message
 			}
 			require.Equal(t, tt.want, got)
+		})
+	}
+}
+
+// TestBoundClassTakenAway: a binding to a class the history renames or
+// deletes names the step that did, and the fix that follows from it.
+func TestBoundClassTakenAway(t *testing.T) {
+	tests := []struct {
+		name  string
+		steps Migrations
+		want  string // "" when the binding is fine
+	}{
+		{
+			name:  "deleted by a later step",
+			steps: Migrations{{Tag: "v1", NewSqliteClasses: []string{"Counter"}}, {Tag: "v2", NewSqliteClasses: []string{"Room"}}, {Tag: "v3", DeletedClasses: []string{"Counter"}}},
+			want:  `Durable Object class "Counter" is deleted by migration step "v3" of worker "store"; remove this binding, or, if step "v3" is not deployed yet, take "Counter" out of its deletedClasses`,
+		},
+		{
+			name:  "renamed by a later step",
+			steps: Migrations{{Tag: "v1", NewSqliteClasses: []string{"Counter"}}, {Tag: "v2", RenamedClasses: []Rename{{From: "Counter", To: "Tally"}}}},
+			want:  `Durable Object class "Counter" is renamed to "Tally" by migration step "v2" of worker "store"; bind it by its new name: className: Tally`,
+		},
+		{
+			name: "renamed twice",
+			steps: Migrations{
+				{Tag: "v1", NewSqliteClasses: []string{"Counter"}},
+				{Tag: "v2", RenamedClasses: []Rename{{From: "Counter", To: "Tally"}}},
+				{Tag: "v3", RenamedClasses: []Rename{{From: "Tally", To: "Meter"}}},
+			},
+			want: `Durable Object class "Counter" is renamed to "Tally" by migration step "v2", then renamed to "Meter" by migration step "v3" of worker "store"; bind it by its new name: className: Meter`,
+		},
+		{
+			name: "renamed, then the new name deleted",
+			steps: Migrations{
+				{Tag: "v1", NewSqliteClasses: []string{"Counter"}},
+				{Tag: "v2", RenamedClasses: []Rename{{From: "Counter", To: "Tally"}}},
+				{Tag: "v3", DeletedClasses: []string{"Tally"}},
+			},
+			want: `Durable Object class "Counter" is renamed to "Tally" by migration step "v2", then deleted by migration step "v3" of worker "store"; remove this binding, or, if step "v3" is not deployed yet, take "Tally" out of its deletedClasses`,
+		},
+		{
+			name:  "never created",
+			steps: Migrations{{Tag: "v1", NewSqliteClasses: []string{"Room"}}},
+			want:  `Durable Object class "Counter" is not created by any step of worker "store"'s migrations; add it to a step's newSqliteClasses (or newClasses)`,
+		},
+		{
+			name:  "deleted, then created again",
+			steps: Migrations{{Tag: "v1", NewClasses: []string{"Counter"}}, {Tag: "v2", DeletedClasses: []string{"Counter"}}, {Tag: "v3", NewSqliteClasses: []string{"Counter"}}},
+		},
+		{
+			name:  "renamed back",
+			steps: Migrations{{Tag: "v1", NewSqliteClasses: []string{"Counter"}}, {Tag: "v2", RenamedClasses: []Rename{{From: "Counter", To: "Tally"}}}, {Tag: "v3", RenamedClasses: []Rename{{From: "Tally", To: "Counter"}}}},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v := fixture(t)
+			editTopology(t, v, func(tp *Topology) { worker(tp, "store").Migrations = tt.steps })
+			_, err := Load(v, goodEnv)
+			if tt.want == "" {
+				require.NoError(t, err)
+				return
+			}
+			require.Equal(t, []string{"dome:topology.workers[store].bindings[COUNTER].className: " + tt.want}, problems(t, err))
 		})
 	}
 }

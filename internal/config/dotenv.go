@@ -12,8 +12,8 @@ import (
 
 // LoadStack reads a stack's configuration offline, as the program sees
 // it: dir/.env.<stack> into the environment, then Pulumi.yaml and
-// Pulumi.<stack>.yaml, validated.
-func LoadStack(dir, stack string) (*Config, error) {
+// Pulumi.<stack>.yaml, validated (with opts, as Load).
+func LoadStack(dir, stack string, opts ...Option) (*Config, error) {
 	if err := LoadDotEnv(dir, stack); err != nil {
 		return nil, err
 	}
@@ -21,7 +21,7 @@ func LoadStack(dir, stack string) (*Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	return Load(vals, os.Getenv)
+	return Load(vals, os.Getenv, opts...)
 }
 
 // LocalStack is the stack deployed to the local emulator, whose

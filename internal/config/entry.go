@@ -215,7 +215,7 @@ func (c *Config) validateEntryPoints(ps *Problems) {
 		for i, r := range w.Routes {
 			rk := fmt.Sprintf("%s[%d]", c.FieldKey(w.Name, "routes"), i)
 			zoneOK := checkZone(ps, rk, r.Zone)
-			host, _, hasPath := strings.Cut(r.Pattern, "/")
+			host, path, hasPath := strings.Cut(r.Pattern, "/")
 			switch {
 			case r.Pattern == "":
 				ps.add(rk+".pattern", "is empty; give the route pattern, e.g. api.%s/*", orExample(r.Zone))
@@ -226,6 +226,9 @@ func (c *Config) validateEntryPoints(ps *Problems) {
 				ps.add(rk+".pattern", "%q has no path; a route pattern is host/path, e.g. %s/*", r.Pattern, r.Pattern)
 			case strings.Contains(r.Pattern, "?"):
 				ps.add(rk+".pattern", "%q has a query string, which route patterns cannot match; remove it", r.Pattern)
+			case misplacedWildcard(host, path) != "":
+				ps.add(rk+".pattern", "%q has a * inside its %s, which Cloudflare refuses: a route pattern may have a wildcard only at the start of the hostname (*.%s/... or *%s/...) and at the end of the path (.../api/*); write %s and tell the requests apart in the worker's code",
+					r.Pattern, misplacedWildcard(host, path), orExample(r.Zone), orExample(r.Zone), widened(host, path))
 			case zoneOK && !inZone(strings.TrimPrefix(strings.TrimPrefix(host, "*"), "."), r.Zone):
 				ps.add(rk+".pattern", "%q is outside zone %q; a route's host must be the zone or a name under it, e.g. api.%s/*", r.Pattern, r.Zone, r.Zone)
 			}
@@ -254,6 +257,32 @@ func (c *Config) validateEntryPoints(ps *Problems) {
 			}
 		}
 	}
+}
+
+// misplacedWildcard names the part of a route pattern, split at its first
+// slash, that holds a * where Cloudflare accepts none: only the hostname's
+// first character and the path's last may be one.
+func misplacedWildcard(host, path string) string {
+	switch {
+	case strings.Contains(strings.TrimPrefix(host, "*"), "*"):
+		return "hostname"
+	case strings.Contains(strings.TrimSuffix(path, "*"), "*"):
+		return "path"
+	}
+	return ""
+}
+
+// widened is the nearest pattern Cloudflare accepts that still matches
+// every request the refused one meant: the hostname from its last * on,
+// the path up to its first.
+func widened(host, path string) string {
+	if i := strings.LastIndexByte(host, '*'); i > 0 {
+		host = "*" + host[i+1:]
+	}
+	if i := strings.IndexByte(path, '*'); i >= 0 {
+		path = path[:i+1]
+	}
+	return host + "/" + path
 }
 
 // checkZone checks a zone name and reports whether it is usable.

@@ -80,6 +80,25 @@ func TestEntryPointValidation(t *testing.T) {
 			},
 		},
 		{
+			name: "wildcards where Cloudflare accepts none",
+			topo: func(tp *Topology) {
+				worker(tp, "api").Routes = []Route{
+					{Pattern: "dome.example/*/api", Zone: "dome.example"},
+					{Pattern: "api.*.dome.example/v1/*", Zone: "dome.example"},
+					{Pattern: "dome.example/img/*.jpg", Zone: "dome.example"},
+					{Pattern: "**dome.example/*", Zone: "dome.example"},
+					{Pattern: "*.dome.example/api*", Zone: "dome.example"}, // both wildcards where they belong
+					{Pattern: "*dome.example/*", Zone: "dome.example"},
+				}
+			},
+			want: []string{
+				`dome:topology.workers[api].routes[0].pattern: "dome.example/*/api" has a * inside its path, which Cloudflare refuses: a route pattern may have a wildcard only at the start of the hostname (*.dome.example/... or *dome.example/...) and at the end of the path (.../api/*); write dome.example/* and tell the requests apart in the worker's code`,
+				`dome:topology.workers[api].routes[1].pattern: "api.*.dome.example/v1/*" has a * inside its hostname, which Cloudflare refuses: a route pattern may have a wildcard only at the start of the hostname (*.dome.example/... or *dome.example/...) and at the end of the path (.../api/*); write *.dome.example/v1/* and tell the requests apart in the worker's code`,
+				`dome:topology.workers[api].routes[2].pattern: "dome.example/img/*.jpg" has a * inside its path, which Cloudflare refuses: a route pattern may have a wildcard only at the start of the hostname (*.dome.example/... or *dome.example/...) and at the end of the path (.../api/*); write dome.example/img/* and tell the requests apart in the worker's code`,
+				`dome:topology.workers[api].routes[3].pattern: "**dome.example/*" has a * inside its hostname, which Cloudflare refuses: a route pattern may have a wildcard only at the start of the hostname (*.dome.example/... or *dome.example/...) and at the end of the path (.../api/*); write *dome.example/* and tell the requests apart in the worker's code`,
+			},
+		},
+		{
 			name: "two workers on one route or hostname",
 			topo: func(tp *Topology) {
 				worker(tp, "api").Routes = []Route{{Pattern: "dome.example/*", Zone: "dome.example"}}

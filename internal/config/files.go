@@ -79,6 +79,9 @@ func ReadFiles(dir, stack string) (*Values, error) {
 	}
 	// The stack file first: its values win, so that is where a key is written.
 	v.files = []configFile{{name: stackFile, config: &st.Config}, {name: "Pulumi.yaml", config: &project.Config, project: true}}
+	if dups := append(v.duplicateKeys(v.files[1]), v.duplicateKeys(v.files[0])...); len(dups) > 0 {
+		return nil, dups
+	}
 
 	for k, node := range pairs(&project.Config) {
 		value, ok, err := projectValue(node)
@@ -132,7 +135,63 @@ func pairs(n *yaml.Node) func(func(*yaml.Node, *yaml.Node) bool) {
 	}
 }
 
-var yamlErrorLine = regexp.MustCompile(`line (\d+): (.*)`)
+// duplicateKeys reports every key written twice in one mapping of f's
+// config, which YAML does not allow. Left to the decoder, a duplicate in a
+// value fails without naming the file or the column, and one among the
+// config keys themselves goes unnoticed: the last would win.
+func (v *Values) duplicateKeys(f configFile) Problems {
+	var ps Problems
+	// walk checks n, written at key; a Pulumi.yaml entry's value: and
+	// default: hold the key's value, so they add no step to the key.
+	var walk func(n *yaml.Node, key string, entry bool)
+	walk = func(n *yaml.Node, key string, entry bool) {
+		switch n.Kind {
+		case yaml.MappingNode:
+			first := map[string]*yaml.Node{}
+			for k, value := range pairs(n) {
+				inner, name := key+"."+k.Value, k.Value
+				switch {
+				case key == "":
+					inner = v.fullKey(k.Value)
+					name = inner // "workers" in a stack file is dome:workers
+				case entry && (k.Value == "value" || k.Value == "default"):
+					inner = key
+				}
+				if prev, dup := first[name]; dup {
+					ps = append(ps, Problem{
+						Key:     inner,
+						Pos:     fmt.Sprintf("%s:%d:%d", f.name, k.Line, k.Column),
+						Message: fmt.Sprintf("%q is written twice in the same mapping, which YAML does not allow; remove one of the two; the first is at line %d", name, prev.Line),
+					})
+				}
+				first[name] = k
+				walk(value, inner, key == "" && f.project)
+			}
+		case yaml.SequenceNode:
+			for i, item := range n.Content {
+				walk(item, fmt.Sprintf("%s[%s]", key, itemLabel(item, i)), false)
+			}
+		}
+	}
+	walk(f.config, "", false)
+	return ps
+}
+
+// itemLabel names a list item in a key as the decoder does (node.label):
+// by its name field when it has one, else by its position.
+func itemLabel(item *yaml.Node, i int) string {
+	for k, value := range pairs(item) {
+		if k.Value == "name" && value.Kind == yaml.ScalarNode && value.Value != "" {
+			return value.Value
+		}
+	}
+	return strconv.Itoa(i)
+}
+
+var (
+	yamlErrorLine    = regexp.MustCompile(`line (\d+): (.*)`)
+	yamlDuplicateKey = regexp.MustCompile(`^mapping key "(.*)" already defined at line (\d+)$`)
+)
 
 // readYAML reads dir/name into out. A syntax error names the file, line
 // and column, and the fix for the commonest one, a tab in the indentation.
@@ -165,6 +224,9 @@ func readYAML(dir, name string, out any) error {
 	col := 1
 	if line >= 1 && line <= len(lines) {
 		col += len(lines[line-1]) - len(strings.TrimLeft(lines[line-1], " "))
+	}
+	if dup := yamlDuplicateKey.FindStringSubmatch(m[2]); dup != nil {
+		return fmt.Errorf("%s:%d:%d: %q is written twice in the same mapping, which YAML does not allow; remove one of the two; the first is at line %s", name, line, col, dup[1], dup[2])
 	}
 	return fmt.Errorf("%s:%d:%d: %s; fix the YAML there (indentation, and quotes around values containing \": \" or starting with a special character)", name, line, col, m[2])
 }

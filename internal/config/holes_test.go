@@ -34,16 +34,27 @@ func writeStack(t *testing.T, edits map[string][][2]string) string {
 // example services and a decrypted secret.
 func loadStack(t *testing.T, dir string, getenv func(string) string) error {
 	t.Helper()
-	v, err := ReadFiles(dir, "test")
+	v, err := readStack(t, dir, mustAbs(t, "testdata/services"))
 	if err != nil {
 		return err
 	}
-	v.Config["dome:servicesRoot"] = mustAbs(t, "testdata/services")
+	_, err = Load(v, getenv)
+	return err
+}
+
+// readStack reads a scratch stack with its services in servicesRoot and
+// its secret decrypted.
+func readStack(t *testing.T, dir, servicesRoot string) (*Values, error) {
+	t.Helper()
+	v, err := ReadFiles(dir, "test")
+	if err != nil {
+		return nil, err
+	}
+	v.Config["dome:servicesRoot"] = servicesRoot
 	v.Config["dome:apiKey"] = "decrypted"
 	delete(v.Config, "dome:shortForm")
 	delete(v.Config, "dome:count")
-	_, err = Load(v, getenv)
-	return err
+	return v, nil
 }
 
 // TestValidationHoles has one case per kind of mistake that used to get
@@ -80,7 +91,7 @@ func TestValidationHoles(t *testing.T) {
 			edits: map[string][][2]string{"Pulumi.yaml": {{"newSqliteClasses: [Counter]", "newSqliteClasses: Counter"}}},
 			want: []string{
 				`Pulumi.yaml:49:13: dome:topology.workers[store].migrations.newSqliteClasses: must be a list, not the text "Counter"; write it as [a, b] or as lines starting with "- "`,
-				`Pulumi.yaml:46:63: dome:topology.workers[store].bindings[COUNTER].className: Durable Object class "Counter" is not created by any step of worker "store"'s migrations (or a later step renames or deletes it); add it to a step's newSqliteClasses (or newClasses)`,
+				`Pulumi.yaml:46:63: dome:topology.workers[store].bindings[COUNTER].className: Durable Object class "Counter" is not created by any step of worker "store"'s migrations; add it to a step's newSqliteClasses (or newClasses)`,
 			},
 		},
 		{
@@ -104,6 +115,33 @@ func TestValidationHoles(t *testing.T) {
 			name:  "a tab in the indentation",
 			edits: map[string][][2]string{"Pulumi.test.yaml": {{"  dome:environment: dev", "\tdome:environment: dev"}}},
 			want:  []string{"Pulumi.test.yaml:2:1: a tab indents this line; YAML indents with spaces only: replace the tab with spaces"},
+		},
+		{
+			name: "a key written twice, in a stack's overrides",
+			edits: map[string][][2]string{"Pulumi.test.yaml": {{"  count: 3", `  dome:workers:
+    api:
+      routes:
+        - {pattern: dome.example/api/*, zone: dome.example}
+      routes:
+        - {pattern: dome.example/v2/*, zone: dome.example}`}}},
+			want: []string{`Pulumi.test.yaml:12:7: dome:workers.api.routes: "routes" is written twice in the same mapping, which YAML does not allow; remove one of the two; the first is at line 10`},
+		},
+		{
+			name: "keys written twice in both files, every one reported",
+			edits: map[string][][2]string{
+				"Pulumi.yaml":      {{"          main: store/index.ts\n", "          main: store/index.ts\n          main: store/main.ts\n"}},
+				"Pulumi.test.yaml": {{"  count: 3", "  environment: staging\n  dome:observability:\n    enabled: false"}},
+			},
+			want: []string{
+				`Pulumi.yaml:42:11: dome:topology.workers[store].main: "main" is written twice in the same mapping, which YAML does not allow; remove one of the two; the first is at line 41`,
+				`Pulumi.test.yaml:8:3: dome:environment: "dome:environment" is written twice in the same mapping, which YAML does not allow; remove one of the two; the first is at line 2`,
+				`Pulumi.test.yaml:9:3: dome:observability: "dome:observability" is written twice in the same mapping, which YAML does not allow; remove one of the two; the first is at line 5`,
+			},
+		},
+		{
+			name:  "a top-level key written twice",
+			edits: map[string][][2]string{"Pulumi.test.yaml": {{"  count: 3", "  count: 3\nconfig:\n  dome:logLevel: info"}}},
+			want:  []string{`Pulumi.test.yaml:9:1: "config" is written twice in the same mapping, which YAML does not allow; remove one of the two; the first is at line 1`},
 		},
 		{
 			name:  "empty topology",

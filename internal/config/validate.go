@@ -68,8 +68,9 @@ const (
 // now is the clock compatibility dates are checked against.
 var now = time.Now
 
-// validate checks a decoded Config; every check runs, whatever failed before.
-func (c *Config) validate(topologySet bool) Problems {
+// validate checks a decoded Config; every check runs, whatever failed
+// before. schema, when set, runs the databases' migrations.
+func (c *Config) validate(topologySet bool, schema SchemaCheck) Problems {
 	var ps Problems
 	c.validateStack(&ps)
 
@@ -85,7 +86,7 @@ func (c *Config) validate(topologySet bool) Problems {
 	workers := c.names(&ps, "workers", "worker", len(t.Workers), func(i int) string { return t.Workers[i].Name }, workerName, maxNameLength)
 
 	for _, d := range t.D1Databases {
-		c.validateMigrations(&ps, d)
+		c.validateMigrations(&ps, d, schema)
 	}
 	for _, b := range t.R2Buckets {
 		if b.Location != "" && !slices.Contains(bucketLocations, b.Location) {
@@ -441,8 +442,9 @@ func validateMigrations(ps *Problems, k string, steps Migrations) {
 }
 
 // validateMigrations checks a database's migration files offline: the
-// folder exists, every .sql file is NNNN_name.sql, no two share a number.
-func (c *Config) validateMigrations(ps *Problems, d Database) {
+// folder exists, every .sql file is NNNN_name.sql, no two share a number;
+// then, with schema, that they apply in order to an empty database.
+func (c *Config) validateMigrations(ps *Problems, d Database, schema SchemaCheck) {
 	k := itemKey("d1Databases", d.Name)
 	if d.MigrationsTable != "" && !migrations.ValidTable(d.MigrationsTable) {
 		ps.add(k+".migrationsTable", "%q is not a plain SQL identifier; use letters, digits and _, not starting with a digit, e.g. %s", d.MigrationsTable, migrations.DefaultTable)
@@ -453,8 +455,26 @@ func (c *Config) validateMigrations(ps *Problems, d Database) {
 		}
 		return
 	}
-	for _, p := range migrations.Problems(c.MigrationsDir(d)) {
+	dir := c.MigrationsDir(d)
+	files, probs := migrations.Scan(dir)
+	for _, p := range probs {
 		ps.add(k+".migrationsDir", "%s", p)
+	}
+	// Run on part of the history, a file could fail for want of one left out.
+	if schema == nil || len(probs) > 0 {
+		return
+	}
+	err := schema(files)
+	var se *migrations.StatementError
+	switch {
+	case errors.As(err, &se):
+		*ps = append(*ps, Problem{
+			Key:     k + ".migrationsDir",
+			Pos:     fmt.Sprintf("%s:%d", filepath.Join(dir, se.File), se.Line),
+			Message: fmt.Sprintf("%v, running the files in order on an empty SQLite database; D1 would stop the deploy here, after applying the files before it; fix the statement", se.Err),
+		})
+	case err != nil:
+		ps.add(k+".migrationsDir", "its files could not be run on an empty database (%v); run the validation again, and check the files by hand if it fails the same way", err)
 	}
 }
 
@@ -472,7 +492,7 @@ func (c *Config) validateEntry(ps *Problems, w Worker, k string) {
 	}
 }
 
-func validateBinding(ps *Problems, bk string, w Worker, b Binding, targets map[string]targetKind, workers nameSet, classes map[string]bool) {
+func validateBinding(ps *Problems, bk string, w Worker, b Binding, targets map[string]targetKind, workers nameSet, classes classHistory) {
 	if b.Type == "plain_text" || b.Type == "secret_text" {
 		ps.add(bk+".type", "%q bindings come from the worker's vars (plain text) and secrets (config keys holding Pulumi secrets); move it there", b.Type)
 		return
@@ -508,8 +528,8 @@ func validateBinding(ps *Problems, bk string, w Worker, b Binding, targets map[s
 			if !workers.has(b.ScriptName) {
 				ps.add(bk+".scriptName", "Service '%s' not found; %s", b.ScriptName, workers.list())
 			}
-		case !classes[b.ClassName]:
-			ps.add(bk+".className", "Durable Object class %q is not created by any step of worker %q's migrations (or a later step renames or deletes it); add it to a step's newSqliteClasses (or newClasses)", b.ClassName, w.Name)
+		case !classes.has(b.ClassName):
+			ps.add(bk+".className", "%s", classes.missing(b.ClassName, w.Name))
 		}
 	case BindAnalyticsEngine:
 		if b.Dataset == "" {
@@ -532,23 +552,69 @@ func kindOf(targets map[string]targetKind, name string) (string, bool) {
 	return "", false
 }
 
-// classes returns the Durable Object classes the migration history leaves
-// declared, once every step has been applied.
-func (m Migrations) classes() map[string]bool {
-	out := map[string]bool{}
+// classHistory is what a worker's migration history leaves of its Durable
+// Object classes once every step has been applied.
+type classHistory struct {
+	declared map[string]bool
+	// gone holds, for each class a step took away, the last step that did,
+	// so a binding to it can be told which step that was.
+	gone map[string]classChange
+}
+
+// classChange is a step renaming a class (to is the new name) or deleting it (to is "").
+type classChange struct {
+	tag string
+	to  string
+}
+
+func (m Migrations) classes() classHistory {
+	h := classHistory{declared: map[string]bool{}, gone: map[string]classChange{}}
+	add := func(c string) {
+		h.declared[c] = true
+		delete(h.gone, c)
+	}
 	for _, step := range m {
 		for _, c := range slices.Concat(step.NewClasses, step.NewSqliteClasses) {
-			out[c] = true
+			add(c)
 		}
 		for _, r := range step.RenamedClasses {
-			delete(out, r.From)
-			out[r.To] = true
+			delete(h.declared, r.From)
+			h.gone[r.From] = classChange{tag: step.Tag, to: r.To}
+			add(r.To)
 		}
 		for _, c := range step.DeletedClasses {
-			delete(out, c)
+			delete(h.declared, c)
+			h.gone[c] = classChange{tag: step.Tag}
 		}
 	}
-	return out
+	return h
+}
+
+func (h classHistory) has(class string) bool { return h.declared[class] }
+
+// missing says why worker has no class of that name, and the fix: a class
+// renamed (perhaps more than once) is bound by its last name; a deleted
+// one is gone with its data, unless the deleting step is not deployed yet.
+func (h classHistory) missing(class, worker string) string {
+	change, ok := h.gone[class]
+	if !ok {
+		return fmt.Sprintf("Durable Object class %q is not created by any step of worker %q's migrations; add it to a step's newSqliteClasses (or newClasses)", class, worker)
+	}
+	var what []string
+	name := class
+	// The chain ends: a rename's new name is declared from that step on,
+	// so it is in gone only if a later step took it away.
+	for ok {
+		if change.to == "" {
+			what = append(what, fmt.Sprintf("deleted by migration step %q", change.tag))
+			return fmt.Sprintf("Durable Object class %q is %s of worker %q; remove this binding, or, if step %q is not deployed yet, take %q out of its deletedClasses",
+				class, strings.Join(what, ", then "), worker, change.tag, name)
+		}
+		what = append(what, fmt.Sprintf("renamed to %q by migration step %q", change.to, change.tag))
+		name = change.to
+		change, ok = h.gone[name]
+	}
+	return fmt.Sprintf("Durable Object class %q is %s of worker %q; bind it by its new name: className: %s", class, strings.Join(what, ", then "), worker, name)
 }
 
 func itemKey(field, name string) string {

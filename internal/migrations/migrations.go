@@ -60,25 +60,21 @@ func ValidName(name string) bool { return fileName.MatchString(name) }
 func ValidTable(name string) bool { return tableName.MatchString(name) }
 
 // Read returns the migrations in dir in the order they apply, or every
-// problem with the folder at once (see Problems). Files not ending in .sql,
+// problem with the folder at once (see Scan). Files not ending in .sql,
 // and subfolders, are not migrations and are left alone.
 func Read(dir string) ([]File, error) {
-	files, probs := read(dir)
+	files, probs := Scan(dir)
 	if len(probs) > 0 {
 		return nil, fmt.Errorf("migrations in %s: %s", dir, strings.Join(probs, "; "))
 	}
 	return files, nil
 }
 
-// Problems lists what is wrong with the migrations in dir, offline: the
-// folder is missing, a name is not NNNN_name.sql, two files share a number,
-// or a file holds no SQL statement.
-func Problems(dir string) []string {
-	_, probs := read(dir)
-	return probs
-}
-
-func read(dir string) ([]File, []string) {
+// Scan is Read for validation: the migrations in dir that could be read,
+// and everything wrong with the folder, offline: it is missing, a name is
+// not NNNN_name.sql, two files share a number, or a file holds no SQL
+// statement. The files are the whole history only when nothing is wrong.
+func Scan(dir string) ([]File, []string) {
 	entries, err := os.ReadDir(dir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, []string{fmt.Sprintf("folder %s does not exist; create it and put the NNNN_name.sql files in it, or fix the path", dir)}
@@ -117,3 +113,14 @@ func read(dir string) ([]File, []string) {
 	}
 	return files, probs
 }
+
+// StatementError is a statement of a migration file that fails.
+type StatementError struct {
+	File string // the file's name, e.g. 0003_add_links.sql
+	Line int    // the line of the file the statement starts on
+	Err  error  // the database's reason
+}
+
+func (e *StatementError) Error() string { return fmt.Sprintf("%s:%d: %v", e.File, e.Line, e.Err) }
+
+func (e *StatementError) Unwrap() error { return e.Err }

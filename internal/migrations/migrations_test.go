@@ -36,10 +36,12 @@ func TestRead(t *testing.T) {
 		{"0002_add_tags.sql", "ALTER TABLE notes ADD COLUMN tags TEXT;"},
 		{"0010_later-one.sql", "CREATE INDEX notes_tags ON notes (tags);"},
 	}, files)
-	require.Empty(t, Problems(dir))
+	scanned, probs := Scan(dir)
+	require.Empty(t, probs)
+	require.Equal(t, files, scanned)
 }
 
-func TestProblems(t *testing.T) {
+func TestScan(t *testing.T) {
 	tests := []struct {
 		name  string
 		files map[string]string
@@ -58,7 +60,7 @@ func TestProblems(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := writeFiles(t, tt.files)
-			probs := Problems(dir)
+			_, probs := Scan(dir)
 			require.Len(t, probs, len(tt.want), probs)
 			for i, want := range tt.want {
 				require.Contains(t, probs[i], want)
@@ -69,7 +71,9 @@ func TestProblems(t *testing.T) {
 	}
 	t.Run("missing folder", func(t *testing.T) {
 		missing := filepath.Join(t.TempDir(), "nope")
-		require.Equal(t, []string{"folder " + missing + " does not exist; create it and put the NNNN_name.sql files in it, or fix the path"}, Problems(missing))
+		files, probs := Scan(missing)
+		require.Empty(t, files)
+		require.Equal(t, []string{"folder " + missing + " does not exist; create it and put the NNNN_name.sql files in it, or fix the path"}, probs)
 	})
 }
 

@@ -4,7 +4,8 @@
 //
 // The emulator's D1 runs each statement of a query on its own and reports it
 // separately, as D1 does; the migration resource needs the same statements to
-// say which one of a file failed.
+// say which one of a file failed, and validation (internal/schemacheck) runs
+// them as the deploy will send them.
 package sqlstmt
 
 import (
@@ -21,20 +22,43 @@ import (
 // follows no semicolon, so it does not end the trigger.
 func Split(script string) []string {
 	var out []string
+	for _, st := range Statements(script) {
+		out = append(out, st.SQL)
+	}
+	return out
+}
+
+// Statement is one statement of a script and where it starts.
+type Statement struct {
+	SQL string // as Split returns it
+	// Line is the line, from 1, of the statement's first token that is not
+	// a comment: a comment above a statement is not where it starts.
+	Line int
+}
+
+// Statements is Split with each statement's line, for a message that
+// points into the script.
+func Statements(script string) []Statement {
+	var out []Statement
 	s := splitter{src: script}
 	start := 0
+	line, counted := 1, 0 // the line of offset counted
+	add := func(end int) {
+		if !s.hasCode {
+			return
+		}
+		line += strings.Count(s.src[counted:s.codeAt], "\n")
+		counted = s.codeAt
+		out = append(out, Statement{SQL: strings.TrimSpace(s.src[start:end]), Line: line})
+	}
 	for s.pos < len(s.src) {
 		if s.step() {
-			if stmt := strings.TrimSpace(s.src[start : s.pos-1]); s.hasCode {
-				out = append(out, stmt)
-			}
+			add(s.pos - 1)
 			start = s.pos
 			s.reset()
 		}
 	}
-	if stmt := strings.TrimSpace(s.src[start:]); s.hasCode {
-		out = append(out, stmt)
-	}
+	add(len(s.src))
 	return out
 }
 
@@ -44,6 +68,7 @@ type splitter struct {
 	pos int
 
 	hasCode   bool     // the current statement has a token that is not a comment
+	codeAt    int      // where its first such token starts
 	words     []string // its first three words, upper-cased, to spot CREATE [TEMP] TRIGGER
 	inTrigger bool
 	semi      bool // in a trigger, the latest token was a semicolon
@@ -83,7 +108,9 @@ func (s *splitter) step() bool {
 		s.pos++
 		return false
 	}
-	s.hasCode = true
+	if !s.hasCode {
+		s.hasCode, s.codeAt = true, s.pos
+	}
 	switch c {
 	case '\'', '"', '`':
 		s.quoted(c)

@@ -48,3 +48,32 @@ func TestSplit(t *testing.T) {
 		})
 	}
 }
+
+func TestStatements(t *testing.T) {
+	tests := []struct {
+		name   string
+		script string
+		want   []Statement
+	}{
+		{"one per line", "CREATE TABLE a (x);\nCREATE TABLE b (y);\n", []Statement{{"CREATE TABLE a (x)", 1}, {"CREATE TABLE b (y)", 2}}},
+		{"two on a line", "SELECT 1; SELECT 2;\n\nSELECT 3", []Statement{{"SELECT 1", 1}, {"SELECT 2", 1}, {"SELECT 3", 3}}},
+		{
+			"a comment above is not where a statement starts",
+			"-- header\n-- more\nCREATE TABLE a (\n  x\n);\n/* a\n   block */\nCREATE INDEX i ON a (x);",
+			[]Statement{{"-- header\n-- more\nCREATE TABLE a (\n  x\n)", 3}, {"/* a\n   block */\nCREATE INDEX i ON a (x)", 8}},
+		},
+		{
+			"a trigger's body spans lines",
+			"CREATE TRIGGER t AFTER INSERT ON a BEGIN\n  DELETE FROM b;\nEND;\nSELECT 4;",
+			[]Statement{{"CREATE TRIGGER t AFTER INSERT ON a BEGIN\n  DELETE FROM b;\nEND", 1}, {"SELECT 4", 4}},
+		},
+		{"newlines inside a string", "INSERT INTO a VALUES ('x\n;\ny');\nSELECT 5;", []Statement{{"INSERT INTO a VALUES ('x\n;\ny')", 1}, {"SELECT 5", 4}}},
+		{"CRLF line endings", "SELECT 1;\r\n\r\nSELECT 2;\r\n", []Statement{{"SELECT 1", 1}, {"SELECT 2", 3}}},
+		{"nothing but comments", "-- a\n/* b */;\n", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			require.Equal(t, tt.want, Statements(tt.script))
+		})
+	}
+}
