@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -155,6 +157,11 @@ func TestProgramOnEngine(t *testing.T) {
 				require.NoError(t, err)
 				require.NoError(t, e.stack.SetConfig(context.Background(), "dome:topology", auto.ConfigValue{Value: string(raw)}))
 				_, err = e.stack.Preview(context.Background(), optpreview.Diff())
+				require.ErrorContains(t, err, `refusing to replace R2 bucket "silo-content" (location (unset) => "WEUR")`)
+				// Allowed by name, the replacement still meets prod's protection.
+				env[config.EnvAllowDelete] = "silo-content"
+				_, err = e.stack.Preview(context.Background(), optpreview.Diff())
+				delete(env, config.EnvAllowDelete)
 				require.ErrorContains(t, err, `unable to replace resource "urn:pulumi:prod::dome::cloudflare:index/r2Bucket:R2Bucket::silo-content"`)
 				require.ErrorContains(t, err, `+ location : "WEUR"`)
 
@@ -215,9 +222,11 @@ func TestProgramOnEngine(t *testing.T) {
 			cfg, err := config.Load(vals, func(k string) string { return env[k] })
 			require.NoError(t, err)
 			rep := recoverStack(t, adopted, cfg, client)
-			require.Len(t, rep.Imported, 27)
+			matched := regexp.MustCompile(`stack dev: (\d+) existing resources match`).FindStringSubmatch(plan)
+			require.Len(t, matched, 2, plan)
+			require.Equal(t, matched[1], strconv.Itoa(len(rep.Imported)), "recover imports what the plan matched")
 			require.NotContains(t, e.log.String()+adopted.log.String(), "almost certainly a bug", "no provider warning on importing what the program deployed")
-			// 27 resources match (the 19 of old, each worker's workers.dev
+			// Every resource matches (the 19 of old, each worker's workers.dev
 			// setting, the new queue and notification), but the 6 workers
 			// update: Cloudflare does not return a source map, so each is
 			// uploaded again with its map; and the two providers gain the

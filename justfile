@@ -25,9 +25,7 @@ default:
 # Build the companion provider plugin (found by Pulumi through Pulumi.yaml), the emulator and the program into ./bin, once.
 build:
     @# Each rebuilds itself whenever the sources change (internal/fresh), so a preview needs no go build.
-    @[ -x bin/pulumi-resource-domecf ] || go build -o bin/pulumi-resource-domecf ./cmd/pulumi-resource-domecf
-    @[ -x bin/cfemu ] || go build -o bin/cfemu ./cmd/cfemu
-    @[ -x bin/dome ] || go build -o bin/dome .
+    @go run ./cmd/build bin/pulumi-resource-domecf=./cmd/pulumi-resource-domecf bin/cfemu=./cmd/cfemu bin/dome=.
 
 # Build the pinned Pulumi CLI once per machine (about 8 minutes cold) and link it as .tools/bin/pulumi; recipes use it when no pulumi is on PATH.
 tools:
@@ -52,7 +50,7 @@ test: tools
 # Check a stack's configuration offline (no Pulumi CLI, no network), bundle every worker, and show what it deploys.
 validate stack:
     @# bin/validate rebuilds itself whenever the sources change (internal/fresh).
-    @[ -x bin/validate ] || go build -o bin/validate ./cmd/validate
+    @[ -x bin/validate ] || go run ./cmd/build bin/validate=./cmd/validate
     @bin/validate {{stack}}
 
 # Run the local Cloudflare API emulator on https://127.0.0.1:8787 for the local stack (state in .emulator/).

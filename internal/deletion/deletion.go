@@ -165,7 +165,7 @@ func same(have, want any) bool {
 }
 
 func show(v any) string {
-	if v == nil {
+	if v == nil || v == "" {
 		return "(unset)"
 	}
 	switch n := v.(type) {
