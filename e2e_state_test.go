@@ -25,6 +25,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/stretchr/testify/require"
 
+	"github.com/dome/infra/internal/cfapi"
 	"github.com/dome/infra/internal/cfemu"
 	"github.com/dome/infra/internal/domecf"
 )
@@ -326,4 +327,72 @@ func TestDrift(t *testing.T) {
 	require.Equal(t, report, string(must(os.ReadFile(filepath.Join(p.dir, ".reports", "drift-dev.md")))))
 
 	require.Equal(t, deployed, e.stateFile(), "a drift check writes nothing to the state")
+}
+
+// TestDriftNamesWhatChanged changes each companion resource's settings in
+// the account behind Pulumi's back, and `just drift` names every one: an
+// index recreated with another shape, a consumer's batch size and its
+// dead-letter queue removed, a worker's preview URLs turned on.
+func TestDriftNamesWhatChanged(t *testing.T) {
+	env := newEmulated(t, cfemu.Config{}, nil)
+	jobs := seed(t, env.api, e2eToken, e2eAccount, "/queues", `{"queue_name":"e2e-jobs"}`)["queue_id"].(string)
+	seed(t, env.api, e2eToken, e2eAccount, "/queues", `{"queue_name":"e2e-jobs-dlq"}`)
+	program := func(ctx *pulumi.Context) error {
+		use, err := e2eProvider(ctx, env.api.URL+"/client/v4")
+		if err != nil {
+			return err
+		}
+		if _, err := domecf.NewVectorizeIndex(ctx, "notes", domecf.VectorizeIndexArgs{Name: pulumi.String("e2e-notes"), Dimensions: 32, Metric: "cosine"}, use); err != nil {
+			return err
+		}
+		api, err := domecf.NewWorkerScript(ctx, "api", domecf.WorkerScriptArgs{
+			Name:              pulumi.String("e2e-api"),
+			Content:           workerCode("export default { fetch() { return new Response('api'); }, queue() {} };"),
+			CompatibilityDate: "2025-04-15",
+		}, use)
+		if err != nil {
+			return err
+		}
+		if _, err := domecf.NewWorkerSubdomain(ctx, "api", domecf.WorkerSubdomainArgs{ScriptName: api.Name, Enabled: true}, use); err != nil {
+			return err
+		}
+		batch := 10
+		_, err = domecf.NewQueueConsumer(ctx, "jobs", domecf.QueueConsumerArgs{
+			QueueID: pulumi.String(jobs), ScriptName: api.Name, DeadLetterQueue: pulumi.String("e2e-jobs-dlq"), BatchSize: &batch,
+		}, use)
+		return err
+	}
+	e := newEngine(t, "dev", program, nil)
+	defer e.dump()
+	e.up()
+	p := recipesOn(t, e.env)
+	creds := []string{"CLOUDFLARE_API_TOKEN=" + e2eToken, "CLOUDFLARE_ACCOUNT_ID=" + e2eAccount}
+	out, err := p.just(creds, "drift", "dev")
+	require.NoError(t, err, out)
+
+	ctx, c := context.Background(), env.client
+	require.NoError(t, c.DeleteVectorizeIndex(ctx, "e2e-notes"))
+	_, err = c.CreateVectorizeIndex(ctx, cfapi.CreateVectorizeIndexParams{Name: "e2e-notes", Config: cfapi.VectorizeConfig{Dimensions: 64, Metric: "euclidean"}})
+	require.NoError(t, err)
+	consumers, err := c.ListQueueConsumers(ctx, jobs)
+	require.NoError(t, err)
+	require.Len(t, consumers, 1)
+	batch := 50
+	_, err = c.UpdateQueueConsumer(ctx, jobs, consumers[0].ConsumerID, cfapi.ConsumerParams{ScriptName: "e2e-api", Settings: cfapi.ConsumerSettings{BatchSize: &batch}})
+	require.NoError(t, err)
+	_, err = c.SetScriptSubdomain(ctx, "e2e-api", cfapi.ScriptSubdomain{Enabled: true, PreviewsEnabled: true})
+	require.NoError(t, err)
+
+	env.emu.ResetLog()
+	out, err = p.just(creds, "drift", "dev")
+	require.Error(t, err, out)
+	require.Contains(t, out, "error: stack 'dev' has drifted")
+	for _, want := range []string{
+		"~ domecf:index:VectorizeIndex: (update)", "~ dimensions: 32 => 64", `~ metric    : "cosine" => "euclidean"`,
+		"~ domecf:index:QueueConsumer: (update)", "~ batchSize      : 10 => 50", `- deadLetterQueue: "e2e-jobs-dlq"`,
+		"~ domecf:index:WorkerSubdomain: (update)", "~ previewsEnabled: false => true",
+	} {
+		require.Contains(t, out, want)
+	}
+	require.Empty(t, mutations(env.emu), "a drift check changes nothing in Cloudflare")
 }
