@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optimport"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optpreview"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/stretchr/testify/require"
@@ -145,6 +146,7 @@ func recoverStack(t *testing.T, e *engine, cfg *config.Config, account *cfapi.Cl
 	rep, err := recovery.Run(context.Background(), recovery.Options{
 		Stack: e.stack, Project: "dome", Config: cfg, Account: account, Out: &out,
 		Preview: []optpreview.Option{optpreview.ProgressStreams(e.log), optpreview.ErrorProgressStreams(e.log)},
+		Import:  []optimport.Option{optimport.ProgressStreams(e.log), optimport.ErrorProgressStreams(e.log)},
 	})
 	t.Logf("just recover printed:\n%s", out.String())
 	require.NoError(t, err, e.log.String())

@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optimport"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optpreview"
 
 	"github.com/dome/infra/internal/config"
@@ -70,6 +71,8 @@ func run(ctx context.Context, dir, cli, stackName string) error {
 		Account: client,
 		Out:     os.Stdout,
 		Preview: []optpreview.Option{optpreview.Diff(), optpreview.ProgressStreams(os.Stdout), optpreview.ErrorProgressStreams(os.Stderr)},
+		// Warnings and errors of the import, without its progress lines.
+		Import: []optimport.Option{optimport.ErrorProgressStreams(os.Stderr)},
 	})
 	return err
 }

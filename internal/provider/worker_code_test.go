@@ -102,8 +102,14 @@ func TestWorkerScriptCodeFile(t *testing.T) {
 	require.Equal(t, []p.CheckFailure{
 		{Property: "contentFile", Reason: `contentFile "bundles/x.js" is relative; the provider runs in another folder than the program, so give an absolute path`},
 		{Property: "contentSha256", Reason: `contentSha256 must be the file's hex SHA-256 (64 characters), got "` + strings.ToUpper(sha256Hex("x")) + `"`},
-		{Property: "sourceMapFile", Reason: "sourceMapFile is required with sourceMapSha256: the absolute path of the file to upload"},
 	}, resp.Failures)
+
+	// What an import records, the hash of the code Cloudflare runs and no
+	// file, checks clean (the engine warns of a provider bug otherwise), and
+	// an upload from it says what is missing.
+	imported := map[string]property.Value{"name": str("dome-api"), "contentSha256": str(sha256Hex("export default {}"))}
+	require.Empty(t, w.check(imported).Failures)
+	require.ErrorContains(t, w.createErr(imported), "worker dome-api: contentFile is not set: the state knows the code Cloudflare runs by its hash only (as after an import)")
 
 	// Code inline, as programs passed it before, is refused, both parts in
 	// order, every time.

@@ -229,12 +229,14 @@ func (*WorkerScript) Check(ctx context.Context, req infer.CheckRequest) (infer.C
 // checkCode checks a file input and its hash: the file must be named by an
 // absolute path, because the provider does not run in the program's folder,
 // and the hash must be a hex SHA-256. The file itself is read only when it
-// is uploaded, so a preview never reads a bundle.
+// is uploaded, so a preview never reads a bundle. A hash without a file is
+// what an import records (the code Cloudflare runs, which is on no disk
+// here); the program always passes both, and an upload without a file
+// fails saying so.
 func checkCode(prop string, file, sum *string) []p.CheckFailure {
 	var failures []p.CheckFailure
 	switch {
 	case file == nil || *file == "":
-		failures = append(failures, p.CheckFailure{Property: prop + "File", Reason: prop + "File is required with " + prop + "Sha256: the absolute path of the file to upload"})
 	case !filepath.IsAbs(*file):
 		failures = append(failures, p.CheckFailure{Property: prop + "File", Reason: fmt.Sprintf("%sFile %q is relative; the provider runs in another folder than the program, so give an absolute path", prop, *file)})
 	}
@@ -526,6 +528,9 @@ func readCode(in WorkerScriptArgs) (code, error) {
 }
 
 func readHashed(worker, prop, path, want string) (string, error) {
+	if path == "" {
+		return "", fmt.Errorf("worker %s: %s is not set: the state knows the code Cloudflare runs by its hash only (as after an import), and an upload needs the file; deploy with the program, which writes every bundle", worker, prop)
+	}
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return "", fmt.Errorf("worker %s: %s: %w; the program writes every bundle before the deploy, so run the deploy again from the project folder", worker, prop, err)

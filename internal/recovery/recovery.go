@@ -43,6 +43,9 @@ type Options struct {
 	Account adopt.Account  // the Cloudflare account, read only
 	Out     io.Writer      // where Run says what it does, resource by resource
 	Preview []optpreview.Option
+	// Import options for the import of what the state lacks, such as
+	// where its progress goes.
+	Import []optimport.Option
 }
 
 // Report is what Run did.
@@ -121,7 +124,7 @@ func Run(ctx context.Context, o Options) (Report, error) {
 		}
 	}
 	if lacking.Imports() > 0 {
-		if err := importAll(ctx, o.Stack, lacking, o.Config.Protect); err != nil {
+		if err := importAll(ctx, o.Stack, lacking, o.Config.Protect, o.Import...); err != nil {
 			if len(st.pending) > 0 {
 				say("  pending   %d operations cleared", len(st.pending))
 			}
@@ -174,7 +177,7 @@ func describePending(op pendingOp, importing map[string]adopt.Spec) string {
 
 // importAll imports f with Pulumi, protecting what it imports exactly when
 // the program protects it.
-func importAll(ctx context.Context, stack auto.Stack, f adopt.File, protect bool) error {
+func importAll(ctx context.Context, stack auto.Stack, f adopt.File, protect bool, opts ...optimport.Option) error {
 	dir, err := os.MkdirTemp("", "dome-recover-")
 	if err != nil {
 		return err
@@ -188,7 +191,7 @@ func importAll(ctx context.Context, stack auto.Stack, f adopt.File, protect bool
 	if err := os.WriteFile(path, data, 0o600); err != nil {
 		return err
 	}
-	_, err = stack.ImportResources(ctx, optimport.ImportFile(path), optimport.Protect(protect), optimport.GenerateCode(false))
+	_, err = stack.ImportResources(ctx, append([]optimport.Option{optimport.ImportFile(path), optimport.Protect(protect), optimport.GenerateCode(false)}, opts...)...)
 	if err != nil {
 		return fmt.Errorf("import into stack %s what Cloudflare holds and the state lacks: %w", stack.Name(), err)
 	}
