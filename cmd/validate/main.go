@@ -76,6 +76,26 @@ func validate(w io.Writer, dir, stack string) error {
 	}
 	t := cfg.Topology
 	fmt.Fprintf(w, "stack %s: configuration is valid (environment %s, protected: %t)\n", stack, cfg.Environment, cfg.Protect)
+	// The stack-wide settings, as resolved: a change to one (a log level,
+	// the API it deploys to) shows here, not only in the preview.
+	observability := "off"
+	if o := cfg.Observability; o.Enabled {
+		observability = fmt.Sprintf("on, head sampling rate %g", o.HeadSamplingRate)
+	}
+	api := cfg.APIHostname
+	if api == "" {
+		api = "Cloudflare's"
+	}
+	for _, row := range [][2]string{
+		{"logLevel", cfg.LogLevel},
+		{"observability", observability},
+		{"plan", string(cfg.Plan)},
+		{"account", cfg.AccountID},
+		{"apiHostname", api},
+		{"servicesRoot", cfg.ServicesRoot},
+	} {
+		fmt.Fprintf(w, "  %-18s %s\n", row[0], row[1])
+	}
 	section := func(label string, names []string) {
 		physical := make([]string, len(names))
 		for i, n := range names {
@@ -145,7 +165,12 @@ func effective(w io.Writer, cfg *config.Config, wk config.Worker, m bundle.Modul
 	if placement == "" {
 		placement = "default"
 	}
+	// The vars every worker gets, then its own, as the upload sends them.
 	var vars []string
+	stack := cfg.StackVars()
+	for _, k := range slices.Sorted(maps.Keys(stack)) {
+		vars = append(vars, k+"="+stack[k])
+	}
 	for _, k := range slices.Sorted(maps.Keys(wk.Vars)) {
 		vars = append(vars, k+"="+wk.Vars[k])
 	}

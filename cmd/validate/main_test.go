@@ -24,7 +24,15 @@ func TestValidate(t *testing.T) {
 	require.NoError(t, validate(&out, "../..", "local"), "the local stack validates on a fresh clone, with .env.local's credentials")
 	sizes := regexp.MustCompile(`(?m)^    bundle         \d+\.\d\d KiB / gzip: \d+\.\d\d KiB$`)
 	require.Len(t, sizes.FindAllString(out.String(), -1), 6, "every worker's bundle size, as wrangler prints it")
+	root, err := filepath.Abs("../..")
+	require.NoError(t, err)
 	require.Equal(t, `stack local: configuration is valid (environment dev, protected: false)
+  logLevel           debug
+  observability      on, head sampling rate 1
+  plan               paid
+  account            00000000000000000000000000000001
+  apiHostname        127.0.0.1:8787
+  servicesRoot       ROOT/testdata/services
   d1Databases        dome-meta-dev, silo-dev
   d1 migrations      dome-meta-dev (1, last 0001_init.sql), silo-dev (2, last 0002_add_tags.sql)
   r2Buckets          dome-raw-dev, silo-content-dev
@@ -42,7 +50,7 @@ func TestValidate(t *testing.T) {
     crons          -
     placement      default
     logpush        off
-    vars           VERSION=0.1.0
+    vars           ENVIRONMENT=dev, LOG_LEVEL=debug, VERSION=0.1.0
   worker constellation (constellation-dev)
     bundle         (size)
     workersDev     off
@@ -52,7 +60,7 @@ func TestValidate(t *testing.T) {
     crons          -
     placement      default
     logpush        off
-    vars           -
+    vars           ENVIRONMENT=dev, LOG_LEVEL=debug
   worker silo (silo-dev), overridden in Pulumi.local.yaml: workersDev
     bundle         (size)
     workersDev     on
@@ -62,7 +70,7 @@ func TestValidate(t *testing.T) {
     crons          -
     placement      default
     logpush        off
-    vars           -
+    vars           ENVIRONMENT=dev, LOG_LEVEL=debug
   worker ai-processor (ai-processor-dev)
     bundle         (size)
     workersDev     off
@@ -72,7 +80,7 @@ func TestValidate(t *testing.T) {
     crons          -
     placement      default
     logpush        off
-    vars           -
+    vars           ENVIRONMENT=dev, LOG_LEVEL=debug
   worker dome-cron (dome-cron-dev)
     bundle         (size)
     workersDev     off
@@ -82,7 +90,7 @@ func TestValidate(t *testing.T) {
     crons          0 * * * *
     placement      default
     logpush        off
-    vars           -
+    vars           ENVIRONMENT=dev, LOG_LEVEL=debug
   worker dome-notify (dome-notify-dev)
     bundle         (size)
     workersDev     off
@@ -92,11 +100,11 @@ func TestValidate(t *testing.T) {
     crons          -
     placement      default
     logpush        off
-    vars           -
-`, sizes.ReplaceAllString(out.String(), "    bundle         (size)"))
+    vars           ENVIRONMENT=dev, LOG_LEVEL=debug
+`, strings.ReplaceAll(sizes.ReplaceAllString(out.String(), "    bundle         (size)"), root, "ROOT"))
 
 	out.Reset()
-	err := validate(&out, "../..", "nope")
+	err = validate(&out, "../..", "nope")
 	require.ErrorContains(t, err, "Pulumi.nope.yaml")
 	require.Empty(t, out.String())
 }

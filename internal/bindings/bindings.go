@@ -43,10 +43,10 @@ func Resolve(cfg *config.Config, w config.Worker, r Resources) ([]domecf.Binding
 		}
 		out = append(out, rb)
 	}
-	out = append(out,
-		plain("ENVIRONMENT", cfg.Environment),
-		plain("LOG_LEVEL", cfg.LogLevel),
-	)
+	stack := cfg.StackVars()
+	for _, name := range slices.Sorted(maps.Keys(stack)) {
+		out = append(out, plain(name, stack[name]))
+	}
 	for _, name := range slices.Sorted(maps.Keys(w.Vars)) {
 		out = append(out, plain(name, w.Vars[name]))
 	}

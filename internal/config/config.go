@@ -294,6 +294,12 @@ var ReservedVars = map[string]string{
 	"LOG_LEVEL":   key(KeyLogLevel),
 }
 
+// StackVars are the values of ReservedVars in this stack: what every
+// worker gets besides its own vars.
+func (c *Config) StackVars() map[string]string {
+	return map[string]string{"ENVIRONMENT": c.Environment, "LOG_LEVEL": c.LogLevel}
+}
+
 // Binding types a worker's bindings list may use. Plain-text and secret
 // bindings come from a worker's vars and secrets instead.
 const (
