@@ -228,6 +228,8 @@ func TestKilledDeployRecovers(t *testing.T) {
 
 	rep := recoverStack(t, e, cfg, env.client)
 	require.Contains(t, rep.Lock, "removed the stale lock")
+	require.NotEmpty(t, rep.Processes, "the killed CLI's provider plugin was still running")
+	require.Empty(t, recovery.Leftovers(e.stack.Workspace().WorkDir()), "recover ends what the killed CLI left running")
 	require.NotEmpty(t, rep.Pending, "the kill left pending creates")
 	require.NotEmpty(t, rep.Imported, "creates that landed are imported, not created again")
 	require.NotContains(t, rep.Preview, "update", "what was imported matches the program")

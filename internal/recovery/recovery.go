@@ -50,16 +50,17 @@ type Options struct {
 
 // Report is what Run did.
 type Report struct {
-	Lock     string         // what was done about a lock; "" when there was none
-	State    []string       // what was done about state files the killed CLI was writing
-	Pending  []string       // one line per pending operation and what became of it
-	Imported []string       // "<type> <name> <id>" of each resource imported
-	Preview  map[string]int // the closing preview's change summary
+	Lock      string         // what was done about a lock; "" when there was none
+	State     []string       // what was done about state files the killed CLI was writing
+	Processes []string       // what was done about plugins a killed CLI left running
+	Pending   []string       // one line per pending operation and what became of it
+	Imported  []string       // "<type> <name> <id>" of each resource imported
+	Preview   map[string]int // the closing preview's change summary
 }
 
 // Changed reports whether Run changed the stack.
 func (r Report) Changed() bool {
-	return r.Lock != "" || len(r.State) > 0 || len(r.Pending) > 0 || len(r.Imported) > 0
+	return r.Lock != "" || len(r.State) > 0 || len(r.Processes) > 0 || len(r.Pending) > 0 || len(r.Imported) > 0
 }
 
 // Run recovers the stack. It stops before changing anything when a live
@@ -95,6 +96,11 @@ func Run(ctx context.Context, o Options) (Report, error) {
 			rep.Lock = "removed the stale lock of " + strings.Join(stale, "; ") + " (no such Pulumi process runs)"
 			say("  lock      %s", rep.Lock)
 		}
+	}
+
+	rep.Processes = endLeftovers(o.Stack.Workspace().WorkDir())
+	for _, done := range rep.Processes {
+		say("  process   %s", done)
 	}
 
 	dep, err := o.Stack.Export(ctx)
