@@ -212,6 +212,12 @@ _pulumi stack +args:
       echo "error: PULUMI_CONFIG_PASSPHRASE is not set: the {{stack}} stack's secrets are encrypted with a passphrase; export it or put it in .env.{{stack}}" >&2
       exit 1
     fi
+    # The official provider reads CLOUDFLARE_RPS as a steady rate (4 a second unless set), which would make
+    # every deploy wait on it; its calls are few (a handful per database, bucket, queue, namespace, route,
+    # domain and cron trigger), so within Cloudflare's budget it may go at up to 50 a second. The companion
+    # keeps to CLOUDFLARE_API_BUDGET, Cloudflare's 1,200 per 5 minutes. A CLOUDFLARE_RPS set by hand (a
+    # share for parallel deploys) is left as it is, and both providers read it.
+    if [ -z "${CLOUDFLARE_RPS:-}" ]; then export CLOUDFLARE_RPS=50 CLOUDFLARE_API_BUDGET="${CLOUDFLARE_API_BUDGET:-1200/5m}"; fi
     # A file backend's folder is made on first use (bare commands get the same
     # from Pulumi.yaml's create_dir), so a fresh clone's first command finds it.
     if [[ "$PULUMI_BACKEND_URL" == file://* ]]; then state="${PULUMI_BACKEND_URL#file://}"; mkdir -p "${state%%\?*}"; fi

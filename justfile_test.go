@@ -312,3 +312,24 @@ func TestRecipes(t *testing.T) {
 	require.NoError(t, err, out)
 	require.Contains(t, out, "stack local: configuration is valid (environment dev, protected: false)")
 }
+
+// TestRecipesPaceByBudget: the recipes let the official provider go at 50
+// calls a second unless CLOUDFLARE_RPS says otherwise, and keep the
+// companion to Cloudflare's budget.
+func TestRecipesPaceByBudget(t *testing.T) {
+	p := newProject(t)
+	p.write(".tools/bin/pulumi", "#!/bin/sh\necho \"rps=$CLOUDFLARE_RPS budget=$CLOUDFLARE_API_BUDGET\" >> \"$FAKE_PULUMI_LOG\"\n", 0o755)
+	p.write(".env.dev", "CLOUDFLARE_ACCOUNT_ID=0123456789abcdef0123456789abcdef\nCLOUDFLARE_API_TOKEN=0123456789012345678901234567890123456789\nPULUMI_CONFIG_PASSPHRASE=pass\n", 0o600)
+	for _, tt := range []struct {
+		env  []string
+		want string
+	}{
+		{nil, "rps=50 budget=1200/5m"},
+		{[]string{"CLOUDFLARE_API_BUDGET=600/5m"}, "rps=50 budget=600/5m"},
+		{[]string{"CLOUDFLARE_RPS=2"}, "rps=2 budget="},
+	} {
+		out, err := p.just(tt.env, "outputs", "dev")
+		require.NoError(t, err, out)
+		require.Equal(t, []string{tt.want}, p.calls(), tt.env)
+	}
+}

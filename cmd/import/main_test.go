@@ -42,25 +42,24 @@ func TestRun(t *testing.T) {
 }
 
 // TestRunKeepsToTheBudget: the import's calls share the user's API budget
-// with any deploy running beside it, so they keep to CLOUDFLARE_RPS.
+// with any deploy running beside it, so they keep to CLOUDFLARE_API_BUDGET.
 func TestRunKeepsToTheBudget(t *testing.T) {
 	srv := cfemutest.Start(t)
 	dir := srv.Project(t, "local", "dev")
 	ctx := context.Background()
 
-	t.Setenv(cfapi.EnvRequestsPerSecond, "fast")
-	require.EqualError(t, run(ctx, &bytes.Buffer{}, dir, "local", filepath.Join(dir, "out.json")),
-		`CLOUDFLARE_RPS="fast" is not a positive number of requests per second (Cloudflare allows 4)`)
+	t.Setenv(cfapi.EnvBudget, "fast")
+	require.ErrorContains(t, run(ctx, &bytes.Buffer{}, dir, "local", filepath.Join(dir, "out.json")),
+		`CLOUDFLARE_API_BUDGET="fast" is not REQUESTS/DURATION`)
 
-	const rps = 10
-	t.Setenv(cfapi.EnvRequestsPerSecond, "10")
+	const n, window = 3, 200 * time.Millisecond
+	t.Setenv(cfapi.EnvBudget, "3/200ms")
 	require.NoError(t, run(ctx, &bytes.Buffer{}, dir, "local", filepath.Join(dir, "out.json")))
 	reqs := srv.Emu.Requests()
-	require.Greater(t, len(reqs), 3)
-	span := reqs[len(reqs)-1].Time.Sub(reqs[0].Time)
-	// Calls leave evenly spaced; a TLS handshake delays an arrival a little.
-	least := time.Duration(len(reqs)-1) * time.Second / rps
-	require.GreaterOrEqual(t, span, least*8/10, "%d calls at %d a second", len(reqs), rps)
+	require.Greater(t, len(reqs), n)
+	for i := n; i < len(reqs); i++ {
+		require.GreaterOrEqual(t, reqs[i].Time.Sub(reqs[i-n].Time), window-10*time.Millisecond, "at most %d calls in any %s", n, window)
+	}
 }
 
 func must[T any](v T, err error) T {

@@ -42,33 +42,57 @@ type Options struct {
 
 	UserAgent string // default "dome-cfapi"
 
-	// RequestsPerSecond paces every call of this client, retries included,
-	// to at most this many a second, evenly spaced; 0 does not pace.
-	// RequestsPerSecondFromEnv reads the setting users give the official
-	// provider, so both providers keep to one budget.
-	RequestsPerSecond float64
+	// Budget is how many calls this client may make in any window of time,
+	// retries included: Cloudflare's limit is a budget (1,200 requests per
+	// 5 minutes per user), not a rate, so calls within it go at once and
+	// only a run that would exceed it waits. The zero Budget does not pace.
+	// BudgetFromEnv reads the setting users give.
+	Budget Budget
 }
 
-// DefaultRequestsPerSecond keeps within Cloudflare's API budget of 1,200
-// requests per 5 minutes per user, the official provider's default pace.
-const DefaultRequestsPerSecond = 4
+// Budget is a number of requests allowed in any window of time.
+type Budget struct {
+	Requests int
+	Window   time.Duration
+}
 
-// EnvRequestsPerSecond is the variable the official provider reads its pace
-// from; the companion reads the same one.
+func (b Budget) String() string { return fmt.Sprintf("%d/%s", b.Requests, b.Window) }
+
+// DefaultBudget is Cloudflare's API budget: 1,200 requests per 5 minutes
+// per user.
+var DefaultBudget = Budget{Requests: 1200, Window: 5 * time.Minute}
+
+// EnvBudget names the budget a process keeps to, as REQUESTS/DURATION
+// ("600/5m" leaves half of Cloudflare's to another deploy running at once).
+const EnvBudget = "CLOUDFLARE_API_BUDGET"
+
+// EnvRequestsPerSecond is the official provider's pace setting. Read here
+// as an average over Cloudflare's 5-minute window (4 a second is its 1,200
+// per 5 minutes) when EnvBudget is not set, so a setting made for both
+// providers still shares the budget.
 const EnvRequestsPerSecond = "CLOUDFLARE_RPS"
 
-// RequestsPerSecondFromEnv reads EnvRequestsPerSecond: a positive number,
-// else DefaultRequestsPerSecond.
-func RequestsPerSecondFromEnv(getenv func(string) string) (float64, error) {
+// BudgetFromEnv reads EnvBudget, else EnvRequestsPerSecond, else
+// DefaultBudget.
+func BudgetFromEnv(getenv func(string) string) (Budget, error) {
+	if v := strings.TrimSpace(getenv(EnvBudget)); v != "" {
+		n, d, ok := strings.Cut(v, "/")
+		requests, err := strconv.Atoi(strings.TrimSpace(n))
+		window, derr := time.ParseDuration(strings.TrimSpace(d))
+		if !ok || err != nil || derr != nil || requests <= 0 || window <= 0 {
+			return Budget{}, fmt.Errorf("%s=%q is not REQUESTS/DURATION; Cloudflare's is %s=1200/5m, and a share of it such as 600/5m leaves the rest to another deploy", EnvBudget, v, EnvBudget)
+		}
+		return Budget{Requests: requests, Window: window}, nil
+	}
 	v := strings.TrimSpace(getenv(EnvRequestsPerSecond))
 	if v == "" {
-		return DefaultRequestsPerSecond, nil
+		return DefaultBudget, nil
 	}
-	n, err := strconv.ParseFloat(v, 64)
-	if err != nil || n <= 0 {
-		return 0, fmt.Errorf("%s=%q is not a positive number of requests per second (Cloudflare allows %d)", EnvRequestsPerSecond, v, DefaultRequestsPerSecond)
+	rps, err := strconv.ParseFloat(v, 64)
+	if err != nil || rps <= 0 {
+		return Budget{}, fmt.Errorf("%s=%q is not a positive number of requests per second (Cloudflare allows 4 on average: 1,200 per 5 minutes)", EnvRequestsPerSecond, v)
 	}
-	return n, nil
+	return Budget{Requests: max(1, int(rps*DefaultBudget.Window.Seconds())), Window: DefaultBudget.Window}, nil
 }
 
 // Client calls the Cloudflare v4 API for one account.
@@ -135,9 +159,9 @@ func New(opts Options) (*Client, error) {
 		c.userAgent = "dome-cfapi"
 	}
 	// Unpaced, the client still honours Retry-After for every call.
-	c.pace = &pacer{}
-	if opts.RequestsPerSecond > 0 {
-		c.pace.interval = time.Duration(float64(time.Second) / opts.RequestsPerSecond)
+	c.pace = &pacer{window: opts.Budget.Window}
+	if opts.Budget.Requests > 0 && opts.Budget.Window > 0 {
+		c.pace.sent = make([]time.Time, opts.Budget.Requests)
 	}
 	return c, nil
 }
@@ -306,13 +330,18 @@ func MayHaveApplied(err error) bool {
 	return errors.As(err, &m)
 }
 
-// pacer spaces a client's requests evenly, and holds them all back while
-// Cloudflare has asked the client to wait.
+// pacer keeps a client's requests within its budget, and holds them all
+// back while Cloudflare has asked the client to wait. It books each call a
+// time to go: at once while the last Requests calls span more than the
+// window, else when the oldest of them leaves it. Any window then holds at
+// most Requests calls, and a run within the budget never waits.
 type pacer struct {
-	interval time.Duration // 0: no spacing, holds only
-	mu       sync.Mutex
-	next     time.Time // earliest time the next request may go
-	hold     time.Time // no request goes before this
+	window time.Duration
+	mu     sync.Mutex
+	sent   []time.Time // the last len(sent) booked times, a ring; nil: no budget
+	next   int         // the ring's oldest entry, overwritten by the next booking
+	last   time.Time   // the latest booked time, so bookings never go back in time
+	hold   time.Time   // no request goes before this
 }
 
 // wait books the next free slot and sleeps until it. A hold that begins
@@ -324,13 +353,19 @@ func (p *pacer) wait(ctx context.Context, waitedOut time.Time) error {
 		p.mu.Lock()
 		now := time.Now()
 		slot := now
-		if p.next.After(slot) {
-			slot = p.next
-		}
 		if p.hold.After(waitedOut) && p.hold.After(slot) {
 			slot = p.hold
 		}
-		p.next = slot.Add(p.interval)
+		if len(p.sent) > 0 {
+			if oldest := p.sent[p.next]; !oldest.IsZero() && oldest.Add(p.window).After(slot) {
+				slot = oldest.Add(p.window)
+			}
+			if p.last.After(slot) {
+				slot = p.last
+			}
+			p.sent[p.next], p.last = slot, slot
+			p.next = (p.next + 1) % len(p.sent)
+		}
 		p.mu.Unlock()
 		if d := slot.Sub(now); d > 0 {
 			if err := sleepCtx(ctx, d); err != nil {

@@ -8,9 +8,9 @@
 // answers fail at once. A call whose answer is lost (a reset connection, a
 // cut body) is sent again too; when such a call changes something and still
 // fails, MayHaveApplied says so, and the caller reads the object back rather
-// than assume it failed. Calls are paced to Cloudflare's budget
-// (Options.RequestsPerSecond, CLOUDFLARE_RPS as for the official provider),
-// and a Retry-After holds back every call of the client, not only the one told. Each call has its own request and result types, in
+// than assume it failed. Calls keep to Cloudflare's budget (Options.Budget:
+// 1,200 per 5 minutes, or CLOUDFLARE_API_BUDGET's share of it), going at
+// once while within it, and a Retry-After holds back every call of the client, not only the one told. Each call has its own request and result types, in
 // the spirit of cloudflare-go's params/envelope split.
 //
 // The client never logs or formats the API token, and request bodies (which

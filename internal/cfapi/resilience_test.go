@@ -102,37 +102,47 @@ func TestLostAnswers(t *testing.T) {
 	}
 }
 
-func TestPacing(t *testing.T) {
+// TestBudget: calls within the budget go at once; beyond it, each waits
+// for the oldest of the last Requests calls to leave the window, so no
+// window ever holds more than the budget.
+func TestBudget(t *testing.T) {
+	const n, window = 3, 300 * time.Millisecond
 	env := newEmuEnv(t, testToken)
-	c, err := cfapi.New(cfapi.Options{BaseURL: env.srv.URL + "/client/v4", Token: testToken, AccountID: testAccount, RequestsPerSecond: 50})
+	c, err := cfapi.New(cfapi.Options{BaseURL: env.srv.URL + "/client/v4", Token: testToken, AccountID: testAccount,
+		Budget: cfapi.Budget{Requests: n, Window: window}})
 	require.NoError(t, err)
-	start := time.Now()
-	for range 6 {
+	for range 3 * n {
 		_, err := c.ListQueues(t.Context())
 		require.NoError(t, err)
 	}
-	require.GreaterOrEqual(t, time.Since(start), 5*20*time.Millisecond, "six calls at 50 a second span five intervals")
 	reqs := env.emu.Requests()
-	require.Len(t, reqs, 6)
-	// Slots are kept to the schedule, so one late call does not delay the rest:
-	// the spread of arrivals is what the pace bounds.
-	require.GreaterOrEqual(t, reqs[5].Time.Sub(reqs[0].Time), 95*time.Millisecond)
+	require.Len(t, reqs, 3*n)
+	require.Less(t, reqs[n-1].Time.Sub(reqs[0].Time), window, "the first %d calls are within the budget and do not wait", n)
+	for i := n; i < len(reqs); i++ {
+		require.GreaterOrEqual(t, reqs[i].Time.Sub(reqs[i-n].Time), window-5*time.Millisecond, "call %d: at most %d calls in any %s", i, n, window)
+	}
 }
 
-func TestRequestsPerSecondFromEnv(t *testing.T) {
+func TestBudgetFromEnv(t *testing.T) {
 	tests := []struct {
-		value string
-		want  float64
-		err   string
+		budget, rps string
+		want        cfapi.Budget
+		err         string
 	}{
-		{"", cfapi.DefaultRequestsPerSecond, ""},
-		{"10", 10, ""},
-		{"0.5", 0.5, ""},
-		{"0", 0, `CLOUDFLARE_RPS="0" is not a positive number`},
-		{"fast", 0, `CLOUDFLARE_RPS="fast" is not a positive number`},
+		{"", "", cfapi.DefaultBudget, ""},
+		{"600/5m", "", cfapi.Budget{Requests: 600, Window: 5 * time.Minute}, ""},
+		{" 200 / 5s ", "10", cfapi.Budget{Requests: 200, Window: 5 * time.Second}, ""},
+		{"", "2", cfapi.Budget{Requests: 600, Window: 5 * time.Minute}, ""},
+		{"", "0.5", cfapi.Budget{Requests: 150, Window: 5 * time.Minute}, ""},
+		{"lots", "", cfapi.Budget{}, `CLOUDFLARE_API_BUDGET="lots" is not REQUESTS/DURATION; Cloudflare's is CLOUDFLARE_API_BUDGET=1200/5m`},
+		{"0/5m", "", cfapi.Budget{}, `CLOUDFLARE_API_BUDGET="0/5m" is not REQUESTS/DURATION`},
+		{"", "0", cfapi.Budget{}, `CLOUDFLARE_RPS="0" is not a positive number of requests per second`},
+		{"", "fast", cfapi.Budget{}, `CLOUDFLARE_RPS="fast" is not a positive number`},
 	}
 	for _, tc := range tests {
-		got, err := cfapi.RequestsPerSecondFromEnv(func(k string) string { return map[string]string{"CLOUDFLARE_RPS": tc.value}[k] })
+		got, err := cfapi.BudgetFromEnv(func(k string) string {
+			return map[string]string{"CLOUDFLARE_API_BUDGET": tc.budget, "CLOUDFLARE_RPS": tc.rps}[k]
+		})
 		if tc.err != "" {
 			require.ErrorContains(t, err, tc.err)
 			continue
@@ -147,11 +157,11 @@ func TestRequestsPerSecondFromEnv(t *testing.T) {
 // not.
 func TestRetryAfterHoldsEveryCall(t *testing.T) {
 	tests := []struct {
-		name string
-		rps  float64
+		name   string
+		budget cfapi.Budget
 	}{
-		{"calls booked on the pacer's slots", 10},
-		{"an unpaced client", 0},
+		{"calls booked on the pacer's slots", cfapi.Budget{Requests: 1, Window: 100 * time.Millisecond}},
+		{"an unpaced client", cfapi.Budget{}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -159,13 +169,13 @@ func TestRetryAfterHoldsEveryCall(t *testing.T) {
 			env.emu.Inject(cfemu.Fault{Count: 1, Status: 429, RetryAfter: time.Second})
 			told := make(chan struct{}, 8)
 			c, err := cfapi.New(cfapi.Options{BaseURL: env.srv.URL + "/client/v4", Token: testToken, AccountID: testAccount,
-				RequestsPerSecond: tc.rps, Logf: func(context.Context, string, ...any) { told <- struct{}{} }})
+				Budget: tc.budget, Logf: func(context.Context, string, ...any) { told <- struct{}{} }})
 			require.NoError(t, err)
 
 			var wg sync.WaitGroup
 			errs := make([]error, 6)
 			wg.Go(func() { _, errs[0] = c.ListQueues(t.Context()) })
-			if tc.rps == 0 {
+			if tc.budget.Requests == 0 {
 				<-told // the first call was answered 429; the rest start after
 			}
 			for i := 1; i < len(errs); i++ {

@@ -126,15 +126,16 @@ func (c *Config) APIBaseURL() string {
 }
 
 // Client opens the stack's Cloudflare account for the commands that run
-// beside the program (import, recover, db-status). It keeps to the pace the
-// providers keep (CLOUDFLARE_RPS, default 4 a second): the budget is the
-// user's, shared by every call made with their token.
+// beside the program (import, recover, db-status). It keeps to the budget
+// the companion provider keeps (CLOUDFLARE_API_BUDGET, default Cloudflare's
+// 1,200 per 5 minutes): the budget is the user's, shared by every call made
+// with their token.
 func (c *Config) Client() (*cfapi.Client, error) {
-	rps, err := cfapi.RequestsPerSecondFromEnv(os.Getenv)
+	budget, err := cfapi.BudgetFromEnv(os.Getenv)
 	if err != nil {
 		return nil, err
 	}
-	return cfapi.New(cfapi.Options{BaseURL: c.APIBaseURL(), Token: c.APIToken.Reveal(), AccountID: c.AccountID, RequestsPerSecond: rps})
+	return cfapi.New(cfapi.Options{BaseURL: c.APIBaseURL(), Token: c.APIToken.Reveal(), AccountID: c.AccountID, Budget: budget})
 }
 
 // Name returns the physical name of the resource called logical in this stack.

@@ -63,7 +63,7 @@ func newEnv(t *testing.T) *env {
 // pace fast enough, that retried calls do not slow the tests down.
 func newServer(t *testing.T) integration.Server {
 	t.Helper()
-	prov := newProvider(cfapi.Options{BackoffBase: time.Millisecond, BackoffCap: 5 * time.Millisecond, RequestsPerSecond: 1e6})
+	prov := newProvider(cfapi.Options{BackoffBase: time.Millisecond, BackoffCap: 5 * time.Millisecond, Budget: cfapi.Budget{Requests: 1 << 20, Window: time.Second}})
 	server, err := integration.NewServer(t.Context(), Name, semver.MustParse(Version), integration.WithProvider(prov))
 	require.NoError(t, err)
 	return server

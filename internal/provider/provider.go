@@ -108,13 +108,12 @@ func (c *Config) Configure(ctx context.Context) error {
 	opts.Token = token
 	opts.AccountID = account
 	opts.BaseURL = firstNonEmpty(c.APIBaseURL, os.Getenv(envBaseURL), cfapi.DefaultBaseURL)
-	if opts.RequestsPerSecond == 0 {
-		// The official provider's setting: both providers keep to one pace.
-		rps, err := cfapi.RequestsPerSecondFromEnv(os.Getenv)
+	if opts.Budget == (cfapi.Budget{}) {
+		budget, err := cfapi.BudgetFromEnv(os.Getenv)
 		if err != nil {
 			return fmt.Errorf("domecf: %w", err)
 		}
-		opts.RequestsPerSecond = rps
+		opts.Budget = budget
 	}
 	if opts.Logf == nil {
 		opts.Logf = func(ctx context.Context, format string, args ...any) {

@@ -36,7 +36,7 @@ type Server struct {
 }
 
 // Start serves a fresh emulator over TLS until the test ends, puts its
-// credentials (and an unpaced CLOUDFLARE_RPS) in the environment, and trusts its certificate the way a
+// credentials (and an unlimited CLOUDFLARE_API_BUDGET) in the environment, and trusts its certificate the way a
 // user trusts the emulator's: through SSL_CERT_FILE. Go reads that file
 // once per process, so a test binary starts one server.
 func Start(t *testing.T) *Server {
@@ -53,8 +53,8 @@ func Start(t *testing.T) *Server {
 	t.Setenv("SSL_CERT_FILE", certFile)
 	t.Setenv(config.EnvAPIToken, Token)
 	t.Setenv(config.EnvAccountID, AccountID)
-	// Commands keep to Cloudflare's pace by default; an emulator has no budget.
-	t.Setenv(cfapi.EnvRequestsPerSecond, "1000")
+	// Commands keep to Cloudflare's budget by default; an emulator has none.
+	t.Setenv(cfapi.EnvBudget, "1000000/1s")
 	return &Server{Server: srv, Emu: emu, API: client}
 }
 
