@@ -1,13 +1,16 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"testing"
 	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/dome/infra/internal/cfapi"
 	"github.com/dome/infra/internal/cfemu"
 	"github.com/dome/infra/internal/domecf"
 )
@@ -87,5 +90,47 @@ func BenchmarkDeployLatency(b *testing.B) {
 		b.ReportMetric(bound, "latency-x-ideal")
 		b.Logf("%d workers in %d chains of %d, %v per request: wall %v (%.2fx the ideal %v); without latency %v, so the latency-bound part is %.2fx the ideal",
 			width*depth, width, depth, latency, wall.Round(time.Millisecond), ratio, ideal, base.Round(time.Millisecond), bound)
+	}
+}
+
+// BenchmarkBudgetedDeploy deploys 300 and 1,000 workers on the real engine
+// against an emulator that enforces Cloudflare's own budget (1,200 calls
+// per 5 minutes), with the companion at its default budget, and prints the
+// wall time against the budget's floor (each full window of calls after
+// the first waits for the one before it; under one window, the floor is
+// the same deploy with no budget) and the 429s met. The 1,000-worker run
+// takes over ten minutes: Cloudflare's window is the cost.
+func BenchmarkBudgetedDeploy(b *testing.B) {
+	for _, workers := range []int{300, 1000} {
+		b.Run(fmt.Sprintf("%d-workers", workers), func(b *testing.B) {
+			deploy := func(limit cfemu.RateLimit, budget string) (time.Duration, int, int) {
+				env := newEmulated(b, cfemu.Config{RateLimit: limit}, nil)
+				e := newEngine(b, "dev", fleetProgram(fleet(workers, 0), env.api.URL+"/client/v4"), map[string]string{cfapi.EnvBudget: budget})
+				start := time.Now()
+				if _, err := e.stack.Up(context.Background()); err != nil {
+					b.Fatalf("up: %v", err)
+				}
+				wall := time.Since(start)
+				limited := 0
+				for _, r := range env.emu.Requests() {
+					if r.Status == http.StatusTooManyRequests {
+						limited++
+					}
+				}
+				return wall, len(env.emu.Requests()) - limited, limited
+			}
+			for b.Loop() {
+				free, _, _ := deploy(cfemu.RateLimit{}, "100000000/1s")
+				wall, calls, limited := deploy(cfemu.CloudflareRateLimit, cfapi.DefaultBudget.String())
+				n, w := cfemu.CloudflareRateLimit.Requests, cfemu.CloudflareRateLimit.Window
+				floor := max(free, time.Duration((calls+n-1)/n-1)*w)
+				b.ReportMetric(wall.Seconds(), "wall-s")
+				b.ReportMetric(floor.Seconds(), "floor-s")
+				b.ReportMetric(float64(wall)/float64(floor), "x-floor")
+				b.ReportMetric(float64(limited), "429s")
+				b.Logf("%d workers: %d calls at %d per %s; wall %s against the floor %s (%.2fx; with no budget %s); %d answered 429",
+					workers, calls, n, w, wall.Round(time.Millisecond), floor.Round(time.Millisecond), float64(wall)/float64(floor), free.Round(time.Millisecond), limited)
+			}
+		})
 	}
 }

@@ -119,7 +119,7 @@ type emulated struct {
 	client *cfapi.Client // a client on the emulator itself, for checks
 }
 
-func newEmulated(t *testing.T, cfg cfemu.Config, faults *cfemu.NetworkFaults) *emulated {
+func newEmulated(t testing.TB, cfg cfemu.Config, faults *cfemu.NetworkFaults) *emulated {
 	t.Helper()
 	cfg.Token, cfg.AccountID = e2eToken, e2eAccount
 	emu, err := cfemu.New(cfg)

@@ -333,8 +333,8 @@ func MayHaveApplied(err error) bool {
 // pacer keeps a client's requests within its budget, and holds them all
 // back while Cloudflare has asked the client to wait. It books each call a
 // time to go: at once while the last Requests calls span more than the
-// window, else when the oldest of them leaves it. Any window then holds at
-// most Requests calls, and a run within the budget never waits.
+// window, else when the oldest of them has left it. Any window then holds
+// at most Requests calls, and a run within the budget never waits.
 type pacer struct {
 	window time.Duration
 	mu     sync.Mutex
@@ -357,8 +357,11 @@ func (p *pacer) wait(ctx context.Context, waitedOut time.Time) error {
 			slot = p.hold
 		}
 		if len(p.sent) > 0 {
-			if oldest := p.sent[p.next]; !oldest.IsZero() && oldest.Add(p.window).After(slot) {
-				slot = oldest.Add(p.window)
+			// A call arrives a little after its booked time, by more for one
+			// than another: a margin of 2% of the window keeps a late oldest
+			// call and an early newest one from landing in one window.
+			if free := p.sent[p.next].Add(p.window + p.window/50); !p.sent[p.next].IsZero() && free.After(slot) {
+				slot = free
 			}
 			if p.last.After(slot) {
 				slot = p.last
