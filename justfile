@@ -62,7 +62,7 @@ deploy-local: _require-pulumi build
     @[ -f .emulator/cfemu-cert.pem ] || { echo "error: the emulator has not run here yet: start it with 'just emulator' in another terminal" >&2; exit 1; }
     @{{on}} local stack ls --json | grep -q '"name": *"local"' || {{just_executable()}} --justfile {{justfile()}} pulumi-stack-init local
     @{{just_executable()}} --justfile {{justfile()}} validate local
-    @{{on}} local up --stack local --yes
+    @{{just_executable()}} --justfile {{justfile()}} _up local
 
 # Create a stack in the state backend, with passphrase-encrypted secrets.
 pulumi-stack-init stack: _require-pulumi (_known stack)
@@ -176,7 +176,21 @@ _confirm-and-up stack:
     @if [ -t 0 ] && [ "{{stack}}" = prod ]; then read -r -p "Type the stack name to deploy these changes to production: " answer && [ "$answer" = prod ] || { echo "aborted: prod was not typed" >&2; exit 1; }; \
      elif [ -t 0 ]; then read -r -p "Deploy these changes to {{stack}}? [y/N] " answer && [[ "$answer" == [yY]* ]] || { echo "aborted" >&2; exit 1; }; \
      elif [ "{{stack}}" != prod ] && [[ " ${DOME_CONFIRM:-} " != *" {{stack}} "* ]]; then echo "error: no terminal to confirm on: set DOME_CONFIRM={{stack}} (or a list such as \"dev staging\") to deploy {{stack}} from CI" >&2; exit 1; fi
-    @{{on}} {{stack}} up --stack {{stack}} --yes --skip-preview
+    @{{just_executable()}} --justfile {{justfile()}} _up {{stack}} --skip-preview
+
+# Up without asking; when it stops at what an interrupted or failed deploy leaves behind, say the one command that settles it.
+[positional-arguments]
+_up stack *flags:
+    #!/usr/bin/env bash
+    set -uo pipefail
+    log="$(mktemp)"
+    trap 'rm -f "$log"' EXIT
+    {{on}} {{stack}} up --stack {{stack}} --yes "${@:2}" 2>&1 | tee "$log"
+    status="${PIPESTATUS[0]}"
+    if [ "$status" != 0 ] && grep -qE 'already exists|currently locked|pending operation|failed to load checkpoint' "$log"; then
+      echo "error: the deploy of {{stack}} stopped at what an interrupted or failed deploy leaves behind (above): run 'just recover {{stack}}', which settles it and previews what is left, then deploy again" >&2
+    fi
+    exit "$status"
 
 # Everything a Pulumi command needs: the CLI, the stack's file, the built plugin, a valid configuration with credentials, and the stack.
 _ready stack: _require-pulumi (_known stack) build (validate stack)

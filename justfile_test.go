@@ -20,6 +20,7 @@ const fakePulumi = `#!/bin/sh
 echo "$* | passphrase=$PULUMI_CONFIG_PASSPHRASE backend=$PULUMI_BACKEND_URL${SSL_CERT_FILE:+ cert=$SSL_CERT_FILE}" >> "$FAKE_PULUMI_LOG"
 stacks="$FAKE_PULUMI_LOG.stacks"
 [ -f "$stacks" ] || printf 'dev\nstaging\nprod\n' > "$stacks"
+[ "$1" = up ] && [ -n "$FAKE_PULUMI_UP_FAILS" ] && { echo "$FAKE_PULUMI_UP_FAILS"; exit 255; }
 case "$1 $2" in
   "stack init") echo "$3" >> "$stacks" ;;
   "stack ls") printf '['; sep=''; while read -r s; do printf '%s{"name": "%s"}' "$sep" "$s"; sep=', '; done < "$stacks"; echo ']' ;;
@@ -247,6 +248,24 @@ func TestRecipes(t *testing.T) {
 			require.NoError(t, err, out)
 			require.Equal(t, tt.calls, p.calls())
 		})
+	}
+
+	// A deploy that stops at what an interrupted one left behind names the
+	// command that settles it; any other failure is left as Pulumi says it.
+	for _, tt := range []struct{ output, hint string }{
+		{"error: A queue with this name already exists in your account (11009)", "error: the deploy of dev stopped at what an interrupted or failed deploy leaves behind (above): run 'just recover dev'"},
+		{"error: the stack is currently locked by 1 lock(s).", "run 'just recover dev'"},
+		{"error: invalid token", ""},
+	} {
+		out, err = p.just([]string{"DOME_CONFIRM=dev", "FAKE_PULUMI_UP_FAILS=" + tt.output}, "deploy-dev")
+		require.Error(t, err)
+		require.Contains(t, out, tt.output)
+		if tt.hint == "" {
+			require.NotContains(t, out, "just recover")
+		} else {
+			require.Contains(t, out, tt.hint)
+		}
+		p.calls()
 	}
 
 	// Without confirmation nothing is applied, though the preview ran; the
