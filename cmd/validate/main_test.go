@@ -145,10 +145,7 @@ config:
 		"services/big/index.js":    "const blob = \"" + strings.Repeat("x", 64<<20) + "\";\nexport default { fetch() { return new Response(blob); } };\n",
 		"services/broken/index.ts": "export default {\n  fetch() {\n    return new Response(\"unterminated;\n  },\n};\n",
 	}
-	for name, text := range files {
-		require.NoError(t, os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755))
-		require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644))
-	}
+	writeProject(t, dir, files)
 	var out bytes.Buffer
 	err := validate(&out, dir, "t")
 	require.EqualError(t, err, `worker "broken": esbuild: `+filepath.Join(dir, "services/broken/index.ts")+`:3:39: Unterminated string literal
@@ -181,10 +178,7 @@ config:
 		"Pulumi.t.yaml":         "config:\n  dome:environment: dev\n  dome:workers:\n    api:\n      previewUrls: true\n",
 		"services/api/index.js": "export default { fetch() { return new Response('ok'); } };\n",
 	}
-	for name, text := range files {
-		require.NoError(t, os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755))
-		require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644))
-	}
+	writeProject(t, dir, files)
 	var out bytes.Buffer
 	require.NoError(t, validate(&out, dir, "t"))
 	require.Contains(t, out.String(), "  worker api (api-dev), overridden in Pulumi.t.yaml: previewUrls\n")
@@ -247,10 +241,7 @@ config:
 				"services/notes/migrations/0001_init.sql":  "CREATE TABLE users (id TEXT PRIMARY KEY, email TEXT NOT NULL);\n",
 				"services/notes/migrations/0002_notes.sql": tt.notes,
 			}
-			for name, text := range files {
-				require.NoError(t, os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755))
-				require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644))
-			}
+			writeProject(t, dir, files)
 			var out bytes.Buffer
 			err := validate(&out, dir, "t")
 			if tt.want == "" {
@@ -261,5 +252,14 @@ config:
 			require.EqualError(t, err, strings.ReplaceAll(tt.want, "DIR", dir))
 			require.Empty(t, out.String(), "nothing is reported valid")
 		})
+	}
+}
+
+// writeProject writes a project's files, by path relative to dir.
+func writeProject(t *testing.T, dir string, files map[string]string) {
+	t.Helper()
+	for name, text := range files {
+		require.NoError(t, os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755))
+		require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644))
 	}
 }
