@@ -160,8 +160,8 @@ func New(opts Options) (*Client, error) {
 	}
 	// Unpaced, the client still honours Retry-After for every call.
 	c.pace = &pacer{window: opts.Budget.Window}
-	if opts.Budget.Requests > 0 && opts.Budget.Window > 0 {
-		c.pace.sent = make([]time.Time, opts.Budget.Requests)
+	if opts.Budget.Window > 0 {
+		c.pace.limit = opts.Budget.Requests
 	}
 	return c, nil
 }
@@ -338,8 +338,9 @@ func MayHaveApplied(err error) bool {
 type pacer struct {
 	window time.Duration
 	mu     sync.Mutex
-	sent   []time.Time // the last len(sent) booked times, a ring; nil: no budget
-	next   int         // the ring's oldest entry, overwritten by the next booking
+	limit  int         // calls allowed in any window; 0: no budget
+	sent   []time.Time // the last booked times, up to limit of them: a ring once full
+	next   int         // the full ring's oldest entry, overwritten by the next booking
 	last   time.Time   // the latest booked time, so bookings never go back in time
 	hold   time.Time   // no request goes before this
 }
@@ -356,18 +357,20 @@ func (p *pacer) wait(ctx context.Context, waitedOut time.Time) error {
 		if p.hold.After(waitedOut) && p.hold.After(slot) {
 			slot = p.hold
 		}
-		if len(p.sent) > 0 {
+		switch {
+		case p.limit <= 0:
+		case len(p.sent) < p.limit:
+			// Under the budget: a call goes now, or after the last booked.
+			slot = latest(slot, p.last)
+			p.sent = append(p.sent, slot)
+			p.last = slot
+		default:
 			// A call arrives a little after its booked time, by more for one
 			// than another: a margin of 2% of the window keeps a late oldest
 			// call and an early newest one from landing in one window.
-			if free := p.sent[p.next].Add(p.window + p.window/50); !p.sent[p.next].IsZero() && free.After(slot) {
-				slot = free
-			}
-			if p.last.After(slot) {
-				slot = p.last
-			}
+			slot = latest(slot, p.last, p.sent[p.next].Add(p.window+p.window/50))
 			p.sent[p.next], p.last = slot, slot
-			p.next = (p.next + 1) % len(p.sent)
+			p.next = (p.next + 1) % p.limit
 		}
 		p.mu.Unlock()
 		if d := slot.Sub(now); d > 0 {
@@ -382,6 +385,16 @@ func (p *pacer) wait(ctx context.Context, waitedOut time.Time) error {
 			return nil
 		}
 	}
+}
+
+// latest is the latest of the times.
+func latest(t time.Time, ts ...time.Time) time.Time {
+	for _, u := range ts {
+		if u.After(t) {
+			t = u
+		}
+	}
+	return t
 }
 
 // holdFor holds every call back for d from now, and returns when the hold
