@@ -58,10 +58,16 @@ func DOT(p *Picture) string {
 			from, to = to, from
 			attrs = append(attrs, "dir=back")
 		}
-		if p.fromRow(i) {
+		toWorker := p.nodeKind(p.drawnTo(i)) == config.NodeWorker
+		switch {
+		// A service binding joins two workers of one column: by their west
+		// sides it is a short arc in the gutter, clear of the edges going right.
+		case p.fromRow(i) && toWorker:
+			from += ":" + port(i) + ":w"
+		case p.fromRow(i):
 			from += ":" + port(i) + ":e"
 		}
-		if p.nodeKind(p.drawnTo(i)) == config.NodeWorker {
+		if toWorker {
 			to += ":name:w"
 		}
 		fmt.Fprintf(&b, "  %s -> %s [%s]\n", from, to, strings.Join(attrs, ", "))
