@@ -66,7 +66,7 @@ func Mermaid(p *Picture) string {
 		byStyle[style] = append(byStyle[style], strconv.Itoa(i))
 	}
 
-	// Nodes are styled by class: their kind's colours, or the change a
+	// Nodes are styled by class: their group's colours, or the change a
 	// preview marks, or faded.
 	classes := map[string][]string{}
 	var order []string
