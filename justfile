@@ -53,6 +53,19 @@ validate stack:
     @[ -x bin/validate ] || go run ./cmd/build bin/validate=./cmd/validate
     @bin/validate {{stack}}
 
+# Draw a stack's topology offline into .diagrams/<stack>.mmd (Mermaid) and .svg (Graphviz dot); --preview marks what `pulumi preview` would change (.diagrams/<stack>-preview.*).
+diagram stack *preview: (_known stack)
+    @mkdir -p .diagrams
+    @case "{{preview}}" in \
+      "") go run ./cmd/diagram -out .diagrams/{{stack}} {{stack}} ;; \
+      --preview) {{just_executable()}} --justfile {{justfile()}} _diagram-preview {{stack}} -out .diagrams/{{stack}}-preview ;; \
+      *) echo "error: unknown option '{{preview}}': just diagram <stack> [--preview]" >&2; exit 2 ;; \
+    esac
+
+# Redraw the checked-in picture of the dev stack: docs/topology.mmd, docs/topology.svg and README's Mermaid block.
+diagram-docs:
+    go run ./cmd/diagram -out docs/topology -readme README.md dev
+
 # Run the local Cloudflare API emulator on https://127.0.0.1:8787 for the local stack (state in .emulator/).
 emulator *args: build
     set -a; . ./.env.local; set +a; exec bin/cfemu -addr 127.0.0.1:8787 -tls -log -cert-dir .emulator -state .emulator/state.json -zone dome.example {{args}}
@@ -168,7 +181,27 @@ ci-outputs stack:
     { echo "json<<$delimiter"; echo "$json"; echo "$delimiter"; } >> "${GITHUB_OUTPUT:?ci-outputs writes the step output file GitHub Actions names in GITHUB_OUTPUT}"
     echo "$json"
 
+# For CI: a stack's topology marked with its preview's changes, as Markdown in .reports/diagram-<stack>.md and in the job summary.
+ci-diagram stack:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    mkdir -p .reports
+    {{just_executable()}} --justfile {{justfile()}} _diagram-preview {{stack}} -markdown .reports/diagram-{{stack}}.md
+    if [ -n "${GITHUB_STEP_SUMMARY:-}" ]; then cat .reports/diagram-{{stack}}.md >> "$GITHUB_STEP_SUMMARY"; fi
+
 _deploy stack: (_ready stack) (_confirm-and-up stack)
+
+# Runs `pulumi preview --json` on a stack and hands it to cmd/diagram with the given flags: _diagram-preview <stack> <flags>.
+_diagram-preview stack +flags: (_ready stack)
+    #!/usr/bin/env bash
+    set -uo pipefail
+    json="$(mktemp)"
+    trap 'rm -f "$json"' EXIT
+    {{on}} {{stack}} preview --stack {{stack}} --json > "$json"
+    status=$?
+    # A failed preview still prints its JSON, whose errors cmd/diagram names.
+    if [ -s "$json" ]; then go run ./cmd/diagram -preview "$json" {{flags}} {{stack}} || status=$?; fi
+    exit "$status"
 
 # Preview, ask (prod: the stack name, typed after reading the diff), then up.
 _confirm-and-up stack:

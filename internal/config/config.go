@@ -274,21 +274,6 @@ type Worker struct {
 // UploadsSourceMap reports whether the worker's bundle goes with its source map.
 func (w Worker) UploadsSourceMap() bool { return w.SourceMaps == nil || *w.SourceMaps }
 
-// Dependencies returns the workers w must be deployed after: the targets of
-// its service bindings and the workers hosting its Durable Object classes.
-func (w Worker) Dependencies() []string {
-	var deps []string
-	for _, b := range w.Bindings {
-		switch {
-		case b.Type == BindService && b.Target != "" && b.Target != w.Name:
-			deps = append(deps, b.Target)
-		case b.Type == BindDurableObject && b.ScriptName != "" && b.ScriptName != w.Name:
-			deps = append(deps, b.ScriptName)
-		}
-	}
-	return deps
-}
-
 // Vars the program sets in every worker, and the keys they come from.
 var ReservedVars = map[string]string{
 	"ENVIRONMENT": key(KeyEnvironment),
@@ -396,6 +381,9 @@ type Option func(*options)
 
 type options struct {
 	schema SchemaCheck
+	// topologyOnly leaves out every check that looks beyond the
+	// configuration files: credentials, entry modules, migration files.
+	topologyOnly bool
 }
 
 // CheckSchema makes Load run every database's migrations with check and
@@ -404,6 +392,16 @@ type options struct {
 // validate a stack for a deploy link it.
 func CheckSchema(check SchemaCheck) Option {
 	return func(o *options) { o.schema = check }
+}
+
+// TopologyOnly makes Load check what the configuration files say and
+// nothing beside them: no credentials, no worker's entry module, no
+// migration files (CheckSchema then runs nothing). It is for what reads the
+// topology alone, such as its picture (internal/diagram), which must draw a
+// stack on a machine with neither the stack's credentials nor the services'
+// sources.
+func TopologyOnly() Option {
+	return func(o *options) { o.topologyOnly = true }
 }
 
 // Load reads, defaults and validates the stack's configuration. getenv
@@ -520,7 +518,7 @@ func Load(src Source, getenv func(string) string, opts ...Option) (*Config, erro
 		probs = append(probs, c.applyOverrides(raw, topologyRead)...)
 	}
 
-	probs = append(probs, c.validate(str(KeyTopology) != "", o.schema).without(undecoded)...)
+	probs = append(probs, c.validate(str(KeyTopology) != "", o).without(undecoded)...)
 	if lister, ok := rec.Source.(interface{ Keys() []string }); ok {
 		// Without a whole topology the keys its workers' secrets name are unknown.
 		probs = append(probs, rec.unread(lister.Keys(), topologyRead && len(c.Topology.Workers) > 0)...)

@@ -24,6 +24,17 @@ func LoadStack(dir, stack string, opts ...Option) (*Config, error) {
 	return Load(vals, os.Getenv, opts...)
 }
 
+// LoadTopology reads and validates a stack from its two files alone
+// (TopologyOnly): no .env file, no environment variable, no source is read,
+// so the result depends on the files and nothing else.
+func LoadTopology(dir, stack string) (*Config, error) {
+	vals, err := ReadFiles(dir, stack)
+	if err != nil {
+		return nil, err
+	}
+	return Load(vals, func(string) string { return "" }, TopologyOnly())
+}
+
 // LocalStack is the stack deployed to the local emulator, whose
 // credentials are the fixed ones .env.local holds.
 const LocalStack = "local"

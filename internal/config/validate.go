@@ -69,10 +69,10 @@ const (
 var now = time.Now
 
 // validate checks a decoded Config; every check runs, whatever failed
-// before. schema, when set, runs the databases' migrations.
-func (c *Config) validate(topologySet bool, schema SchemaCheck) Problems {
+// before. o.schema, when set, runs the databases' migrations.
+func (c *Config) validate(topologySet bool, o options) Problems {
 	var ps Problems
-	c.validateStack(&ps)
+	c.validateStack(&ps, o.topologyOnly)
 
 	t := c.Topology
 	if topologySet && len(t.D1Databases)+len(t.R2Buckets)+len(t.KVNamespaces)+len(t.Queues)+len(t.VectorizeIndexes)+len(t.Workers) == 0 {
@@ -86,7 +86,7 @@ func (c *Config) validate(topologySet bool, schema SchemaCheck) Problems {
 	workers := c.names(&ps, "workers", "worker", len(t.Workers), func(i int) string { return t.Workers[i].Name }, workerName, maxNameLength)
 
 	for _, d := range t.D1Databases {
-		c.validateMigrations(&ps, d, schema)
+		c.validateMigrations(&ps, d, o)
 	}
 	for _, b := range t.R2Buckets {
 		if b.Location != "" && !slices.Contains(bucketLocations, b.Location) {
@@ -111,7 +111,7 @@ func (c *Config) validate(topologySet bool, schema SchemaCheck) Problems {
 	order := make([]string, 0, len(t.Workers))
 	for _, w := range t.Workers {
 		order = append(order, w.Name)
-		c.validateWorker(&ps, w, targets, queues, workers, consumed)
+		c.validateWorker(&ps, w, targets, queues, workers, consumed, o.topologyOnly)
 		edges[w.Name] = w.Dependencies()
 	}
 	c.validateEntryPoints(&ps)
@@ -125,7 +125,9 @@ func (c *Config) validate(topologySet bool, schema SchemaCheck) Problems {
 	return ps
 }
 
-func (c *Config) validateStack(ps *Problems) {
+// validateStack checks the stack-wide settings; the credentials only when
+// they are needed (not topologyOnly).
+func (c *Config) validateStack(ps *Problems, topologyOnly bool) {
 	switch {
 	case c.Environment == "":
 		ps.add(key(KeyEnvironment), "is not set; set it in Pulumi.%s.yaml to one of %s", c.Stack, strings.Join(naming.Environments, ", "))
@@ -139,12 +141,14 @@ func (c *Config) validateStack(ps *Problems) {
 			c.Environment, c.Stack, c.Stack, key(KeyEnvironment), c.Stack, c.Stack)
 	}
 	switch {
+	case topologyOnly: // the credentials are not read
 	case c.AccountID == "":
 		ps.add(key(KeyAccountID), "the Cloudflare account id is not set; export %s (or put it in .env.%s), or set %s in Pulumi.yaml", EnvAccountID, c.Stack, key(KeyAccountID))
 	case !accountID.MatchString(c.AccountID):
 		ps.add(key(KeyAccountID), "%q is not a Cloudflare account id (32 lowercase hex characters); copy it from the dashboard's Workers overview, or fix %s", c.AccountID, EnvAccountID)
 	}
 	switch {
+	case topologyOnly: // the credentials are not read
 	case c.APIToken == "":
 		ps.add(EnvAPIToken, "the Cloudflare API token is not set; export %s or put it in .env.%s (never in a Pulumi.*.yaml file)", EnvAPIToken, c.Stack)
 	case strings.HasPrefix(strings.ToLower(c.APIToken.Reveal()), "bearer "):
@@ -293,9 +297,9 @@ func validateIndex(ps *Problems, ix Index) {
 	}
 }
 
-func (c *Config) validateWorker(ps *Problems, w Worker, targets map[string]targetKind, queues, workers nameSet, consumed map[string]string) {
+func (c *Config) validateWorker(ps *Problems, w Worker, targets map[string]targetKind, queues, workers nameSet, consumed map[string]string, topologyOnly bool) {
 	k := workerKey(w.Name)
-	c.validateEntry(ps, w, k)
+	c.validateEntry(ps, w, k, topologyOnly)
 
 	if !compatDate.MatchString(w.CompatibilityDate) {
 		ps.add(k+".compatibilityDate", "%q is not a date; write it as YYYY-MM-DD, e.g. 2025-04-15", w.CompatibilityDate)
@@ -443,8 +447,9 @@ func validateMigrations(ps *Problems, k string, steps Migrations) {
 
 // validateMigrations checks a database's migration files offline: the
 // folder exists, every .sql file is NNNN_name.sql, no two share a number;
-// then, with schema, that they apply in order to an empty database.
-func (c *Config) validateMigrations(ps *Problems, d Database, schema SchemaCheck) {
+// then, with o.schema, that they apply in order to an empty database.
+// With o.topologyOnly the files are not read.
+func (c *Config) validateMigrations(ps *Problems, d Database, o options) {
 	k := itemKey("d1Databases", d.Name)
 	if d.MigrationsTable != "" && !migrations.ValidTable(d.MigrationsTable) {
 		ps.add(k+".migrationsTable", "%q is not a plain SQL identifier; use letters, digits and _, not starting with a digit, e.g. %s", d.MigrationsTable, migrations.DefaultTable)
@@ -455,16 +460,19 @@ func (c *Config) validateMigrations(ps *Problems, d Database, schema SchemaCheck
 		}
 		return
 	}
+	if o.topologyOnly {
+		return
+	}
 	dir := c.MigrationsDir(d)
 	files, probs := migrations.Scan(dir)
 	for _, p := range probs {
 		ps.add(k+".migrationsDir", "%s", p)
 	}
 	// Run on part of the history, a file could fail for want of one left out.
-	if schema == nil || len(probs) > 0 {
+	if o.schema == nil || len(probs) > 0 {
 		return
 	}
-	err := schema(files)
+	err := o.schema(files)
 	var se *migrations.StatementError
 	switch {
 	case errors.As(err, &se):
@@ -478,12 +486,15 @@ func (c *Config) validateMigrations(ps *Problems, d Database, schema SchemaCheck
 	}
 }
 
-func (c *Config) validateEntry(ps *Problems, w Worker, k string) {
+// validateEntry checks w's entry module: its name, and that the file
+// exists unless topologyOnly.
+func (c *Config) validateEntry(ps *Problems, w Worker, k string, topologyOnly bool) {
 	switch ext := filepath.Ext(w.Main); {
 	case w.Main == "":
 		ps.add(k+".main", "is empty; give the entry module relative to %s, e.g. %s/src/index.ts", c.ServicesRoot, w.Name)
 	case ext != ".ts" && ext != ".mts" && ext != ".js" && ext != ".mjs":
 		ps.add(k+".main", "%q is not a .ts, .mts, .js or .mjs module", w.Main)
+	case topologyOnly: // the sources are not looked at
 	default:
 		path := filepath.Join(c.ServicesRoot, w.Main)
 		if st, err := os.Stat(path); err != nil || st.IsDir() {
