@@ -9,6 +9,12 @@
 // bindings at upload time, delete rules), so that a client written for the
 // real API fails here the way it would fail there.
 //
+// The account itself is an Account: typed operations per family (upload a
+// script, create a database, run its SQL, ...) that apply those checks and
+// refuse with an *Error carrying Cloudflare's status, code and message. The
+// HTTP handlers only decode a request, call one operation and encode its
+// answer; failWith maps every refusal to the envelope.
+//
 // For tests it adds fault injection (latency, 429 with Retry-After, 5xx), a
 // request log, optional persistence to a JSON file and a self-signed TLS
 // certificate for clients that only speak https.

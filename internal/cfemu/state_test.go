@@ -27,16 +27,16 @@ func TestStateRoundTrip(t *testing.T) {
 			map[string]any{"type": "secret_text", "name": "S", "text": "hunter2"},
 		},
 	}))
-	qid := h.emu.findQueue(byName, "jobs").ID
+	qid := h.emu.acct.findQueue(byName, "jobs").ID
 	mustOK(t, h.call(http.MethodPost, "/queues/"+qid+"/consumers", map[string]any{"script_name": "api"}))
 	mustOK(t, h.call(http.MethodPut, "/workers/scripts/api/schedules", []map[string]string{{"cron": "0 * * * *"}}))
 	mustOK(t, h.call(http.MethodPost, "/vectorize/v2/indexes/docs/metadata_index/create", map[string]string{"propertyName": "p", "indexType": "string"}))
-	before := h.emu.st
+	before := h.emu.acct.st
 
 	// A restart: a new emulator on the same file sees the same state.
 	again, err := New(Config{Token: testToken, AccountID: testAccount, StateFile: path})
 	require.NoError(t, err)
-	require.Equal(t, before, again.st)
+	require.Equal(t, before, again.acct.st)
 	h2 := &harness{t: t, emu: again, srv: httptest.NewServer(again)}
 	t.Cleanup(h2.srv.Close)
 	mustOK(t, h2.call(http.MethodGet, "/d1/database/"+d1ID, nil))
