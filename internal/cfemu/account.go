@@ -18,8 +18,16 @@ type Account struct {
 	subdomain string
 	stateFile string // "" keeps everything in memory
 
-	mu sync.Mutex // guards st; operations run one at a time
-	st *store
+	// mu guards st, the account's metadata: reads share it, changes take
+	// it alone. It is held only in memory; D1 SQL runs under each
+	// database's own lock and state file writes under saveMu.
+	mu  sync.RWMutex
+	st  *store
+	gen uint64 // counts the changes of st, under mu
+
+	saveMu sync.Mutex // orders state file writes
+	saved  uint64     // the gen last written, under saveMu
+
 	d1 d1Files
 }
 
@@ -67,32 +75,57 @@ func refuse(status, code int, format string, args ...any) error {
 
 // view runs a read of the store.
 func (a *Account) view(f func()) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
+	a.mu.RLock()
+	defer a.mu.RUnlock()
 	f()
 }
 
 // viewErr runs a read of the store that can be refused.
 func (a *Account) viewErr(f func() error) error {
-	a.mu.Lock()
-	defer a.mu.Unlock()
+	a.mu.RLock()
+	defer a.mu.RUnlock()
 	return f()
 }
 
 // update runs a change of the store and, when it is applied and there is a
-// state file, saves it. A save that fails leaves the change in memory and
-// says it is not on disk.
+// state file, saves it before answering, so that an answer the API gave
+// is on disk. The snapshot is taken under mu and written after mu is
+// released: reads and other changes need not wait for the disk. A save
+// that fails leaves the change in memory and says it is not on disk.
 func (a *Account) update(f func() error) error {
 	a.mu.Lock()
-	defer a.mu.Unlock()
 	if err := f(); err != nil {
+		a.mu.Unlock()
 		return err
 	}
 	if a.stateFile == "" {
+		a.mu.Unlock()
 		return nil
 	}
-	if err := saveState(a.stateFile, a.st); err != nil {
+	a.gen++
+	gen := a.gen
+	data, err := encodeState(a.st)
+	a.mu.Unlock()
+	if err == nil {
+		err = a.write(gen, data)
+	}
+	if err != nil {
 		return refuse(http.StatusInternalServerError, 10001, "the change was applied but the emulator could not save its state file: %v", err)
 	}
+	return nil
+}
+
+// write saves the snapshot of change gen unless a later one is already
+// on disk, which holds this change too.
+func (a *Account) write(gen uint64, data []byte) error {
+	a.saveMu.Lock()
+	defer a.saveMu.Unlock()
+	if gen <= a.saved {
+		return nil
+	}
+	if err := writeFileAtomic(a.stateFile, data); err != nil {
+		return err
+	}
+	a.saved = gen
 	return nil
 }

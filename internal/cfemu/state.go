@@ -26,13 +26,14 @@ func loadState(path string) (*store, error) {
 	return st, nil
 }
 
-// saveState writes the store through a temporary file and a rename, so a
-// crash mid-write leaves the previous state intact.
-func saveState(path string, st *store) error {
-	data, err := json.MarshalIndent(st, "", "  ")
-	if err != nil {
-		return err
-	}
+// encodeState is the state file's content for st.
+func encodeState(st *store) ([]byte, error) {
+	return json.MarshalIndent(st, "", "  ")
+}
+
+// writeFileAtomic writes through a temporary file and a rename, so a crash
+// mid-write leaves the previous content intact.
+func writeFileAtomic(path string, data []byte) error {
 	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp-*")
 	if err != nil {
 		return err
