@@ -28,18 +28,19 @@ type Account struct {
 	saveMu sync.Mutex // orders state file writes
 	saved  uint64     // the gen last written, under saveMu
 
-	d1 d1Files
+	d1   d1Files
+	code codeFiles
 }
 
 // newAccount returns the account of cfg: empty, or as cfg.StateFile saved it.
 func newAccount(cfg Config) (*Account, error) {
 	a := &Account{id: cfg.AccountID, subdomain: cfg.Subdomain, stateFile: cfg.StateFile,
-		st: newStore(), d1: d1Files{dir: d1Dir(cfg.StateFile)}}
+		st: newStore(), d1: d1Files{dir: d1Dir(cfg.StateFile)}, code: newCodeFiles(cfg.StateFile)}
 	if a.subdomain == "" {
 		a.subdomain = DefaultSubdomain
 	}
 	if cfg.StateFile != "" {
-		st, err := loadState(cfg.StateFile)
+		st, err := loadState(cfg.StateFile, a.code)
 		if err != nil {
 			return nil, err
 		}

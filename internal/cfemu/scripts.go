@@ -24,11 +24,14 @@ func (b binding) str(key string) string {
 }
 
 // Module is one part of a worker upload other than its metadata: a module,
-// a source map, a service worker's script, or data it imports.
+// a source map, a service worker's script, or data it imports. The state
+// file names its body by SHA256; the body itself is a file of that name
+// (codeFiles), written once however often it is uploaded.
 type Module struct {
 	Name        string `json:"name"`
 	ContentType string `json:"content_type"`
-	Body        []byte `json:"body"`
+	SHA256      string `json:"sha256"`
+	Body        []byte `json:"-"`
 }
 
 type schedule struct {
@@ -126,8 +129,7 @@ func (up ScriptUpload) etag() string {
 	h := sha256.New()
 	h.Write(up.Metadata)
 	for _, m := range up.Modules {
-		fmt.Fprintf(h, "\x00%s\x00%s\x00%d\x00", m.Name, m.ContentType, len(m.Body))
-		h.Write(m.Body)
+		fmt.Fprintf(h, "\x00%s\x00%s\x00%s", m.Name, m.ContentType, m.SHA256)
 	}
 	return hex.EncodeToString(h.Sum(nil))
 }
@@ -139,6 +141,16 @@ func (up ScriptUpload) etag() string {
 // creation time, migrations, schedules, logpush (unless set) and secrets.
 func (a *Account) UploadScript(up ScriptUpload) (scriptSummaryView, error) {
 	var out scriptSummaryView
+	up.Modules = slices.Clone(up.Modules)
+	for i, m := range up.Modules {
+		sum := sha256.Sum256(m.Body)
+		up.Modules[i].SHA256 = hex.EncodeToString(sum[:])
+	}
+	// The code goes to disk before the account's lock is taken; a refused
+	// upload leaves files no script names, which Close removes.
+	if err := a.code.put(up.Modules); err != nil {
+		return out, refuse(http.StatusInternalServerError, 10001, "the emulator could not save the script's code: %v", err)
+	}
 	err := a.update(func() error {
 		next, err := a.nextScript(up)
 		if err != nil {

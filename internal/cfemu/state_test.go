@@ -56,13 +56,54 @@ func TestStateRoundTrip(t *testing.T) {
 		_, err = os.Stat(path)
 		require.NoError(t, err, "a change saves")
 	})
+	t.Run("code is kept as files, not in the state file", func(t *testing.T) {
+		data, err := os.ReadFile(path)
+		require.NoError(t, err)
+		require.NotContains(t, string(data), "export default")
+		main := again.acct.st.Scripts["api"].Modules[0]
+		code, err := os.ReadFile(filepath.Join(filepath.Dir(path), "state.data", "scripts", main.SHA256))
+		require.NoError(t, err)
+		require.Equal(t, main.Body, code)
+	})
 	t.Run("no temporary files left", func(t *testing.T) {
 		entries, err := os.ReadDir(filepath.Dir(path))
 		require.NoError(t, err)
 		for _, e := range entries {
-			require.Equal(t, "state.json", e.Name())
+			require.Contains(t, []string{"state.json", "state.data"}, e.Name())
 		}
+		require.NoError(t, filepath.WalkDir(filepath.Dir(path), func(p string, _ os.DirEntry, err error) error {
+			require.NotContains(t, filepath.Base(p), ".tmp-")
+			return err
+		}))
 	})
+}
+
+// A state file written before code was kept as files holds the code
+// inline; it still loads, and its code moves to files.
+func TestStateWithInlineCode(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "state.json")
+	old := `{"workers_scripts": {"api": {"name": "api", "created_on": "2024-01-01T00:00:00.000000Z",
+		"main_module": "index.js", "bindings": [], "schedules": [],
+		"modules": [{"name": "index.js", "content_type": "application/javascript+module", "body": "ZXhwb3J0IGRlZmF1bHQge30="}]}}}`
+	require.NoError(t, os.WriteFile(path, []byte(old), 0o600))
+	emu, err := New(Config{Token: testToken, AccountID: testAccount, StateFile: path})
+	require.NoError(t, err)
+	h := &harness{t: t, emu: emu, srv: httptest.NewServer(emu)}
+	t.Cleanup(h.srv.Close)
+	g := h.call(http.MethodGet, "/workers/scripts/api", nil)
+	require.Equal(t, "export default {}", string(g.raw))
+
+	mustOK(t, h.call(http.MethodPost, "/storage/kv/namespaces", map[string]string{"title": "kv"}))
+	again, err := New(Config{Token: testToken, AccountID: testAccount, StateFile: path})
+	require.NoError(t, err)
+	require.Equal(t, emu.acct.st, again.acct.st, "after a save in the new format")
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	require.NotContains(t, string(data), "ZXhwb3J0IGRlZmF1bHQge30=")
+
+	require.NoError(t, os.RemoveAll(filepath.Join(filepath.Dir(path), "state.data", "scripts")))
+	_, err = New(Config{Token: testToken, AccountID: testAccount, StateFile: path})
+	require.ErrorContains(t, err, "the code of script api, module index.js", "a state file naming code that is gone")
 }
 
 func TestStateFileErrors(t *testing.T) {
