@@ -41,8 +41,10 @@ func main() {
 	}
 }
 
-// run serves until ctx ends, then shuts down, letting requests in flight finish.
-func run(ctx context.Context, args []string, getenv func(string) string, out io.Writer) error {
+// run serves until ctx ends, then shuts down, letting requests in flight
+// finish, and closes the emulator, which flushes its state and closes its
+// databases.
+func run(ctx context.Context, args []string, getenv func(string) string, out io.Writer) (err error) {
 	fs := flag.NewFlagSet("cfemu", flag.ContinueOnError)
 	fs.SetOutput(out)
 	addr := fs.String("addr", "127.0.0.1:8787", "loopback `host:port` to listen on")
@@ -90,6 +92,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 	if err != nil {
 		return err
 	}
+	// Closed once the server has stopped, so no request is still using it.
+	defer func() { err = errors.Join(err, emu.Close()) }()
 	srv := &http.Server{Handler: emu, ReadHeaderTimeout: 10 * time.Second}
 	scheme := "http"
 	var certPath string

@@ -1,6 +1,7 @@
 package cfemu
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"sync"
@@ -50,6 +51,25 @@ func newAccount(cfg Config) (*Account, error) {
 	}
 	a.seedZones(cfg.Zones)
 	return a, nil
+}
+
+// Close ends the account: it writes the state a failed save left only in
+// memory, removes code files no script names any more, and closes the D1
+// databases' SQLite handles. Nothing may use the account afterwards.
+func (a *Account) Close() error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var errs []error
+	if a.stateFile != "" {
+		// write skips it unless a save failed since the last one on disk.
+		data, err := encodeState(a.st)
+		if err == nil {
+			err = a.write(a.gen, data)
+		}
+		errs = append(errs, err)
+	}
+	errs = append(errs, a.code.prune(a.st), a.d1.close())
+	return errors.Join(errs...)
 }
 
 // ID is the account's id.

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -99,4 +101,50 @@ func TestConcurrentCalls(t *testing.T) {
 	var all []map[string]any
 	mustOK(t, h.call(http.MethodGet, "/workers/scripts", nil)).into(t, &all)
 	require.Len(t, all, 1)
+}
+
+// Close writes what a failed save left in memory, removes the code no
+// script names and closes the SQLite handles.
+func TestAccountClose(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "state.json")
+	a := newAccountForTest(t, path)
+	db, err := a.CreateD1("db", "")
+	require.NoError(t, err)
+	_, err = a.QueryD1(context.Background(), db.UUID, "CREATE TABLE t (x); INSERT INTO t VALUES (1)", nil, false)
+	require.NoError(t, err)
+	upload := func(code string) {
+		t.Helper()
+		_, err := a.UploadScript(ScriptUpload{Name: "api", Metadata: []byte(`{"main_module":"index.js"}`),
+			Modules: []Module{{Name: "index.js", ContentType: "application/javascript+module", Body: []byte(code)}}})
+		require.NoError(t, err)
+	}
+	upload("export default {} // v1")
+	upload("export default {} // v2")
+	codeDir := filepath.Join(dir, "state.data", "scripts")
+	files, err := os.ReadDir(codeDir)
+	require.NoError(t, err)
+	require.Len(t, files, 2, "the replaced version's code stays until Close")
+
+	// A save that fails leaves the change in memory; Close writes it. A
+	// folder in the state file's place makes the save fail, even for root.
+	require.NoError(t, os.Remove(path))
+	require.NoError(t, os.MkdirAll(filepath.Join(path, "blocker"), 0o755))
+	_, err = a.CreateKVNamespace("kv")
+	var ae *Error
+	require.ErrorAs(t, err, &ae)
+	require.Equal(t, 10001, ae.Code)
+	require.NoError(t, os.RemoveAll(path))
+	require.NoError(t, a.Close())
+
+	files, err = os.ReadDir(codeDir)
+	require.NoError(t, err)
+	require.Len(t, files, 1)
+	require.Empty(t, a.d1.open)
+	again := newAccountForTest(t, path)
+	require.Equal(t, a.st, again.st)
+	rows, err := again.QueryD1(context.Background(), db.UUID, "SELECT x FROM t", nil, false)
+	require.NoError(t, err)
+	require.Equal(t, []map[string]any{{"x": int64(1)}}, rows[0].Results)
+	require.NoError(t, again.Close())
 }

@@ -75,6 +75,18 @@ func (f *d1Files) db(uuid string) (*sql.DB, error) {
 	return db, nil
 }
 
+// close closes every open database; a file database keeps its data.
+func (f *d1Files) close() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var errs []error
+	for uuid, db := range f.open {
+		errs = append(errs, db.Close())
+		delete(f.open, uuid)
+	}
+	return errors.Join(errs...)
+}
+
 // remove closes and deletes the database of a deleted D1 database.
 func (f *d1Files) remove(uuid string) error {
 	f.mu.Lock()

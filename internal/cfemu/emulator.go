@@ -75,6 +75,9 @@ func New(cfg Config) (*Emulator, error) {
 	return e, nil
 }
 
+// Close ends the emulator once it serves no more requests: see Account.Close.
+func (e *Emulator) Close() error { return e.acct.Close() }
+
 // Account is the account the emulator serves, for callers that reach its
 // data without HTTP.
 func (e *Emulator) Account() *Account { return e.acct }
