@@ -29,8 +29,11 @@ type Account struct {
 	saveMu sync.Mutex // orders state file writes
 	saved  uint64     // the gen last written, under saveMu
 
-	d1   d1Files
-	code codeFiles
+	d1     d1Files
+	code   codeFiles
+	kv     kvStore
+	r2     r2Store
+	queues queueStore
 }
 
 // newAccount returns the account of cfg: empty, or as cfg.StateFile saved it.
@@ -48,6 +51,19 @@ func newAccount(cfg Config) (*Account, error) {
 		if st != nil {
 			a.st = st
 		}
+	}
+	a.kv = kvStore{files: newDataFiles(cfg.StateFile, "kv")}
+	a.r2 = r2Store{files: newDataFiles(cfg.StateFile, "r2")}
+	a.queues = queueStore{files: newDataFiles(cfg.StateFile, "queues")}
+	var err error
+	if a.kv.ns, err = loadAll[map[string]KVValue](a.kv.files); err != nil {
+		return nil, fmt.Errorf("cfemu: KV values: %w", err)
+	}
+	if err := a.r2.load(); err != nil {
+		return nil, fmt.Errorf("cfemu: R2 objects: %w", err)
+	}
+	if a.queues.pending, err = loadAll[[]QueueMessage](a.queues.files); err != nil {
+		return nil, fmt.Errorf("cfemu: queue messages: %w", err)
 	}
 	a.seedZones(cfg.Zones)
 	return a, nil

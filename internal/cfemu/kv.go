@@ -94,11 +94,17 @@ func (a *Account) RenameKVNamespace(id, title string) error {
 	})
 }
 
-// DeleteKVNamespace deletes a namespace.
+// DeleteKVNamespace deletes a namespace and its values.
 func (a *Account) DeleteKVNamespace(id string) error {
 	return a.update(func() error {
 		if a.st.KV[id] == nil {
 			return kvNotFound()
+		}
+		a.kv.mu.Lock()
+		defer a.kv.mu.Unlock()
+		delete(a.kv.ns, id)
+		if err := a.kv.save(id); err != nil {
+			return refuse(http.StatusInternalServerError, 10001, "could not delete the namespace's values: %v", err)
 		}
 		delete(a.st.KV, id)
 		return nil

@@ -1,9 +1,11 @@
 package cfemu
 
 import (
+	"encoding/json"
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 )
 
 // notificationRule is one R2 event notification rule: objects of a bucket
@@ -184,4 +186,58 @@ func (e *Emulator) notificationsDelete(c *call) reply {
 		return failWith(err)
 	}
 	return ok(map[string]any{})
+}
+
+// r2Event is an object event of a bucket, for its notification rules.
+type r2Event struct {
+	action string
+	bucket string
+	object R2Object
+}
+
+// matches reports whether the rule sends this event.
+func (r *notificationRule) matches(ev *r2Event) bool {
+	return slices.Contains(r.Actions, ev.action) &&
+		strings.HasPrefix(ev.object.Key, r.Prefix) && strings.HasSuffix(ev.object.Key, r.Suffix)
+}
+
+// r2EventMessage is the message body Cloudflare documents for an R2 event
+// notification. A deleted object has no size or eTag.
+type r2EventMessage struct {
+	Account string `json:"account"`
+	Action  string `json:"action"`
+	Bucket  string `json:"bucket"`
+	Object  struct {
+		Key  string `json:"key"`
+		Size *int64 `json:"size,omitempty"`
+		ETag string `json:"eTag,omitempty"`
+	} `json:"object"`
+	EventTime string `json:"eventTime"`
+}
+
+// notify sends ev to the queue of every rule of its bucket that matches
+// it, and returns the messages stored. The caller holds the account's lock.
+func (a *Account) notify(ev *r2Event) ([]queuedMessage, error) {
+	var sent []queuedMessage
+	for _, r := range a.st.Notifications[ev.bucket] {
+		if !r.matches(ev) {
+			continue
+		}
+		m := r2EventMessage{Account: a.id, Action: ev.action, Bucket: ev.bucket,
+			EventTime: time.Now().UTC().Format("2006-01-02T15:04:05.000Z")}
+		m.Object.Key = ev.object.Key
+		if ev.action != "DeleteObject" && ev.action != "LifecycleDeletion" {
+			m.Object.Size, m.Object.ETag = &ev.object.Size, ev.object.ETag
+		}
+		body, err := json.Marshal(m)
+		if err != nil {
+			return sent, err
+		}
+		queued, err := a.enqueue(r.QueueID, []QueueMessage{{Body: body, ContentType: "json"}})
+		if err != nil {
+			return sent, err
+		}
+		sent = append(sent, queued...)
+	}
+	return sent, nil
 }

@@ -228,6 +228,9 @@ func (a *Account) DeleteQueue(key queueKey, queueRef string) error {
 				return refuse(http.StatusConflict, 11005, "queue %s is the dead letter queue of consumer %s; delete or update that consumer first", q.Name, cons.ID)
 			}
 		}
+		if err := a.queues.drop(q.ID); err != nil {
+			return refuse(http.StatusInternalServerError, 10001, "could not delete the queue's messages: %v", err)
+		}
 		delete(a.st.Queues, q.ID)
 		// Buckets stop notifying a queue that is gone.
 		for bucket, rules := range a.st.Notifications {

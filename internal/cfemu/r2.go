@@ -89,11 +89,15 @@ func (a *Account) GetR2Bucket(name string) (r2Bucket, error) {
 	return out, err
 }
 
-// DeleteR2Bucket deletes a bucket and its event notification rules.
+// DeleteR2Bucket deletes an empty bucket and its event notification
+// rules; a bucket with objects is refused, as R2 refuses it.
 func (a *Account) DeleteR2Bucket(name string) error {
 	return a.update(func() error {
 		if a.st.Buckets[name] == nil {
 			return r2NotFound()
+		}
+		if a.r2.count(name) > 0 {
+			return refuse(http.StatusConflict, 10008, "The bucket you tried to delete is not empty.")
 		}
 		delete(a.st.Buckets, name)
 		delete(a.st.Notifications, name)

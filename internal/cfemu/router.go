@@ -58,6 +58,8 @@ func (e *Emulator) routes() *http.ServeMux {
 		{"GET", acc + "/queues/{queue}/consumers/{consumer}", e.consumerGet(byID)},
 		{"PUT", acc + "/queues/{queue}/consumers/{consumer}", e.consumerUpdate(byID)},
 		{"DELETE", acc + "/queues/{queue}/consumers/{consumer}", e.consumerDelete(byID)},
+		{"POST", acc + "/queues/{queue}/messages", e.queueSend},
+		{"POST", acc + "/queues/{queue}/messages/batch", e.queueSendBatch},
 		// ...the older one, which the official provider and cloudflare-go use, by name.
 		{"GET", acc + "/workers/queues", e.queueList},
 		{"POST", acc + "/workers/queues", e.queueCreate},
@@ -75,6 +77,10 @@ func (e *Emulator) routes() *http.ServeMux {
 		{"GET", acc + "/storage/kv/namespaces/{id}", e.kvGet},
 		{"PUT", acc + "/storage/kv/namespaces/{id}", e.kvRename},
 		{"DELETE", acc + "/storage/kv/namespaces/{id}", e.kvDelete},
+		{"GET", acc + "/storage/kv/namespaces/{id}/keys", e.kvListKeys},
+		{"PUT", acc + "/storage/kv/namespaces/{id}/values/{key...}", e.kvPutValue},
+		{"GET", acc + "/storage/kv/namespaces/{id}/values/{key...}", e.kvGetValue},
+		{"DELETE", acc + "/storage/kv/namespaces/{id}/values/{key...}", e.kvDeleteValue},
 
 		{"GET", acc + "/workers/scripts", e.scriptList},
 		{"PUT", acc + "/workers/scripts/{script}", e.scriptUpload},
