@@ -51,7 +51,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 	// The environment is read after parsing so that -h never prints the token.
 	token := fs.String("token", "", "the accepted API token (default $CLOUDFLARE_API_TOKEN)")
 	account := fs.String("account", "", "the account id served (default $CLOUDFLARE_ACCOUNT_ID, else "+devAccountID+")")
-	state := fs.String("state", "", "JSON `file` to load state from and save it to after every change; D1 databases are SQLite files in a folder beside it")
+	state := fs.String("state", "", "JSON `file` to load state from and save its metadata to after every change; D1 databases, worker code, KV values, R2 objects and queue messages are files in folders beside it")
 	useTLS := fs.Bool("tls", false, "serve https with a generated self-signed certificate")
 	certDir := fs.String("cert-dir", ".emulator", "`dir` the certificate PEM is written to with -tls")
 	logReqs := fs.Bool("log", false, "print one line per request: method, path, status, duration")

@@ -24,10 +24,11 @@ const maxBodyBytes = 64 << 20
 type Config struct {
 	Token     string // the one accepted bearer token (required)
 	AccountID string // the one known account id (required)
-	// StateFile is optional: loaded at New if present, saved after every
-	// mutation (atomic write). D1 databases are SQLite files in the folder
-	// beside it named after it (state.json: state.d1/<uuid>.sqlite); without
-	// it they live in memory.
+	// StateFile is optional: loaded at New if present, its metadata saved
+	// after every mutation (atomic write). Data lives in folders beside it
+	// named after it: D1 databases as state.d1/<uuid>.sqlite, worker code as
+	// state.data/scripts/<sha256>, KV values, R2 objects and queue messages
+	// under state.data/kv, r2 and queues. Without it all lives in memory.
 	StateFile string
 	// Zones names the zones the account has (routes and custom domains
 	// need one); they are added at New when the state lacks them.
