@@ -41,15 +41,17 @@ func main() {
 	}
 }
 
-// run serves until ctx ends, then shuts down, letting requests in flight finish.
-func run(ctx context.Context, args []string, getenv func(string) string, out io.Writer) error {
+// run serves until ctx ends, then shuts down, letting requests in flight
+// finish, and closes the emulator, which flushes its state and closes its
+// databases.
+func run(ctx context.Context, args []string, getenv func(string) string, out io.Writer) (err error) {
 	fs := flag.NewFlagSet("cfemu", flag.ContinueOnError)
 	fs.SetOutput(out)
 	addr := fs.String("addr", "127.0.0.1:8787", "loopback `host:port` to listen on")
 	// The environment is read after parsing so that -h never prints the token.
 	token := fs.String("token", "", "the accepted API token (default $CLOUDFLARE_API_TOKEN)")
 	account := fs.String("account", "", "the account id served (default $CLOUDFLARE_ACCOUNT_ID, else "+devAccountID+")")
-	state := fs.String("state", "", "JSON `file` to load state from and save it to after every change; D1 databases are SQLite files in a folder beside it")
+	state := fs.String("state", "", "JSON `file` to load state from and save its metadata to after every change; D1 databases, worker code, KV values, R2 objects and queue messages are files in folders beside it")
 	useTLS := fs.Bool("tls", false, "serve https with a generated self-signed certificate")
 	certDir := fs.String("cert-dir", ".emulator", "`dir` the certificate PEM is written to with -tls")
 	logReqs := fs.Bool("log", false, "print one line per request: method, path, status, duration")
@@ -90,6 +92,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 	if err != nil {
 		return err
 	}
+	// Closed once the server has stopped, so no request is still using it.
+	defer func() { err = errors.Join(err, emu.Close()) }()
 	srv := &http.Server{Handler: emu, ReadHeaderTimeout: 10 * time.Second}
 	scheme := "http"
 	var certPath string

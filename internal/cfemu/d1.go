@@ -1,6 +1,9 @@
 package cfemu
 
-import "net/http"
+import (
+	"context"
+	"net/http"
+)
 
 type d1Database struct {
 	UUID         string `json:"uuid"`
@@ -15,6 +18,95 @@ type d1Database struct {
 // d1Locations are the values Cloudflare accepts for primary_location_hint.
 var d1Locations = map[string]bool{"wnam": true, "enam": true, "weur": true, "eeur": true, "apac": true, "oc": true}
 
+func d1NotFound(id string) error {
+	return refuse(http.StatusNotFound, 7404, "The database %s could not be found", id)
+}
+
+// CreateD1 creates an empty D1 database; names are unique in the account.
+func (a *Account) CreateD1(name, locationHint string) (d1Database, error) {
+	var db d1Database
+	err := a.update(func() error {
+		if name == "" {
+			return refuse(http.StatusBadRequest, 7400, "The request is malformed: name is required")
+		}
+		if locationHint != "" && !d1Locations[locationHint] {
+			return refuse(http.StatusBadRequest, 7400, "The request is malformed: primary_location_hint %q is not one of wnam, enam, weur, eeur, apac, oc", locationHint)
+		}
+		for _, other := range a.st.D1 {
+			if other.Name == name {
+				return refuse(http.StatusBadRequest, 7502, "A database with that name already exists")
+			}
+		}
+		stored := &d1Database{UUID: newUUID(), Name: name, CreatedAt: now(), Version: "production", LocationHint: locationHint}
+		a.st.D1[stored.UUID] = stored
+		db = *stored
+		return nil
+	})
+	return db, err
+}
+
+// ListD1 lists the databases whose name contains nameContains (any case),
+// oldest first, the way Cloudflare's search matches.
+func (a *Account) ListD1(ctx context.Context, nameContains string) ([]d1Database, error) {
+	var out []d1Database
+	a.view(func() {
+		for _, db := range inOrder(a.st.D1, func(d *d1Database) string { return d.CreatedAt }) {
+			if containsFold(db.Name, nameContains) {
+				out = append(out, *db)
+			}
+		}
+	})
+	for i := range out {
+		if err := a.d1Stats(ctx, &out[i]); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// GetD1 reads one database, its size and table count as they are now.
+func (a *Account) GetD1(ctx context.Context, id string) (d1Database, error) {
+	var db d1Database
+	err := a.viewErr(func() error {
+		found := a.st.D1[id]
+		if found == nil {
+			return d1NotFound(id)
+		}
+		db = *found
+		return nil
+	})
+	if err != nil {
+		return db, err
+	}
+	return db, a.d1Stats(ctx, &db)
+}
+
+// d1Stats fills in a database's file_size and num_tables from its SQLite database.
+func (a *Account) d1Stats(ctx context.Context, db *d1Database) error {
+	size, tables, err := a.d1.stats(ctx, db.UUID)
+	if err != nil {
+		return refuse(http.StatusInternalServerError, 7500, "could not read database %s: %v", db.UUID, err)
+	}
+	db.FileSize, db.NumTables = size, tables
+	return nil
+}
+
+// DeleteD1 deletes a database and its data.
+func (a *Account) DeleteD1(id string) error {
+	return a.update(func() error {
+		if a.st.D1[id] == nil {
+			return d1NotFound(id)
+		}
+		if err := a.d1.remove(id); err != nil {
+			return refuse(http.StatusInternalServerError, 7500, "could not delete the database's data: %v", err)
+		}
+		delete(a.st.D1, id)
+		return nil
+	})
+}
+
+// HTTP handlers.
+
 func (e *Emulator) d1Create(c *call) reply {
 	var in struct {
 		Name         string `json:"name"`
@@ -23,72 +115,22 @@ func (e *Emulator) d1Create(c *call) reply {
 	if rp, good := c.decode(&in); !good {
 		return rp
 	}
-	if in.Name == "" {
-		return fail(http.StatusBadRequest, 7400, "The request is malformed: name is required")
-	}
-	if in.LocationHint != "" && !d1Locations[in.LocationHint] {
-		return fail(http.StatusBadRequest, 7400, "The request is malformed: primary_location_hint %q is not one of wnam, enam, weur, eeur, apac, oc", in.LocationHint)
-	}
-	for _, db := range e.st.D1 {
-		if db.Name == in.Name {
-			return fail(http.StatusBadRequest, 7502, "A database with that name already exists")
-		}
-	}
-	db := &d1Database{UUID: newUUID(), Name: in.Name, CreatedAt: now(), Version: "production", LocationHint: in.LocationHint}
-	e.st.D1[db.UUID] = db
-	return ok(db)
+	return answer(e.acct.CreateD1(in.Name, in.LocationHint))
 }
 
-// d1List filters by name the way Cloudflare's search does: a substring match.
 func (e *Emulator) d1List(c *call) reply {
-	name := c.r.URL.Query().Get("name")
-	var matched []*d1Database
-	for _, db := range inOrder(e.st.D1, func(d *d1Database) string { return d.CreatedAt }) {
-		if containsFold(db.Name, name) {
-			matched = append(matched, db)
-		}
+	all, err := e.acct.ListD1(c.r.Context(), c.r.URL.Query().Get("name"))
+	if err != nil {
+		return failWith(err)
 	}
-	items, info := paginate(c, matched, 1000, 10000)
-	for _, db := range items {
-		if rp, good := e.d1Stats(c, db); !good {
-			return rp
-		}
-	}
+	items, info := paginate(c, all, 1000, 10000)
 	return okList(items, info)
 }
 
 func (e *Emulator) d1Get(c *call) reply {
-	db, found := e.st.D1[c.r.PathValue("id")]
-	if !found {
-		return d1NotFound(c.r.PathValue("id"))
-	}
-	if rp, good := e.d1Stats(c, db); !good {
-		return rp
-	}
-	return ok(db)
-}
-
-// d1Stats brings a database's file_size and num_tables up to date with its SQLite database.
-func (e *Emulator) d1Stats(c *call, db *d1Database) (reply, bool) {
-	size, tables, err := e.d1.stats(c.r.Context(), db.UUID)
-	if err != nil {
-		return fail(http.StatusInternalServerError, 7500, "could not read database %s: %v", db.UUID, err), false
-	}
-	db.FileSize, db.NumTables = size, tables
-	return reply{}, true
+	return answer(e.acct.GetD1(c.r.Context(), c.r.PathValue("id")))
 }
 
 func (e *Emulator) d1Delete(c *call) reply {
-	if _, found := e.st.D1[c.r.PathValue("id")]; !found {
-		return d1NotFound(c.r.PathValue("id"))
-	}
-	if err := e.d1.remove(c.r.PathValue("id")); err != nil {
-		return fail(http.StatusInternalServerError, 7500, "could not delete the database's data: %v", err)
-	}
-	delete(e.st.D1, c.r.PathValue("id"))
-	return ok(nil)
-}
-
-func d1NotFound(id string) reply {
-	return fail(http.StatusNotFound, 7404, "The database %s could not be found", id)
+	return done(e.acct.DeleteD1(c.r.PathValue("id")))
 }

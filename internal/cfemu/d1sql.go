@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"modernc.org/sqlite"
@@ -22,10 +23,13 @@ import (
 
 // d1Files holds the SQLite database behind each D1 database: a file per
 // database in dir when the emulator persists its state, else one in memory.
-// Handlers run one at a time under Emulator.mu, which also guards this.
+// Queries run outside the account's lock: each database takes one query at
+// a time on its one connection, and mu guards only the handles.
 type d1Files struct {
-	dir  string             // "" keeps every database in memory
-	open map[string]*sql.DB // by database uuid
+	dir     string // "" keeps every database in memory
+	mu      sync.Mutex
+	open    map[string]*sql.DB // by database uuid
+	removed map[string]bool    // deleted databases, which a late query must not bring back
 }
 
 // d1Dir is where the databases of a state file live: beside it, named after it.
@@ -40,6 +44,11 @@ func (f *d1Files) path(uuid string) string { return filepath.Join(f.dir, uuid+".
 
 // db opens (once) the SQLite database of a D1 database.
 func (f *d1Files) db(uuid string) (*sql.DB, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.removed[uuid] {
+		return nil, fmt.Errorf("database %s was deleted", uuid)
+	}
 	if db, ok := f.open[uuid]; ok {
 		return db, nil
 	}
@@ -66,8 +75,26 @@ func (f *d1Files) db(uuid string) (*sql.DB, error) {
 	return db, nil
 }
 
+// close closes every open database; a file database keeps its data.
+func (f *d1Files) close() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var errs []error
+	for uuid, db := range f.open {
+		errs = append(errs, db.Close())
+		delete(f.open, uuid)
+	}
+	return errors.Join(errs...)
+}
+
 // remove closes and deletes the database of a deleted D1 database.
 func (f *d1Files) remove(uuid string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.removed == nil {
+		f.removed = map[string]bool{}
+	}
+	f.removed[uuid] = true
 	if db, ok := f.open[uuid]; ok {
 		delete(f.open, uuid)
 		if err := db.Close(); err != nil {
@@ -156,15 +183,48 @@ type d1RawRows struct {
 	Rows    [][]any  `json:"rows"`
 }
 
+// QueryD1 runs sql, one or more statements, on a database, as one
+// transaction the way D1 runs a batch: when one statement fails, none of
+// them stays applied. params bind to a single statement; they are JSON
+// values (json.Number, float64 or an integer for numbers). raw answers each
+// statement's rows as {columns, rows} instead of row objects.
+func (a *Account) QueryD1(ctx context.Context, id, sql string, params []any, raw bool) ([]d1Result, error) {
+	var found bool
+	a.view(func() { found = a.st.D1[id] != nil })
+	if !found {
+		return nil, d1NotFound(id)
+	}
+	stmts := sqlstmt.Split(sql)
+	if len(stmts) == 0 {
+		return nil, refuse(http.StatusBadRequest, 7400, "The request is malformed: sql must hold at least one SQL statement")
+	}
+	// Where Cloudflare's behaviour is undocumented the emulator refuses
+	// rather than guess which statement the parameters belong to.
+	if len(params) > 0 && len(stmts) > 1 {
+		return nil, refuse(http.StatusBadRequest, 7400, "The request is malformed: params can only be bound to a single SQL statement, and sql holds %d", len(stmts))
+	}
+	args := make([]any, len(params))
+	for i, p := range params {
+		v, err := bindValue(p)
+		if err != nil {
+			return nil, refuse(http.StatusBadRequest, 7400, "The request is malformed: params[%d]: %v", i, err)
+		}
+		args[i] = v
+	}
+	db, err := a.d1.db(id)
+	if err != nil {
+		return nil, refuse(http.StatusInternalServerError, 7500, "could not open the database: %v", err)
+	}
+	results, err := runStatements(ctx, db, stmts, args, raw)
+	if err != nil {
+		return nil, d1SQLError(err)
+	}
+	return results, nil
+}
+
 // d1Query answers POST .../d1/database/{id}/query (raw false) and .../raw.
-// The statements of one request run as one transaction, as D1 runs a batch:
-// when one fails, none of them stays applied.
 func (e *Emulator) d1Query(raw bool) func(*call) reply {
 	return func(c *call) reply {
-		id := c.r.PathValue("id")
-		if _, found := e.st.D1[id]; !found {
-			return d1NotFound(id)
-		}
 		var in struct {
 			SQL    string `json:"sql"`
 			Params []any  `json:"params"`
@@ -174,32 +234,7 @@ func (e *Emulator) d1Query(raw bool) func(*call) reply {
 		if err := dec.Decode(&in); err != nil {
 			return fail(http.StatusBadRequest, 6007, "Malformed JSON in request body: %v", err)
 		}
-		stmts := sqlstmt.Split(in.SQL)
-		if len(stmts) == 0 {
-			return fail(http.StatusBadRequest, 7400, "The request is malformed: sql must hold at least one SQL statement")
-		}
-		// Where Cloudflare's behaviour is undocumented the emulator refuses
-		// rather than guess which statement the parameters belong to.
-		if len(in.Params) > 0 && len(stmts) > 1 {
-			return fail(http.StatusBadRequest, 7400, "The request is malformed: params can only be bound to a single SQL statement, and sql holds %d", len(stmts))
-		}
-		args := make([]any, len(in.Params))
-		for i, p := range in.Params {
-			v, err := bindValue(p)
-			if err != nil {
-				return fail(http.StatusBadRequest, 7400, "The request is malformed: params[%d]: %v", i, err)
-			}
-			args[i] = v
-		}
-		db, err := e.d1.db(id)
-		if err != nil {
-			return fail(http.StatusInternalServerError, 7500, "could not open the database: %v", err)
-		}
-		results, err := runStatements(c.r.Context(), db, stmts, args, raw)
-		if err != nil {
-			return d1SQLError(err)
-		}
-		return ok(results)
+		return answer(e.acct.QueryD1(c.r.Context(), c.r.PathValue("id"), in.SQL, in.Params, raw))
 	}
 }
 
@@ -218,6 +253,10 @@ func bindValue(p any) (any, error) {
 			return n, nil
 		}
 		return v.Float64()
+	case float64, int64:
+		return v, nil
+	case int:
+		return int64(v), nil
 	}
 	return nil, fmt.Errorf("%T is not a string, number, boolean or null", p)
 }
@@ -353,12 +392,12 @@ func jsonValue(v any, declType string) any {
 // d1SQLError is D1's answer to SQL it cannot run: HTTP 400, code 7500, and
 // SQLite's message followed by its result code name, e.g.
 // `no such table: notes: SQLITE_ERROR`.
-func d1SQLError(err error) reply {
+func d1SQLError(err error) error {
 	var se *sqlite.Error
 	if !errors.As(err, &se) {
-		return fail(http.StatusBadRequest, 7500, "%v", err)
+		return refuse(http.StatusBadRequest, 7500, "%v", err)
 	}
-	return fail(http.StatusBadRequest, 7500, "%s: %s", sqliteMessage(se), sqliteCodeName(se.Code()))
+	return refuse(http.StatusBadRequest, 7500, "%s: %s", sqliteMessage(se), sqliteCodeName(se.Code()))
 }
 
 // sqliteMessage is SQLite's own message, without the driver's wrapping

@@ -9,12 +9,32 @@
 // bindings at upload time, delete rules), so that a client written for the
 // real API fails here the way it would fail there.
 //
-// For tests it adds fault injection (latency, 429 with Retry-After, 5xx), a
-// request log, optional persistence to a JSON file and a self-signed TLS
-// certificate for clients that only speak https.
+// The account itself is an Account: typed operations per family (upload a
+// script, create a database, run its SQL, put a KV value or an R2 object,
+// send to a queue, ...) that apply those checks and refuse with an *Error
+// carrying Cloudflare's status, code and message. The HTTP handlers only
+// decode a request, call one operation and encode its answer; failWith maps
+// every refusal to the envelope. A local runtime is meant to be the other
+// caller, so that both sides see one copy of the data.
 //
-// D1 is the one data plane it has: each database is a real SQLite database
-// (modernc.org/sqlite, pure Go) answering /query and /raw, in memory or in
-// files beside the state file. It stores no KV values, no R2 objects, no
-// vectors, and it never runs a worker.
+// Locking: the account's metadata is under one RWMutex, held only in
+// memory (state file writes happen after it is released); each D1
+// database, and the KV, R2 and queue stores, have their own.
+//
+// The data it owns: D1 databases, each a real SQLite database
+// (modernc.org/sqlite, pure Go) answering /query and /raw; KV values
+// (served by the values and keys endpoints); R2 objects (Go methods only:
+// objects are the S3 API's), whose writes send the buckets' event
+// notifications to queues; and queue messages (the messages endpoints),
+// which OnQueueMessage hears of. It stores no vectors and never runs a
+// worker.
+//
+// With a state file, state.json holds the metadata only, rewritten on each
+// change; worker code is kept once per content under <state>.data/scripts,
+// D1 databases under <state>.d1, and the stores' data under <state>.data.
+// Close flushes, prunes unnamed code and closes the databases.
+//
+// For tests it adds fault injection (latency, 429 with Retry-After, 5xx), a
+// request log and a self-signed TLS certificate for clients that only
+// speak https.
 package cfemu

@@ -24,10 +24,11 @@ const maxBodyBytes = 64 << 20
 type Config struct {
 	Token     string // the one accepted bearer token (required)
 	AccountID string // the one known account id (required)
-	// StateFile is optional: loaded at New if present, saved after every
-	// mutation (atomic write). D1 databases are SQLite files in the folder
-	// beside it named after it (state.json: state.d1/<uuid>.sqlite); without
-	// it they live in memory.
+	// StateFile is optional: loaded at New if present, its metadata saved
+	// after every mutation (atomic write). Data lives in folders beside it
+	// named after it: D1 databases as state.d1/<uuid>.sqlite, worker code as
+	// state.data/scripts/<sha256>, KV values, R2 objects and queue messages
+	// under state.data/kv, r2 and queues. Without it all lives in memory.
 	StateFile string
 	// Zones names the zones the account has (routes and custom domains
 	// need one); they are added at New when the state lacks them.
@@ -47,9 +48,7 @@ type Emulator struct {
 	cfg Config
 	mux *http.ServeMux
 
-	mu sync.Mutex // guards st and d1; handlers run one at a time
-	st *store
-	d1 d1Files
+	acct *Account
 
 	logMu sync.Mutex
 	log   []Request
@@ -68,20 +67,21 @@ func New(cfg Config) (*Emulator, error) {
 	if cfg.AccountID == "" {
 		return nil, errors.New("cfemu: Config.AccountID is required")
 	}
-	e := &Emulator{cfg: cfg, st: newStore(), d1: d1Files{dir: d1Dir(cfg.StateFile)}, limit: &limiter{RateLimit: cfg.RateLimit}}
-	if cfg.StateFile != "" {
-		st, err := loadState(cfg.StateFile)
-		if err != nil {
-			return nil, err
-		}
-		if st != nil {
-			e.st = st
-		}
+	acct, err := newAccount(cfg)
+	if err != nil {
+		return nil, err
 	}
-	e.seedZones(cfg.Zones)
+	e := &Emulator{cfg: cfg, acct: acct, limit: &limiter{RateLimit: cfg.RateLimit}}
 	e.mux = e.routes()
 	return e, nil
 }
+
+// Close ends the emulator once it serves no more requests: see Account.Close.
+func (e *Emulator) Close() error { return e.acct.Close() }
+
+// Account is the account the emulator serves, for callers that reach its
+// data without HTTP.
+func (e *Emulator) Account() *Account { return e.acct }
 
 // Request is one entry of the request log.
 type Request struct {
@@ -151,6 +151,34 @@ func okList(result any, info any) reply {
 
 func fail(status, code int, format string, args ...any) reply {
 	return reply{status: status, errs: []apiError{{Code: code, Message: fmt.Sprintf(format, args...)}}}
+}
+
+// failWith is the one place an operation's error becomes an answer: an
+// *Error keeps Cloudflare's status and code, and anything else is the
+// emulator's own failure.
+func failWith(err error) reply {
+	var ae *Error
+	if errors.As(err, &ae) {
+		return reply{status: ae.Status, errs: []apiError{{Code: ae.Code, Message: ae.Message}}}
+	}
+	return fail(http.StatusInternalServerError, 10001, "internal error: %v", err)
+}
+
+// answer is the reply to an operation that returns a result or an error.
+func answer[T any](result T, err error) reply {
+	if err != nil {
+		return failWith(err)
+	}
+	return ok(result)
+}
+
+// done is the reply to an operation that returns only an error; Cloudflare's
+// result is then null.
+func done(err error) reply {
+	if err != nil {
+		return failWith(err)
+	}
+	return ok(nil)
 }
 
 func (rp reply) failed() bool { return rp.status >= 400 }

@@ -39,7 +39,7 @@ func TestAuthentication(t *testing.T) {
 	}
 	t.Run("refused requests change nothing", func(t *testing.T) {
 		mustFail(t, h.callAs("Bearer nope", http.MethodPost, "/d1/database", map[string]string{"name": "x"}), http.StatusForbidden, 10000)
-		require.Empty(t, h.emu.st.D1)
+		require.Empty(t, h.emu.acct.st.D1)
 	})
 }
 
@@ -205,7 +205,7 @@ func TestFaults(t *testing.T) {
 		h.emu.Inject(Fault{Status: http.StatusInternalServerError, Count: 2})
 		mustFail(t, h.callAs("", http.MethodGet, "/d1/database", nil), http.StatusInternalServerError, 10013)
 		mustFail(t, h.call(http.MethodPost, "/d1/database", map[string]string{"name": "x"}), http.StatusInternalServerError, 10013)
-		require.Empty(t, h.emu.st.D1, "a faulted request is not handled")
+		require.Empty(t, h.emu.acct.st.D1, "a faulted request is not handled")
 		mustOK(t, h.call(http.MethodGet, "/d1/database", nil))
 	})
 	t.Run("by method and path", func(t *testing.T) {
@@ -249,7 +249,7 @@ func TestFaults(t *testing.T) {
 			res.Body.Close()
 		}
 		require.Error(t, err, "the connection is reset before the body")
-		require.Len(t, h.emu.st.D1, 1, "the call was carried out")
+		require.Len(t, h.emu.acct.st.D1, 1, "the call was carried out")
 		require.Equal(t, http.StatusOK, h.emu.Requests()[0].Status, "and logged with the status it had")
 		mustFail(t, h.call(http.MethodPost, "/d1/database", map[string]string{"name": "d"}), http.StatusBadRequest, 7502)
 	})
@@ -292,7 +292,7 @@ func TestConcurrentRequests(t *testing.T) {
 	for e := range errs {
 		t.Error(e)
 	}
-	require.Len(t, h.emu.st.KV, 20)
+	require.Len(t, h.emu.acct.st.KV, 20)
 	require.Len(t, h.emu.Requests(), 40)
 }
 

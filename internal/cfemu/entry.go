@@ -99,90 +99,86 @@ func zoneID(name string) string {
 }
 
 // seedZones adds the zones named in the config that the store lacks.
-func (e *Emulator) seedZones(names []string) {
+func (a *Account) seedZones(names []string) {
 	for _, name := range names {
 		name = strings.ToLower(strings.TrimSuffix(name, "."))
 		id := zoneID(name)
-		if _, ok := e.st.Zones[id]; ok {
+		if _, ok := a.st.Zones[id]; ok {
 			continue
 		}
 		z := &zone{ID: id, Name: name, Status: "active", Type: "full",
 			NameServers: []string{"ada.ns.cloudflare.com", "bob.ns.cloudflare.com"},
 			CreatedOn:   now()}
 		z.ModifiedOn, z.ActivatedOn = z.CreatedOn, z.CreatedOn
-		z.Account.ID, z.Account.Name = e.cfg.AccountID, accountName
+		z.Account.ID, z.Account.Name = a.id, accountName
 		z.Plan.ID, z.Plan.Name = "0feeeeeeeeeeeeeeeeeeeeeeeeeeeeee", "Free Website"
-		e.st.Zones[id] = z
+		a.st.Zones[id] = z
 	}
 }
 
-func (e *Emulator) entryEndpoints() []endpoint {
-	const acc = "/accounts/{account}"
-	return []endpoint{
-		{"GET", "/zones", e.zoneList},
-		{"GET", "/zones/{zone}", e.onZone(e.zoneGet)},
-		{"GET", "/zones/{zone}/workers/routes", e.onZone(e.routeList)},
-		{"POST", "/zones/{zone}/workers/routes", e.onZone(e.routeCreate)},
-		{"GET", "/zones/{zone}/workers/routes/{route}", e.onZone(e.routeGet)},
-		{"PUT", "/zones/{zone}/workers/routes/{route}", e.onZone(e.routeUpdate)},
-		{"DELETE", "/zones/{zone}/workers/routes/{route}", e.onZone(e.routeDelete)},
-
-		{"GET", acc + "/workers/domains", e.domainList},
-		{"PUT", acc + "/workers/domains", e.domainAttach},
-		{"GET", acc + "/workers/domains/{domain}", e.domainGet},
-		{"DELETE", acc + "/workers/domains/{domain}", e.domainDetach},
-
-		{"GET", acc + "/workers/subdomain", e.accountSubdomain},
-		{"GET", acc + "/workers/scripts/{script}/subdomain", e.onScript(e.scriptSubdomainGet)},
-		{"POST", acc + "/workers/scripts/{script}/subdomain", e.onScript(e.scriptSubdomainSet)},
-	}
+// ZoneFilter narrows a zone list; empty fields match any zone. Name is
+// exact, or "contains:", "starts_with:" or "ends_with:" and a part of it,
+// as Cloudflare allows.
+type ZoneFilter struct {
+	Name, AccountID, Status string
 }
 
-// zoneList filters by name (exact, or "contains:", "starts_with:",
-// "ends_with:" as Cloudflare allows), account.id and status, and pages at
-// 20 a page by default, 50 at most.
-func (e *Emulator) zoneList(c *call) reply {
-	q := c.r.URL.Query()
-	match := func(string) bool { return true }
-	if n := strings.ToLower(q.Get("name")); n != "" {
-		op, arg, found := strings.Cut(n, ":")
-		switch {
-		case found && op == "contains":
-			match = func(s string) bool { return strings.Contains(s, arg) }
-		case found && op == "starts_with":
-			match = func(s string) bool { return strings.HasPrefix(s, arg) }
-		case found && op == "ends_with":
-			match = func(s string) bool { return strings.HasSuffix(s, arg) }
-		default:
-			match = func(s string) bool { return s == n }
+func (f ZoneFilter) match(z *zone) bool {
+	if (f.AccountID != "" && f.AccountID != z.Account.ID) || (f.Status != "" && f.Status != z.Status) {
+		return false
+	}
+	n := strings.ToLower(f.Name)
+	if n == "" {
+		return true
+	}
+	op, arg, found := strings.Cut(n, ":")
+	switch {
+	case found && op == "contains":
+		return strings.Contains(z.Name, arg)
+	case found && op == "starts_with":
+		return strings.HasPrefix(z.Name, arg)
+	case found && op == "ends_with":
+		return strings.HasSuffix(z.Name, arg)
+	}
+	return z.Name == n
+}
+
+// Zones lists the zones that match f, oldest first.
+func (a *Account) Zones(f ZoneFilter) []zone {
+	var out []zone
+	a.view(func() {
+		for _, z := range inOrder(a.st.Zones, func(z *zone) string { return z.CreatedOn }) {
+			if f.match(z) {
+				out = append(out, *z)
+			}
 		}
-	}
-	var out []*zone
-	for _, z := range inOrder(e.st.Zones, func(z *zone) string { return z.CreatedOn }) {
-		if !match(z.Name) ||
-			(q.Get("account.id") != "" && q.Get("account.id") != z.Account.ID) ||
-			(q.Get("status") != "" && q.Get("status") != z.Status) {
-			continue
-		}
-		out = append(out, z)
-	}
-	page, info := paginate(c, out, 20, 50)
-	return okList(page, info)
+	})
+	return out
 }
 
-// onZone looks the zone up; an id the account does not have is an
-// identifier Cloudflare cannot route.
-func (e *Emulator) onZone(h func(*call, *zone) reply) func(*call) reply {
-	return func(c *call) reply {
-		z := e.st.Zones[c.r.PathValue("zone")]
-		if z == nil {
-			return fail(http.StatusNotFound, 7003, "Could not route to %s, perhaps your object identifier is invalid?", c.r.URL.Path)
-		}
-		return h(c, z)
-	}
+// zoneNotFound is how Cloudflare answers a zone id the account does not
+// have: an identifier it cannot route.
+func zoneNotFound(id string) error {
+	return refuse(http.StatusNotFound, 7003, "Could not route to /zones/%s, perhaps your object identifier is invalid?", id)
 }
 
-func (e *Emulator) zoneGet(_ *call, z *zone) reply { return ok(z) }
+// onZone runs f on an existing zone, under the lock the caller holds.
+func (a *Account) onZone(id string, f func(*zone) error) error {
+	z := a.st.Zones[id]
+	if z == nil {
+		return zoneNotFound(id)
+	}
+	return f(z)
+}
+
+// Zone reads one zone.
+func (a *Account) Zone(id string) (zone, error) {
+	var out zone
+	err := a.viewErr(func() error {
+		return a.onZone(id, func(z *zone) error { out = *z; return nil })
+	})
+	return out, err
+}
 
 // inZone reports whether host is the zone or a name under it.
 func inZone(host, zone string) bool {
@@ -195,9 +191,9 @@ func routeHost(pattern string) string {
 	return strings.TrimPrefix(strings.TrimPrefix(host, "*"), ".")
 }
 
-func (e *Emulator) zoneRoutes(z *zone) []*storedRoute {
+func (a *Account) zoneRoutes(z *zone) []*storedRoute {
 	var out []*storedRoute
-	for _, r := range e.st.Routes {
+	for _, r := range a.st.Routes {
 		if r.Zone == z.ID {
 			out = append(out, r)
 		}
@@ -206,207 +202,348 @@ func (e *Emulator) zoneRoutes(z *zone) []*storedRoute {
 	return out
 }
 
-// routeList answers the whole list in one page, as Cloudflare does.
-func (e *Emulator) routeList(_ *call, z *zone) reply {
+// Routes lists a zone's routes in pattern order, all in one page as Cloudflare does.
+func (a *Account) Routes(zoneID string) ([]workerRoute, error) {
 	out := []workerRoute{}
-	for _, r := range e.zoneRoutes(z) {
-		out = append(out, r.workerRoute)
-	}
-	return ok(out)
+	err := a.viewErr(func() error {
+		return a.onZone(zoneID, func(z *zone) error {
+			for _, r := range a.zoneRoutes(z) {
+				out = append(out, r.workerRoute)
+			}
+			return nil
+		})
+	})
+	return out, err
 }
 
-type routeParams struct {
+// RouteParams are a route's pattern and script.
+type RouteParams struct {
 	Pattern string `json:"pattern"`
 	Script  string `json:"script"`
 }
 
 // checkRoute applies Cloudflare's checks: a pattern in the zone, a script
 // that exists, one route per pattern.
-func (e *Emulator) checkRoute(z *zone, p routeParams, self string) (reply, bool) {
+func (a *Account) checkRoute(z *zone, p RouteParams, self string) error {
 	switch {
 	case p.Pattern == "":
-		return fail(http.StatusBadRequest, 10021, "workers.api.error.invalid_route_pattern: pattern is required"), false
+		return refuse(http.StatusBadRequest, 10021, "workers.api.error.invalid_route_pattern: pattern is required")
 	case !strings.Contains(p.Pattern, "/") || !inZone(routeHost(p.Pattern), z.Name):
-		return fail(http.StatusBadRequest, 10022, "workers.api.error.invalid_route_pattern: pattern %q does not match zone %s", p.Pattern, z.Name), false
-	case p.Script != "" && e.st.Scripts[p.Script] == nil:
-		return scriptNotFound(p.Script), false
+		return refuse(http.StatusBadRequest, 10022, "workers.api.error.invalid_route_pattern: pattern %q does not match zone %s", p.Pattern, z.Name)
+	case p.Script != "" && a.st.Scripts[p.Script] == nil:
+		return scriptNotFound(p.Script)
 	}
-	for _, r := range e.zoneRoutes(z) {
+	for _, r := range a.zoneRoutes(z) {
 		if r.Pattern == p.Pattern && r.ID != self {
-			return fail(http.StatusConflict, 10020, "workers.api.error.duplicate_route: a route with the same pattern already exists"), false
+			return refuse(http.StatusConflict, 10020, "workers.api.error.duplicate_route: a route with the same pattern already exists")
 		}
 	}
-	return reply{}, true
+	return nil
 }
 
-func (e *Emulator) routeCreate(c *call, z *zone) reply {
-	var p routeParams
-	if rp, ok := c.decode(&p); !ok {
-		return rp
-	}
-	if rp, ok := e.checkRoute(z, p, ""); !ok {
-		return rp
-	}
-	r := &storedRoute{workerRoute: workerRoute{ID: newHexID(), Pattern: p.Pattern, Script: p.Script}, Zone: z.ID}
-	e.st.Routes[r.ID] = r
-	return ok(r.workerRoute)
+// CreateRoute adds a route to a zone.
+func (a *Account) CreateRoute(zoneID string, p RouteParams) (workerRoute, error) {
+	var out workerRoute
+	err := a.update(func() error {
+		return a.onZone(zoneID, func(z *zone) error {
+			if err := a.checkRoute(z, p, ""); err != nil {
+				return err
+			}
+			r := &storedRoute{workerRoute: workerRoute{ID: newHexID(), Pattern: p.Pattern, Script: p.Script}, Zone: z.ID}
+			a.st.Routes[r.ID] = r
+			out = r.workerRoute
+			return nil
+		})
+	})
+	return out, err
 }
 
-func (e *Emulator) route(c *call, z *zone) (*storedRoute, reply) {
-	r := e.st.Routes[c.r.PathValue("route")]
-	if r == nil || r.Zone != z.ID {
-		return nil, fail(http.StatusNotFound, 10005, "workers.api.error.route_not_found: route %s not found", c.r.PathValue("route"))
-	}
-	return r, reply{}
+// onRoute runs f on an existing route of an existing zone, under the lock the caller holds.
+func (a *Account) onRoute(zoneID, routeID string, f func(*zone, *storedRoute) error) error {
+	return a.onZone(zoneID, func(z *zone) error {
+		r := a.st.Routes[routeID]
+		if r == nil || r.Zone != z.ID {
+			return refuse(http.StatusNotFound, 10005, "workers.api.error.route_not_found: route %s not found", routeID)
+		}
+		return f(z, r)
+	})
 }
 
-func (e *Emulator) routeGet(c *call, z *zone) reply {
-	r, rp := e.route(c, z)
-	if r == nil {
-		return rp
-	}
-	return ok(r.workerRoute)
+// Route reads one route of a zone.
+func (a *Account) Route(zoneID, routeID string) (workerRoute, error) {
+	var out workerRoute
+	err := a.viewErr(func() error {
+		return a.onRoute(zoneID, routeID, func(_ *zone, r *storedRoute) error { out = r.workerRoute; return nil })
+	})
+	return out, err
 }
 
-func (e *Emulator) routeUpdate(c *call, z *zone) reply {
-	r, rp := e.route(c, z)
-	if r == nil {
-		return rp
-	}
-	var p routeParams
-	if rp, ok := c.decode(&p); !ok {
-		return rp
-	}
-	if rp, ok := e.checkRoute(z, p, r.ID); !ok {
-		return rp
-	}
-	r.Pattern, r.Script = p.Pattern, p.Script
-	return ok(r.workerRoute)
+// UpdateRoute replaces a route's pattern and script.
+func (a *Account) UpdateRoute(zoneID, routeID string, p RouteParams) (workerRoute, error) {
+	var out workerRoute
+	err := a.update(func() error {
+		return a.onRoute(zoneID, routeID, func(z *zone, r *storedRoute) error {
+			if err := a.checkRoute(z, p, r.ID); err != nil {
+				return err
+			}
+			r.Pattern, r.Script = p.Pattern, p.Script
+			out = r.workerRoute
+			return nil
+		})
+	})
+	return out, err
 }
 
-func (e *Emulator) routeDelete(c *call, z *zone) reply {
-	r, rp := e.route(c, z)
-	if r == nil {
-		return rp
-	}
-	delete(e.st.Routes, r.ID)
-	return ok(map[string]string{"id": r.ID})
+// DeleteRoute removes a route from its zone.
+func (a *Account) DeleteRoute(zoneID, routeID string) error {
+	return a.update(func() error {
+		return a.onRoute(zoneID, routeID, func(_ *zone, r *storedRoute) error { delete(a.st.Routes, r.ID); return nil })
+	})
 }
 
-// domainList filters by the query parameters cloudflare-go sends.
-func (e *Emulator) domainList(c *call) reply {
-	q := c.r.URL.Query()
-	out := []*workersDomain{}
-	for _, d := range e.domains() {
-		keep := true
-		for param, v := range map[string]string{"zone_id": d.ZoneID, "zone_name": d.ZoneName, "hostname": d.Hostname, "service": d.Service, "environment": d.Environment} {
-			if want := q.Get(param); want != "" && want != v {
-				keep = false
+// Domains lists the custom domains, in hostname order, whose fields equal
+// every non-empty value of filter (keys zone_id, zone_name, hostname,
+// service, environment: the query parameters cloudflare-go sends).
+func (a *Account) Domains(filter map[string]string) []workersDomain {
+	out := []workersDomain{}
+	a.view(func() {
+		for _, d := range a.st.Domains {
+			keep := true
+			for param, v := range map[string]string{"zone_id": d.ZoneID, "zone_name": d.ZoneName, "hostname": d.Hostname, "service": d.Service, "environment": d.Environment} {
+				if want := filter[param]; want != "" && want != v {
+					keep = false
+				}
+			}
+			if keep {
+				out = append(out, *d)
 			}
 		}
-		if keep {
-			out = append(out, d)
-		}
-	}
-	return ok(out)
-}
-
-func (e *Emulator) domains() []*workersDomain {
-	out := make([]*workersDomain, 0, len(e.st.Domains))
-	for _, d := range e.st.Domains {
-		out = append(out, d)
-	}
-	slices.SortFunc(out, func(a, b *workersDomain) int { return strings.Compare(a.Hostname, b.Hostname) })
+	})
+	slices.SortFunc(out, func(a, b workersDomain) int { return strings.Compare(a.Hostname, b.Hostname) })
 	return out
 }
 
-// domainAttach attaches a hostname to a worker; attaching a hostname again
-// moves it, keeping its id, as Cloudflare's PUT does.
+// AttachDomain attaches a hostname to a worker; attaching a hostname again
+// moves it, keeping its id, as Cloudflare's PUT does. The zone is named by
+// ZoneID, or else by ZoneName; Environment defaults to production.
+func (a *Account) AttachDomain(p workersDomain) (workersDomain, error) {
+	var out workersDomain
+	err := a.update(func() error {
+		var z *zone
+		for _, cand := range a.st.Zones {
+			if (p.ZoneID != "" && cand.ID == p.ZoneID) || (p.ZoneID == "" && cand.Name == p.ZoneName) {
+				z = cand
+			}
+		}
+		switch {
+		case p.Hostname == "" || p.Service == "":
+			return refuse(http.StatusBadRequest, 100101, "hostname and service are required")
+		case z == nil:
+			return refuse(http.StatusNotFound, 7003, "Could not route to zone %q, perhaps your object identifier is invalid?", p.ZoneID+p.ZoneName)
+		case !inZone(p.Hostname, z.Name):
+			return refuse(http.StatusBadRequest, 100102, "hostname %q is not in zone %s", p.Hostname, z.Name)
+		case a.st.Scripts[p.Service] == nil:
+			return scriptNotFound(p.Service)
+		}
+		if p.Environment == "" {
+			p.Environment = "production"
+		}
+		d := &workersDomain{ID: newHexID(), ZoneID: z.ID, ZoneName: z.Name, Hostname: p.Hostname, Service: p.Service, Environment: p.Environment}
+		for _, old := range a.st.Domains {
+			if old.Hostname == p.Hostname {
+				d.ID = old.ID
+			}
+		}
+		a.st.Domains[d.ID] = d
+		out = *d
+		return nil
+	})
+	return out, err
+}
+
+func domainNotFound(id string) error {
+	return refuse(http.StatusNotFound, 100100, "domain %s not found", id)
+}
+
+// Domain reads one custom domain.
+func (a *Account) Domain(id string) (workersDomain, error) {
+	var out workersDomain
+	err := a.viewErr(func() error {
+		d := a.st.Domains[id]
+		if d == nil {
+			return domainNotFound(id)
+		}
+		out = *d
+		return nil
+	})
+	return out, err
+}
+
+// DetachDomain removes a custom domain.
+func (a *Account) DetachDomain(id string) error {
+	return a.update(func() error {
+		if a.st.Domains[id] == nil {
+			return domainNotFound(id)
+		}
+		delete(a.st.Domains, id)
+		return nil
+	})
+}
+
+// Subdomain is the account's workers.dev subdomain.
+func (a *Account) Subdomain() string { return a.subdomain }
+
+// scriptSubdomainOf is the script's setting in its current life; off by default.
+func (a *Account) scriptSubdomainOf(s *script) scriptSubdomain {
+	if sd := a.st.Subdomains[s.Name]; sd != nil && sd.ScriptCreatedOn == s.CreatedOn {
+		return *sd
+	}
+	return scriptSubdomain{ScriptCreatedOn: s.CreatedOn}
+}
+
+// ScriptSubdomain reads a script's workers.dev setting.
+func (a *Account) ScriptSubdomain(name string) (scriptSubdomain, error) {
+	var out scriptSubdomain
+	err := a.readScript(name, func(s *script) { out = a.scriptSubdomainOf(s) })
+	return out, err
+}
+
+// SetScriptSubdomain turns a script's workers.dev URL on or off. previews,
+// when nil, follows enabled, as Cloudflare documents for an unset preview
+// setting: turning workers.dev on without it turns preview URLs on too.
+func (a *Account) SetScriptSubdomain(name string, enabled bool, previews *bool) (scriptSubdomain, error) {
+	var out scriptSubdomain
+	err := a.update(func() error {
+		return a.onScript(name, func(s *script) error {
+			sd := a.scriptSubdomainOf(s)
+			sd.Enabled, sd.PreviewsEnabled = enabled, enabled
+			if previews != nil {
+				sd.PreviewsEnabled = *previews
+			}
+			a.st.Subdomains[s.Name] = &sd
+			out = sd
+			return nil
+		})
+	})
+	return out, err
+}
+
+// HTTP handlers. Those that read a body look the zone (or route) up first,
+// so that a missing one is 404 whatever the body holds.
+
+func (e *Emulator) entryEndpoints() []endpoint {
+	const acc = "/accounts/{account}"
+	return []endpoint{
+		{"GET", "/zones", e.zoneList},
+		{"GET", "/zones/{zone}", e.zoneGet},
+		{"GET", "/zones/{zone}/workers/routes", e.routeList},
+		{"POST", "/zones/{zone}/workers/routes", e.routeCreate},
+		{"GET", "/zones/{zone}/workers/routes/{route}", e.routeGet},
+		{"PUT", "/zones/{zone}/workers/routes/{route}", e.routeUpdate},
+		{"DELETE", "/zones/{zone}/workers/routes/{route}", e.routeDelete},
+
+		{"GET", acc + "/workers/domains", e.domainList},
+		{"PUT", acc + "/workers/domains", e.domainAttach},
+		{"GET", acc + "/workers/domains/{domain}", e.domainGet},
+		{"DELETE", acc + "/workers/domains/{domain}", e.domainDetach},
+
+		{"GET", acc + "/workers/subdomain", e.accountSubdomain},
+		{"GET", acc + "/workers/scripts/{script}/subdomain", e.scriptSubdomainGet},
+		{"POST", acc + "/workers/scripts/{script}/subdomain", e.onScript(e.scriptSubdomainSet)},
+	}
+}
+
+func (e *Emulator) zoneList(c *call) reply {
+	q := c.r.URL.Query()
+	page, info := paginate(c, e.acct.Zones(ZoneFilter{Name: q.Get("name"), AccountID: q.Get("account.id"), Status: q.Get("status")}), 20, 50)
+	return okList(page, info)
+}
+
+func (e *Emulator) zoneGet(c *call) reply {
+	return answer(e.acct.Zone(c.r.PathValue("zone")))
+}
+
+func (e *Emulator) routeList(c *call) reply {
+	return answer(e.acct.Routes(c.r.PathValue("zone")))
+}
+
+func (e *Emulator) routeCreate(c *call) reply {
+	if _, err := e.acct.Zone(c.r.PathValue("zone")); err != nil {
+		return failWith(err)
+	}
+	var p RouteParams
+	if rp, ok := c.decode(&p); !ok {
+		return rp
+	}
+	return answer(e.acct.CreateRoute(c.r.PathValue("zone"), p))
+}
+
+func (e *Emulator) routeGet(c *call) reply {
+	return answer(e.acct.Route(c.r.PathValue("zone"), c.r.PathValue("route")))
+}
+
+func (e *Emulator) routeUpdate(c *call) reply {
+	if _, err := e.acct.Route(c.r.PathValue("zone"), c.r.PathValue("route")); err != nil {
+		return failWith(err)
+	}
+	var p RouteParams
+	if rp, ok := c.decode(&p); !ok {
+		return rp
+	}
+	return answer(e.acct.UpdateRoute(c.r.PathValue("zone"), c.r.PathValue("route"), p))
+}
+
+func (e *Emulator) routeDelete(c *call) reply {
+	id := c.r.PathValue("route")
+	if err := e.acct.DeleteRoute(c.r.PathValue("zone"), id); err != nil {
+		return failWith(err)
+	}
+	return ok(map[string]string{"id": id})
+}
+
+func (e *Emulator) domainList(c *call) reply {
+	q := c.r.URL.Query()
+	filter := map[string]string{}
+	for _, param := range []string{"zone_id", "zone_name", "hostname", "service", "environment"} {
+		filter[param] = q.Get(param)
+	}
+	return ok(e.acct.Domains(filter))
+}
+
 func (e *Emulator) domainAttach(c *call) reply {
 	var p workersDomain
 	if rp, ok := c.decode(&p); !ok {
 		return rp
 	}
-	var z *zone
-	for _, cand := range e.st.Zones {
-		if (p.ZoneID != "" && cand.ID == p.ZoneID) || (p.ZoneID == "" && cand.Name == p.ZoneName) {
-			z = cand
-		}
-	}
-	switch {
-	case p.Hostname == "" || p.Service == "":
-		return fail(http.StatusBadRequest, 100101, "hostname and service are required")
-	case z == nil:
-		return fail(http.StatusNotFound, 7003, "Could not route to zone %q, perhaps your object identifier is invalid?", p.ZoneID+p.ZoneName)
-	case !inZone(p.Hostname, z.Name):
-		return fail(http.StatusBadRequest, 100102, "hostname %q is not in zone %s", p.Hostname, z.Name)
-	case e.st.Scripts[p.Service] == nil:
-		return scriptNotFound(p.Service)
-	}
-	if p.Environment == "" {
-		p.Environment = "production"
-	}
-	d := &workersDomain{ID: newHexID(), ZoneID: z.ID, ZoneName: z.Name, Hostname: p.Hostname, Service: p.Service, Environment: p.Environment}
-	for _, old := range e.st.Domains {
-		if old.Hostname == p.Hostname {
-			d.ID = old.ID
-		}
-	}
-	e.st.Domains[d.ID] = d
-	return ok(d)
+	return answer(e.acct.AttachDomain(p))
 }
 
 func (e *Emulator) domainGet(c *call) reply {
-	d := e.st.Domains[c.r.PathValue("domain")]
-	if d == nil {
-		return domainNotFound(c.r.PathValue("domain"))
-	}
-	return ok(d)
+	return answer(e.acct.Domain(c.r.PathValue("domain")))
 }
 
 func (e *Emulator) domainDetach(c *call) reply {
-	if e.st.Domains[c.r.PathValue("domain")] == nil {
-		return domainNotFound(c.r.PathValue("domain"))
-	}
-	delete(e.st.Domains, c.r.PathValue("domain"))
-	return ok(nil)
-}
-
-func domainNotFound(id string) reply {
-	return fail(http.StatusNotFound, 100100, "domain %s not found", id)
+	return done(e.acct.DetachDomain(c.r.PathValue("domain")))
 }
 
 func (e *Emulator) accountSubdomain(*call) reply {
-	return ok(map[string]string{"subdomain": e.subdomain()})
-}
-
-func (e *Emulator) subdomain() string {
-	if e.cfg.Subdomain != "" {
-		return e.cfg.Subdomain
-	}
-	return DefaultSubdomain
-}
-
-// scriptSubdomainOf is the script's setting in its current life; off by default.
-func (e *Emulator) scriptSubdomainOf(s *script) scriptSubdomain {
-	if sd := e.st.Subdomains[s.Name]; sd != nil && sd.ScriptCreatedOn == s.CreatedOn {
-		return *sd
-	}
-	return scriptSubdomain{ScriptCreatedOn: s.CreatedOn}
+	return ok(map[string]string{"subdomain": e.acct.Subdomain()})
 }
 
 func subdomainView(sd scriptSubdomain) map[string]bool {
 	return map[string]bool{"enabled": sd.Enabled, "previews_enabled": sd.PreviewsEnabled}
 }
 
-func (e *Emulator) scriptSubdomainGet(_ *call, s *script) reply {
-	return ok(subdomainView(e.scriptSubdomainOf(s)))
+func (e *Emulator) scriptSubdomainGet(c *call) reply {
+	sd, err := e.acct.ScriptSubdomain(c.r.PathValue("script"))
+	if err != nil {
+		return failWith(err)
+	}
+	return ok(subdomainView(sd))
 }
 
-// scriptSubdomainSet needs enabled. previews_enabled, when left out,
-// follows enabled, as Cloudflare documents for an unset preview setting:
-// turning workers.dev on without it turns public preview URLs on too.
-func (e *Emulator) scriptSubdomainSet(c *call, s *script) reply {
+// scriptSubdomainSet needs enabled; previews_enabled is optional.
+func (e *Emulator) scriptSubdomainSet(c *call, name string) reply {
 	var p struct {
 		Enabled         *bool `json:"enabled"`
 		PreviewsEnabled *bool `json:"previews_enabled"`
@@ -417,11 +554,9 @@ func (e *Emulator) scriptSubdomainSet(c *call, s *script) reply {
 	if p.Enabled == nil {
 		return fail(http.StatusBadRequest, 10021, "enabled is required")
 	}
-	sd := e.scriptSubdomainOf(s)
-	sd.Enabled, sd.PreviewsEnabled = *p.Enabled, *p.Enabled
-	if p.PreviewsEnabled != nil {
-		sd.PreviewsEnabled = *p.PreviewsEnabled
+	sd, err := e.acct.SetScriptSubdomain(name, *p.Enabled, p.PreviewsEnabled)
+	if err != nil {
+		return failWith(err)
 	}
-	e.st.Subdomains[s.Name] = &sd
 	return ok(subdomainView(sd))
 }

@@ -29,6 +29,7 @@ func newHarness(t *testing.T) *harness {
 	t.Helper()
 	emu, err := New(Config{Token: testToken, AccountID: testAccount})
 	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, emu.Close()) }) // after the server's cleanup below
 	srv := httptest.NewServer(emu)
 	t.Cleanup(srv.Close)
 	return &harness{t: t, emu: emu, srv: srv}

@@ -106,10 +106,10 @@ func TestFaultyNetwork(t *testing.T) {
 }
 
 func d1Names(emu *Emulator) []string {
-	emu.mu.Lock()
-	defer emu.mu.Unlock()
+	emu.acct.mu.Lock()
+	defer emu.acct.mu.Unlock()
 	var names []string
-	for _, d := range emu.st.D1 {
+	for _, d := range emu.acct.st.D1 {
 		names = append(names, d.Name)
 	}
 	return names

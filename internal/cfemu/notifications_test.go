@@ -87,6 +87,6 @@ func TestR2EventNotifications(t *testing.T) {
 		require.Empty(t, get().Queues)
 		mustOK(t, put(uploads, rule("", "", "PutObject")))
 		mustOK(t, h.call(http.MethodDelete, "/r2/buckets/content", nil))
-		require.Empty(t, h.emu.st.Notifications)
+		require.Empty(t, h.emu.acct.st.Notifications)
 	})
 }

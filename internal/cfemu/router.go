@@ -58,6 +58,8 @@ func (e *Emulator) routes() *http.ServeMux {
 		{"GET", acc + "/queues/{queue}/consumers/{consumer}", e.consumerGet(byID)},
 		{"PUT", acc + "/queues/{queue}/consumers/{consumer}", e.consumerUpdate(byID)},
 		{"DELETE", acc + "/queues/{queue}/consumers/{consumer}", e.consumerDelete(byID)},
+		{"POST", acc + "/queues/{queue}/messages", e.queueSend},
+		{"POST", acc + "/queues/{queue}/messages/batch", e.queueSendBatch},
 		// ...the older one, which the official provider and cloudflare-go use, by name.
 		{"GET", acc + "/workers/queues", e.queueList},
 		{"POST", acc + "/workers/queues", e.queueCreate},
@@ -75,22 +77,26 @@ func (e *Emulator) routes() *http.ServeMux {
 		{"GET", acc + "/storage/kv/namespaces/{id}", e.kvGet},
 		{"PUT", acc + "/storage/kv/namespaces/{id}", e.kvRename},
 		{"DELETE", acc + "/storage/kv/namespaces/{id}", e.kvDelete},
+		{"GET", acc + "/storage/kv/namespaces/{id}/keys", e.kvListKeys},
+		{"PUT", acc + "/storage/kv/namespaces/{id}/values/{key...}", e.kvPutValue},
+		{"GET", acc + "/storage/kv/namespaces/{id}/values/{key...}", e.kvGetValue},
+		{"DELETE", acc + "/storage/kv/namespaces/{id}/values/{key...}", e.kvDeleteValue},
 
 		{"GET", acc + "/workers/scripts", e.scriptList},
 		{"PUT", acc + "/workers/scripts/{script}", e.scriptUpload},
-		{"GET", acc + "/workers/scripts/{script}", e.onScript(e.scriptGet)},
+		{"GET", acc + "/workers/scripts/{script}", e.scriptGet},
 		{"DELETE", acc + "/workers/scripts/{script}", e.scriptDelete},
-		{"GET", acc + "/workers/scripts/{script}/bindings", e.onScript(e.scriptBindings)},
-		{"GET", acc + "/workers/scripts/{script}/settings", e.onScript(e.scriptSettingsGet)},
+		{"GET", acc + "/workers/scripts/{script}/bindings", e.scriptBindings},
+		{"GET", acc + "/workers/scripts/{script}/settings", e.scriptSettingsGet},
 		{"PATCH", acc + "/workers/scripts/{script}/settings", e.onScript(e.scriptSettingsPatch)},
-		{"GET", acc + "/workers/scripts/{script}/script-settings", e.onScript(e.scriptScriptSettingsGet)},
+		{"GET", acc + "/workers/scripts/{script}/script-settings", e.scriptScriptSettingsGet},
 		{"PATCH", acc + "/workers/scripts/{script}/script-settings", e.onScript(e.scriptScriptSettingsPatch)},
-		{"GET", acc + "/workers/scripts/{script}/content/v2", e.onScript(e.scriptContent)},
-		{"GET", acc + "/workers/scripts/{script}/secrets", e.onScript(e.secretList)},
+		{"GET", acc + "/workers/scripts/{script}/content/v2", e.scriptContent},
+		{"GET", acc + "/workers/scripts/{script}/secrets", e.secretList},
 		{"PUT", acc + "/workers/scripts/{script}/secrets", e.onScript(e.secretPut)},
-		{"GET", acc + "/workers/scripts/{script}/secrets/{secret}", e.onScript(e.secretGet)},
-		{"DELETE", acc + "/workers/scripts/{script}/secrets/{secret}", e.onScript(e.secretDelete)},
-		{"GET", acc + "/workers/scripts/{script}/schedules", e.onScript(e.schedulesGet)},
+		{"GET", acc + "/workers/scripts/{script}/secrets/{secret}", e.secretGet},
+		{"DELETE", acc + "/workers/scripts/{script}/secrets/{secret}", e.secretDelete},
+		{"GET", acc + "/workers/scripts/{script}/schedules", e.schedulesGet},
 		{"PUT", acc + "/workers/scripts/{script}/schedules", e.onScript(e.schedulesPut)},
 
 		{"GET", acc + "/vectorize/v2/indexes", e.vecList},
@@ -119,8 +125,7 @@ func (e *Emulator) routes() *http.ServeMux {
 	return mux
 }
 
-// serveEndpoint runs h on a routed call: one at a time, on the account the
-// token sees, saving the store after a change when there is a state file.
+// serveEndpoint runs h on a routed call on the account the token sees.
 func (e *Emulator) serveEndpoint(h func(*call) reply) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if acc := r.PathValue("account"); acc != "" && acc != e.cfg.AccountID {
@@ -129,17 +134,7 @@ func (e *Emulator) serveEndpoint(h func(*call) reply) http.Handler {
 			return
 		}
 		body, _ := io.ReadAll(r.Body) // serve has read it into memory already
-		c := &call{r: r, body: body}
-		e.mu.Lock()
-		defer e.mu.Unlock()
-		rp := h(c)
-		if !rp.failed() && r.Method != http.MethodGet && e.cfg.StateFile != "" {
-			if err := saveState(e.cfg.StateFile, e.st); err != nil {
-				// The change stays in memory; the answer says it is not on disk.
-				rp = fail(http.StatusInternalServerError, 10001, "the change was applied but the emulator could not save its state file: %v", err)
-			}
-		}
-		writeReply(w, rp)
+		writeReply(w, h(&call{r: r, body: body}))
 	})
 }
 

@@ -63,7 +63,7 @@ func TestScriptUploadAndRead(t *testing.T) {
 		require.Equal(t, []any{}, s["compatibility_flags"])
 		require.Equal(t, true, s["logpush"])
 		mustOK(t, h.upload("api", map[string]any{"logpush": false}))
-		require.False(t, h.emu.st.Scripts["api"].Logpush)
+		require.False(t, h.emu.acct.st.Scripts["api"].Logpush)
 	})
 	t.Run("the request log holds the exact upload", func(t *testing.T) {
 		log := h.emu.Requests()
@@ -195,11 +195,11 @@ func TestScriptBindingsReadBack(t *testing.T) {
 		var got []map[string]any
 		mustOK(t, h.call(http.MethodGet, "/workers/scripts/api/bindings", nil)).into(t, &got)
 		require.Equal(t, []map[string]any{{"type": "plain_text", "name": "P", "text": "bye"}, {"type": "secret_text", "name": "SECRET"}}, got)
-		require.Equal(t, "hunter2", h.emu.st.Scripts["api"].Bindings[1].str("text"))
+		require.Equal(t, "hunter2", h.emu.acct.st.Scripts["api"].Bindings[1].str("text"))
 	})
 	t.Run("inherit takes the live binding", func(t *testing.T) {
 		mustOK(t, h.upload("api", map[string]any{"bindings": []any{map[string]any{"type": "inherit", "name": "SECRET"}}}))
-		require.Equal(t, "hunter2", h.emu.st.Scripts["api"].Bindings[0].str("text"))
+		require.Equal(t, "hunter2", h.emu.acct.st.Scripts["api"].Bindings[0].str("text"))
 	})
 }
 
@@ -228,7 +228,7 @@ func TestScriptMigrations(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			mustFail(t, h.upload("chat", map[string]any{"migrations": tt.migrations, "bindings": tt.bindings}), http.StatusBadRequest, tt.code)
-			require.Equal(t, "v1", h.emu.st.Scripts["chat"].MigrationTag, "a refused upload changes nothing")
+			require.Equal(t, "v1", h.emu.acct.st.Scripts["chat"].MigrationTag, "a refused upload changes nothing")
 		})
 	}
 	t.Run("no migrations keeps the classes", func(t *testing.T) {
@@ -248,7 +248,7 @@ func TestScriptMigrations(t *testing.T) {
 		require.Len(t, list, 1)
 		require.Equal(t, "v3", list[0]["migration_tag"])
 		require.NotContains(t, mustOK(t, h.call(http.MethodGet, "/workers/scripts/chat/settings", nil)).obj(t), "migration_tag")
-		require.Equal(t, []string{"ChatRoom", "Lobby"}, h.emu.st.Scripts["chat"].Classes)
+		require.Equal(t, []string{"ChatRoom", "Lobby"}, h.emu.acct.st.Scripts["chat"].Classes)
 	})
 	t.Run("another script binds to the class by script_name", func(t *testing.T) {
 		mustOK(t, h.upload("front", map[string]any{"bindings": []any{
@@ -257,7 +257,7 @@ func TestScriptMigrations(t *testing.T) {
 	})
 	t.Run("deleting the class", func(t *testing.T) {
 		mustOK(t, h.upload("chat", map[string]any{"migrations": map[string]any{"old_tag": "v3", "new_tag": "v4", "deleted_classes": []string{"Lobby"}}}))
-		require.Equal(t, []string{"ChatRoom"}, h.emu.st.Scripts["chat"].Classes)
+		require.Equal(t, []string{"ChatRoom"}, h.emu.acct.st.Scripts["chat"].Classes)
 	})
 }
 
@@ -301,11 +301,11 @@ func TestScriptSettings(t *testing.T) {
 		mustFail(t, patch(`{"bindings":[{"type":"kv_namespace","name":"K","namespace_id":"nope"}]}`), http.StatusBadRequest, 10021)
 		p := mustOK(t, patch(`{"bindings":[{"type":"secret_text","name":"SECRET"}]}`)).obj(t)
 		require.Equal(t, []any{map[string]any{"type": "secret_text", "name": "SECRET"}}, p["bindings"])
-		require.Equal(t, "hunter2", h.emu.st.Scripts["api"].Bindings[0].str("text"))
+		require.Equal(t, "hunter2", h.emu.acct.st.Scripts["api"].Bindings[0].str("text"))
 	})
 	t.Run("patch migrations", func(t *testing.T) {
 		mustOK(t, patch(`{"migrations":{"new_tag":"v1","new_classes":["Room"]},"bindings":[{"type":"durable_object_namespace","name":"R","class_name":"Room"}]}`))
-		require.Equal(t, "v1", h.emu.st.Scripts["api"].MigrationTag)
+		require.Equal(t, "v1", h.emu.acct.st.Scripts["api"].MigrationTag)
 		mustFail(t, patch(`{"migrations":{"old_tag":"v0","new_tag":"v2"}}`), http.StatusBadRequest, 10079)
 	})
 	t.Run("patch refusals", func(t *testing.T) {
@@ -328,7 +328,7 @@ func TestScriptSettings(t *testing.T) {
 		require.Equal(t, p, g)
 		// script-settings does not touch the compatibility settings.
 		mustOK(t, h.call(http.MethodPatch, "/workers/scripts/api/script-settings", map[string]any{"compatibility_date": "1999-01-01"}))
-		require.Equal(t, "2025-02-02", h.emu.st.Scripts["api"].CompatibilityDate)
+		require.Equal(t, "2025-02-02", h.emu.acct.st.Scripts["api"].CompatibilityDate)
 		mustFail(t, h.call(http.MethodPatch, "/workers/scripts/api/script-settings", `{"tags":1}`), http.StatusBadRequest, 6007)
 		mustFail(t, h.call(http.MethodPatch, "/workers/scripts/api/script-settings", `[`), http.StatusBadRequest, 6007)
 		mustFail(t, h.call(http.MethodPatch, "/workers/scripts/nope/script-settings", `{}`), http.StatusNotFound, 10007)

@@ -13,34 +13,92 @@ type secretView struct {
 
 // secretNotFound answers an unknown secret with 404; the code is the
 // emulator's choice, as Cloudflare's for this case is not documented.
-func secretNotFound(name string) reply {
-	return fail(http.StatusNotFound, 10056, "workers.api.error.binding_not_found: secret %q not found", name)
+func secretNotFound(name string) error {
+	return refuse(http.StatusNotFound, 10056, "workers.api.error.binding_not_found: secret %q not found", name)
 }
 
 func (s *script) secretIndex(name string) int {
 	return slices.IndexFunc(s.Bindings, func(b binding) bool { return b.str("type") == "secret_text" && b.str("name") == name })
 }
 
-func (e *Emulator) secretList(c *call, s *script) reply {
+// Secrets lists a script's secrets, without their text.
+func (a *Account) Secrets(scriptName string) ([]secretView, error) {
 	out := []secretView{}
-	for _, b := range s.Bindings {
-		if b.str("type") == "secret_text" {
-			out = append(out, secretView{Name: b.str("name"), Type: "secret_text"})
+	err := a.readScript(scriptName, func(s *script) {
+		for _, b := range s.Bindings {
+			if b.str("type") == "secret_text" {
+				out = append(out, secretView{Name: b.str("name"), Type: "secret_text"})
+			}
 		}
-	}
-	return ok(out)
+	})
+	return out, err
 }
 
-func (e *Emulator) secretGet(c *call, s *script) reply {
-	if s.secretIndex(c.r.PathValue("secret")) < 0 {
-		return secretNotFound(c.r.PathValue("secret"))
+// Secret reads one secret of a script, without its text.
+func (a *Account) Secret(scriptName, name string) (secretView, error) {
+	var found bool
+	err := a.readScript(scriptName, func(s *script) { found = s.secretIndex(name) >= 0 })
+	if err == nil && !found {
+		err = secretNotFound(name)
 	}
-	return ok(secretView{Name: c.r.PathValue("secret"), Type: "secret_text"})
+	return secretView{Name: name, Type: "secret_text"}, err
 }
 
-// secretPut adds or replaces one secret binding without an upload. A
-// binding of another type under that name is refused, as Cloudflare does.
-func (e *Emulator) secretPut(c *call, s *script) reply {
+// PutSecret adds or replaces one secret binding without an upload. typ may
+// be empty or secret_text; a binding of another type under that name is
+// refused, as Cloudflare does.
+func (a *Account) PutSecret(scriptName, name string, text *string, typ string) (secretView, error) {
+	err := a.update(func() error {
+		return a.onScript(scriptName, func(s *script) error {
+			switch {
+			case name == "" || text == nil:
+				return refuse(http.StatusBadRequest, 10021, "a secret needs a name and a text")
+			case typ != "" && typ != "secret_text":
+				return refuse(http.StatusBadRequest, 10021, "secret type %q is not supported; use secret_text", typ)
+			}
+			b := binding{"type": "secret_text", "name": name, "text": *text}
+			// A new slice: views handed out earlier may share the old one.
+			bindings := slices.Clone(s.Bindings)
+			if i := s.secretIndex(name); i >= 0 {
+				bindings[i] = b
+			} else if slices.ContainsFunc(bindings, func(o binding) bool { return o.str("name") == name }) {
+				return refuse(http.StatusBadRequest, 10053, "binding name %q is already in use by a binding of another type", name)
+			} else {
+				bindings = append(bindings, b)
+			}
+			s.Bindings, s.ModifiedOn = bindings, now()
+			return nil
+		})
+	})
+	return secretView{Name: name, Type: "secret_text"}, err
+}
+
+// DeleteSecret removes one secret binding.
+func (a *Account) DeleteSecret(scriptName, name string) error {
+	return a.update(func() error {
+		return a.onScript(scriptName, func(s *script) error {
+			i := s.secretIndex(name)
+			if i < 0 {
+				return secretNotFound(name)
+			}
+			s.Bindings = slices.Delete(slices.Clone(s.Bindings), i, i+1)
+			s.ModifiedOn = now()
+			return nil
+		})
+	})
+}
+
+// HTTP handlers.
+
+func (e *Emulator) secretList(c *call) reply {
+	return answer(e.acct.Secrets(c.r.PathValue("script")))
+}
+
+func (e *Emulator) secretGet(c *call) reply {
+	return answer(e.acct.Secret(c.r.PathValue("script"), c.r.PathValue("secret")))
+}
+
+func (e *Emulator) secretPut(c *call, scriptName string) reply {
 	var in struct {
 		Name string  `json:"name"`
 		Text *string `json:"text"`
@@ -49,30 +107,9 @@ func (e *Emulator) secretPut(c *call, s *script) reply {
 	if rp, good := c.decode(&in); !good {
 		return rp
 	}
-	switch {
-	case in.Name == "" || in.Text == nil:
-		return fail(http.StatusBadRequest, 10021, "a secret needs a name and a text")
-	case in.Type != "" && in.Type != "secret_text":
-		return fail(http.StatusBadRequest, 10021, "secret type %q is not supported; use secret_text", in.Type)
-	}
-	b := binding{"type": "secret_text", "name": in.Name, "text": *in.Text}
-	if i := s.secretIndex(in.Name); i >= 0 {
-		s.Bindings[i] = b
-	} else if slices.ContainsFunc(s.Bindings, func(o binding) bool { return o.str("name") == in.Name }) {
-		return fail(http.StatusBadRequest, 10053, "binding name %q is already in use by a binding of another type", in.Name)
-	} else {
-		s.Bindings = append(s.Bindings, b)
-	}
-	s.ModifiedOn = now()
-	return ok(secretView{Name: in.Name, Type: "secret_text"})
+	return answer(e.acct.PutSecret(scriptName, in.Name, in.Text, in.Type))
 }
 
-func (e *Emulator) secretDelete(c *call, s *script) reply {
-	i := s.secretIndex(c.r.PathValue("secret"))
-	if i < 0 {
-		return secretNotFound(c.r.PathValue("secret"))
-	}
-	s.Bindings = slices.Delete(s.Bindings, i, i+1)
-	s.ModifiedOn = now()
-	return ok(nil)
+func (e *Emulator) secretDelete(c *call) reply {
+	return done(e.acct.DeleteSecret(c.r.PathValue("script"), c.r.PathValue("secret")))
 }

@@ -22,7 +22,7 @@ func TestScriptSecrets(t *testing.T) {
 	t.Run("an upload that leaves a secret out keeps it", func(t *testing.T) {
 		mustOK(t, h.upload("api", map[string]any{"bindings": []any{map[string]any{"type": "plain_text", "name": "MODE", "text": "dev"}}}))
 		require.Equal(t, []map[string]any{{"name": "OLD_KEY", "type": "secret_text"}}, list(), "listed without its value")
-		require.Equal(t, "hunter2", h.emu.st.Scripts["api"].Bindings[1].str("text"))
+		require.Equal(t, "hunter2", h.emu.acct.st.Scripts["api"].Bindings[1].str("text"))
 	})
 	t.Run("an upload naming the secret replaces it", func(t *testing.T) {
 		mustOK(t, h.upload("api", map[string]any{"bindings": []any{map[string]any{"type": "plain_text", "name": "OLD_KEY", "text": "now plain"}}}))
@@ -34,7 +34,7 @@ func TestScriptSecrets(t *testing.T) {
 		require.Equal(t, map[string]any{"name": "NEW_KEY", "type": "secret_text"}, r)
 		mustOK(t, h.call(http.MethodPut, "/workers/scripts/api/secrets", map[string]string{"name": "NEW_KEY", "text": "v2", "type": "secret_text"}))
 		require.Equal(t, []map[string]any{{"name": "OLD_KEY", "type": "secret_text"}, {"name": "NEW_KEY", "type": "secret_text"}}, list())
-		require.Equal(t, "v2", h.emu.st.Scripts["api"].Bindings[1].str("text"))
+		require.Equal(t, "v2", h.emu.acct.st.Scripts["api"].Bindings[1].str("text"))
 		got := mustOK(t, h.call(http.MethodGet, "/workers/scripts/api/secrets/NEW_KEY", nil)).obj(t)
 		require.Equal(t, map[string]any{"name": "NEW_KEY", "type": "secret_text"}, got)
 	})

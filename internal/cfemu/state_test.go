@@ -27,16 +27,16 @@ func TestStateRoundTrip(t *testing.T) {
 			map[string]any{"type": "secret_text", "name": "S", "text": "hunter2"},
 		},
 	}))
-	qid := h.emu.findQueue(byName, "jobs").ID
+	qid := h.emu.acct.findQueue(byName, "jobs").ID
 	mustOK(t, h.call(http.MethodPost, "/queues/"+qid+"/consumers", map[string]any{"script_name": "api"}))
 	mustOK(t, h.call(http.MethodPut, "/workers/scripts/api/schedules", []map[string]string{{"cron": "0 * * * *"}}))
 	mustOK(t, h.call(http.MethodPost, "/vectorize/v2/indexes/docs/metadata_index/create", map[string]string{"propertyName": "p", "indexType": "string"}))
-	before := h.emu.st
+	before := h.emu.acct.st
 
 	// A restart: a new emulator on the same file sees the same state.
 	again, err := New(Config{Token: testToken, AccountID: testAccount, StateFile: path})
 	require.NoError(t, err)
-	require.Equal(t, before, again.st)
+	require.Equal(t, before, again.acct.st)
 	h2 := &harness{t: t, emu: again, srv: httptest.NewServer(again)}
 	t.Cleanup(h2.srv.Close)
 	mustOK(t, h2.call(http.MethodGet, "/d1/database/"+d1ID, nil))
@@ -56,13 +56,54 @@ func TestStateRoundTrip(t *testing.T) {
 		_, err = os.Stat(path)
 		require.NoError(t, err, "a change saves")
 	})
+	t.Run("code is kept as files, not in the state file", func(t *testing.T) {
+		data, err := os.ReadFile(path)
+		require.NoError(t, err)
+		require.NotContains(t, string(data), "export default")
+		main := again.acct.st.Scripts["api"].Modules[0]
+		code, err := os.ReadFile(filepath.Join(filepath.Dir(path), "state.data", "scripts", main.SHA256))
+		require.NoError(t, err)
+		require.Equal(t, main.Body, code)
+	})
 	t.Run("no temporary files left", func(t *testing.T) {
 		entries, err := os.ReadDir(filepath.Dir(path))
 		require.NoError(t, err)
 		for _, e := range entries {
-			require.Equal(t, "state.json", e.Name())
+			require.Contains(t, []string{"state.json", "state.data"}, e.Name())
 		}
+		require.NoError(t, filepath.WalkDir(filepath.Dir(path), func(p string, _ os.DirEntry, err error) error {
+			require.NotContains(t, filepath.Base(p), ".tmp-")
+			return err
+		}))
 	})
+}
+
+// A state file written before code was kept as files holds the code
+// inline; it still loads, and its code moves to files.
+func TestStateWithInlineCode(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "state.json")
+	old := `{"workers_scripts": {"api": {"name": "api", "created_on": "2024-01-01T00:00:00.000000Z",
+		"main_module": "index.js", "bindings": [], "schedules": [],
+		"modules": [{"name": "index.js", "content_type": "application/javascript+module", "body": "ZXhwb3J0IGRlZmF1bHQge30="}]}}}`
+	require.NoError(t, os.WriteFile(path, []byte(old), 0o600))
+	emu, err := New(Config{Token: testToken, AccountID: testAccount, StateFile: path})
+	require.NoError(t, err)
+	h := &harness{t: t, emu: emu, srv: httptest.NewServer(emu)}
+	t.Cleanup(h.srv.Close)
+	g := h.call(http.MethodGet, "/workers/scripts/api", nil)
+	require.Equal(t, "export default {}", string(g.raw))
+
+	mustOK(t, h.call(http.MethodPost, "/storage/kv/namespaces", map[string]string{"title": "kv"}))
+	again, err := New(Config{Token: testToken, AccountID: testAccount, StateFile: path})
+	require.NoError(t, err)
+	require.Equal(t, emu.acct.st, again.acct.st, "after a save in the new format")
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	require.NotContains(t, string(data), "ZXhwb3J0IGRlZmF1bHQge30=")
+
+	require.NoError(t, os.RemoveAll(filepath.Join(filepath.Dir(path), "state.data", "scripts")))
+	_, err = New(Config{Token: testToken, AccountID: testAccount, StateFile: path})
+	require.ErrorContains(t, err, "the code of script api, module index.js", "a state file naming code that is gone")
 }
 
 func TestStateFileErrors(t *testing.T) {

@@ -71,136 +71,232 @@ const (
 )
 
 // vecInvalid refuses an index configuration.
-func vecInvalid(format string, args ...any) reply {
-	return fail(http.StatusBadRequest, vecCodeInvalidConfig, format, args...)
+func vecInvalid(format string, args ...any) error {
+	return refuse(http.StatusBadRequest, vecCodeInvalidConfig, format, args...)
 }
 
-func vecNotFound(name string) reply {
-	return fail(http.StatusNotFound, vecCodeNotFound, "vectorize.index.not_found: index %q does not exist", name)
+func vecNotFound(name string) error {
+	return refuse(http.StatusNotFound, vecCodeNotFound, "vectorize.index.not_found: index %q does not exist", name)
 }
+
+// VectorizeConfig is an index's configuration as a client sends it: a
+// preset, or dimensions and a metric.
+type VectorizeConfig struct {
+	Dimensions *int   `json:"dimensions"`
+	Metric     string `json:"metric"`
+	Preset     string `json:"preset"`
+}
+
+// resolve checks the configuration and says what it amounts to.
+func (in VectorizeConfig) resolve() (vecConfig, error) {
+	if in.Preset != "" {
+		if in.Dimensions != nil || in.Metric != "" {
+			return vecConfig{}, vecInvalid("vectorize.index.invalid_config: config takes either a preset or dimensions and metric, not both")
+		}
+		p, known := vecPresets[in.Preset]
+		if !known {
+			return vecConfig{}, vecInvalid("vectorize.index.invalid_config: unknown preset %q", in.Preset)
+		}
+		return p, nil
+	}
+	if in.Dimensions == nil || *in.Dimensions < 1 || *in.Dimensions > vecMaxDimensions {
+		return vecConfig{}, vecInvalid("vectorize.index.invalid_config: config.dimensions must be between 1 and %d", vecMaxDimensions)
+	}
+	if !vecMetrics[in.Metric] {
+		return vecConfig{}, vecInvalid("vectorize.index.invalid_config: config.metric %q must be one of cosine, euclidean, dot-product", in.Metric)
+	}
+	return vecConfig{Dimensions: *in.Dimensions, Metric: in.Metric}, nil
+}
+
+// CreateVectorizeIndex creates an empty index; names are unique in the account.
+func (a *Account) CreateVectorizeIndex(name, description string, config VectorizeConfig) (vecView, error) {
+	var out vecView
+	err := a.update(func() error {
+		if len(name) > vecMaxName || !vecNameRule.MatchString(name) {
+			return refuse(http.StatusBadRequest, vecCodeInvalidName, "vectorize.index.invalid_name: %q must match %s and be at most %d bytes", name, vecNameRule, vecMaxName)
+		}
+		cfg, err := config.resolve()
+		if err != nil {
+			return err
+		}
+		if a.st.Indexes[name] != nil {
+			return refuse(http.StatusConflict, vecCodeDuplicate, "vectorize.index.duplicate_name: an index named %q already exists", name)
+		}
+		t := now()
+		v := &vecIndex{Name: name, Description: description, Config: cfg, CreatedOn: t, ModifiedOn: t, MetadataIndexes: []metadataIndex{}}
+		a.st.Indexes[v.Name] = v
+		out = v.view()
+		return nil
+	})
+	return out, err
+}
+
+// ListVectorizeIndexes lists the indexes, oldest first.
+func (a *Account) ListVectorizeIndexes() []vecView {
+	out := []vecView{}
+	a.view(func() {
+		for _, v := range inOrder(a.st.Indexes, func(v *vecIndex) string { return v.CreatedOn }) {
+			out = append(out, v.view())
+		}
+	})
+	return out
+}
+
+// onIndex runs f on an existing index, under the lock the caller holds.
+func (a *Account) onIndex(name string, f func(*vecIndex) error) error {
+	v := a.st.Indexes[name]
+	if v == nil {
+		return vecNotFound(name)
+	}
+	return f(v)
+}
+
+// GetVectorizeIndex reads one index.
+func (a *Account) GetVectorizeIndex(name string) (vecView, error) {
+	var out vecView
+	err := a.viewErr(func() error {
+		return a.onIndex(name, func(v *vecIndex) error { out = v.view(); return nil })
+	})
+	return out, err
+}
+
+// DeleteVectorizeIndex deletes an index.
+func (a *Account) DeleteVectorizeIndex(name string) error {
+	return a.update(func() error {
+		return a.onIndex(name, func(*vecIndex) error { delete(a.st.Indexes, name); return nil })
+	})
+}
+
+// VectorizeInfo reports an always-empty index: the emulator stores no vectors.
+func (a *Account) VectorizeInfo(name string) (map[string]any, error) {
+	var info map[string]any
+	err := a.viewErr(func() error {
+		return a.onIndex(name, func(v *vecIndex) error {
+			info = map[string]any{"dimensions": v.Config.Dimensions, "vectorCount": 0,
+				"processedUpToDatetime": nil, "processedUpToMutation": nil}
+			if v.Mutation != "" {
+				info["processedUpToDatetime"], info["processedUpToMutation"] = v.ModifiedOn, v.Mutation
+			}
+			return nil
+		})
+	})
+	return info, err
+}
+
+// CreateMetadataIndex indexes a metadata property of an index's vectors.
+func (a *Account) CreateMetadataIndex(name string, in metadataIndex) (map[string]string, error) {
+	var out map[string]string
+	err := a.update(func() error {
+		return a.onIndex(name, func(v *vecIndex) error {
+			if in.PropertyName == "" {
+				return refuse(http.StatusBadRequest, vecCodeMetaInvalid, "propertyName is required")
+			}
+			switch in.IndexType {
+			case "string", "number", "boolean":
+			default:
+				return refuse(http.StatusBadRequest, vecCodeMetaInvalid, "indexType %q must be one of string, number, boolean", in.IndexType)
+			}
+			if slices.ContainsFunc(v.MetadataIndexes, func(m metadataIndex) bool { return m.PropertyName == in.PropertyName }) {
+				return refuse(http.StatusConflict, vecCodeMetaExists, "a metadata index on property %q already exists", in.PropertyName)
+			}
+			if len(v.MetadataIndexes) >= vecMaxMetadataIndex {
+				return refuse(http.StatusBadRequest, vecCodeMetaInvalid, "an index takes at most %d metadata indexes", vecMaxMetadataIndex)
+			}
+			v.MetadataIndexes = append(slices.Clone(v.MetadataIndexes), in)
+			out = vecMutated(v)
+			return nil
+		})
+	})
+	return out, err
+}
+
+// MetadataIndexes lists an index's metadata indexes.
+func (a *Account) MetadataIndexes(name string) ([]metadataIndex, error) {
+	var out []metadataIndex
+	err := a.viewErr(func() error {
+		return a.onIndex(name, func(v *vecIndex) error { out = slices.Clone(orEmpty(v.MetadataIndexes)); return nil })
+	})
+	return out, err
+}
+
+// DeleteMetadataIndex stops indexing a metadata property.
+func (a *Account) DeleteMetadataIndex(name, property string) (map[string]string, error) {
+	var out map[string]string
+	err := a.update(func() error {
+		return a.onIndex(name, func(v *vecIndex) error {
+			i := slices.IndexFunc(v.MetadataIndexes, func(m metadataIndex) bool { return m.PropertyName == property })
+			if i < 0 {
+				return refuse(http.StatusNotFound, vecCodeMetaNotFound, "no metadata index on property %q", property)
+			}
+			v.MetadataIndexes = slices.Delete(slices.Clone(v.MetadataIndexes), i, i+1)
+			out = vecMutated(v)
+			return nil
+		})
+	})
+	return out, err
+}
+
+// vecMutated records a metadata index change; Cloudflare answers those
+// asynchronously with the id of the mutation.
+func vecMutated(v *vecIndex) map[string]string {
+	v.Mutation = newUUID()
+	v.ModifiedOn = now()
+	return map[string]string{"mutationId": v.Mutation}
+}
+
+// HTTP handlers. Those that read a body look the index up first, so that a
+// missing one is 404 whatever the body holds.
 
 func (e *Emulator) vecCreate(c *call) reply {
 	var in struct {
-		Name        string `json:"name"`
-		Description string `json:"description"`
-		Config      struct {
-			Dimensions *int   `json:"dimensions"`
-			Metric     string `json:"metric"`
-			Preset     string `json:"preset"`
-		} `json:"config"`
+		Name        string          `json:"name"`
+		Description string          `json:"description"`
+		Config      VectorizeConfig `json:"config"`
 	}
 	if rp, good := c.decode(&in); !good {
 		return rp
 	}
-	if len(in.Name) > vecMaxName || !vecNameRule.MatchString(in.Name) {
-		return fail(http.StatusBadRequest, vecCodeInvalidName, "vectorize.index.invalid_name: %q must match %s and be at most %d bytes", in.Name, vecNameRule, vecMaxName)
-	}
-	var cfg vecConfig
-	switch {
-	case in.Config.Preset != "":
-		if in.Config.Dimensions != nil || in.Config.Metric != "" {
-			return vecInvalid("vectorize.index.invalid_config: config takes either a preset or dimensions and metric, not both")
-		}
-		p, known := vecPresets[in.Config.Preset]
-		if !known {
-			return vecInvalid("vectorize.index.invalid_config: unknown preset %q", in.Config.Preset)
-		}
-		cfg = p
-	default:
-		if in.Config.Dimensions == nil || *in.Config.Dimensions < 1 || *in.Config.Dimensions > vecMaxDimensions {
-			return vecInvalid("vectorize.index.invalid_config: config.dimensions must be between 1 and %d", vecMaxDimensions)
-		}
-		if !vecMetrics[in.Config.Metric] {
-			return vecInvalid("vectorize.index.invalid_config: config.metric %q must be one of cosine, euclidean, dot-product", in.Config.Metric)
-		}
-		cfg = vecConfig{Dimensions: *in.Config.Dimensions, Metric: in.Config.Metric}
-	}
-	if e.st.Indexes[in.Name] != nil {
-		return fail(http.StatusConflict, vecCodeDuplicate, "vectorize.index.duplicate_name: an index named %q already exists", in.Name)
-	}
-	t := now()
-	v := &vecIndex{Name: in.Name, Description: in.Description, Config: cfg, CreatedOn: t, ModifiedOn: t, MetadataIndexes: []metadataIndex{}}
-	e.st.Indexes[v.Name] = v
-	return ok(v.view())
+	return answer(e.acct.CreateVectorizeIndex(in.Name, in.Description, in.Config))
 }
 
 func (e *Emulator) vecList(*call) reply {
-	out := []vecView{}
-	for _, v := range inOrder(e.st.Indexes, func(v *vecIndex) string { return v.CreatedOn }) {
-		out = append(out, v.view())
-	}
-	return ok(out)
+	return ok(e.acct.ListVectorizeIndexes())
 }
 
 func (e *Emulator) vecGet(c *call) reply {
-	v := e.st.Indexes[c.r.PathValue("index")]
-	if v == nil {
-		return vecNotFound(c.r.PathValue("index"))
-	}
-	return ok(v.view())
+	return answer(e.acct.GetVectorizeIndex(c.r.PathValue("index")))
 }
 
 func (e *Emulator) vecDelete(c *call) reply {
-	if e.st.Indexes[c.r.PathValue("index")] == nil {
-		return vecNotFound(c.r.PathValue("index"))
-	}
-	delete(e.st.Indexes, c.r.PathValue("index"))
-	return ok(nil)
+	return done(e.acct.DeleteVectorizeIndex(c.r.PathValue("index")))
 }
 
-// vecInfo reports an always-empty index: the emulator stores no vectors.
 func (e *Emulator) vecInfo(c *call) reply {
-	v := e.st.Indexes[c.r.PathValue("index")]
-	if v == nil {
-		return vecNotFound(c.r.PathValue("index"))
-	}
-	info := map[string]any{"dimensions": v.Config.Dimensions, "vectorCount": 0,
-		"processedUpToDatetime": nil, "processedUpToMutation": nil}
-	if v.Mutation != "" {
-		info["processedUpToDatetime"], info["processedUpToMutation"] = v.ModifiedOn, v.Mutation
-	}
-	return ok(info)
+	return answer(e.acct.VectorizeInfo(c.r.PathValue("index")))
 }
 
 func (e *Emulator) vecMetaCreate(c *call) reply {
-	v := e.st.Indexes[c.r.PathValue("index")]
-	if v == nil {
-		return vecNotFound(c.r.PathValue("index"))
+	if _, err := e.acct.GetVectorizeIndex(c.r.PathValue("index")); err != nil {
+		return failWith(err)
 	}
 	var in metadataIndex
 	if rp, good := c.decode(&in); !good {
 		return rp
 	}
-	if in.PropertyName == "" {
-		return fail(http.StatusBadRequest, vecCodeMetaInvalid, "propertyName is required")
-	}
-	switch in.IndexType {
-	case "string", "number", "boolean":
-	default:
-		return fail(http.StatusBadRequest, vecCodeMetaInvalid, "indexType %q must be one of string, number, boolean", in.IndexType)
-	}
-	if slices.ContainsFunc(v.MetadataIndexes, func(m metadataIndex) bool { return m.PropertyName == in.PropertyName }) {
-		return fail(http.StatusConflict, vecCodeMetaExists, "a metadata index on property %q already exists", in.PropertyName)
-	}
-	if len(v.MetadataIndexes) >= vecMaxMetadataIndex {
-		return fail(http.StatusBadRequest, vecCodeMetaInvalid, "an index takes at most %d metadata indexes", vecMaxMetadataIndex)
-	}
-	v.MetadataIndexes = append(v.MetadataIndexes, in)
-	return ok(e.vecMutated(v))
+	return answer(e.acct.CreateMetadataIndex(c.r.PathValue("index"), in))
 }
 
 func (e *Emulator) vecMetaList(c *call) reply {
-	v := e.st.Indexes[c.r.PathValue("index")]
-	if v == nil {
-		return vecNotFound(c.r.PathValue("index"))
+	list, err := e.acct.MetadataIndexes(c.r.PathValue("index"))
+	if err != nil {
+		return failWith(err)
 	}
-	return ok(map[string]any{"metadataIndexes": orEmpty(v.MetadataIndexes)})
+	return ok(map[string]any{"metadataIndexes": list})
 }
 
 func (e *Emulator) vecMetaDelete(c *call) reply {
-	v := e.st.Indexes[c.r.PathValue("index")]
-	if v == nil {
-		return vecNotFound(c.r.PathValue("index"))
+	if _, err := e.acct.GetVectorizeIndex(c.r.PathValue("index")); err != nil {
+		return failWith(err)
 	}
 	var in struct {
 		PropertyName string `json:"propertyName"`
@@ -208,18 +304,5 @@ func (e *Emulator) vecMetaDelete(c *call) reply {
 	if rp, good := c.decode(&in); !good {
 		return rp
 	}
-	i := slices.IndexFunc(v.MetadataIndexes, func(m metadataIndex) bool { return m.PropertyName == in.PropertyName })
-	if i < 0 {
-		return fail(http.StatusNotFound, vecCodeMetaNotFound, "no metadata index on property %q", in.PropertyName)
-	}
-	v.MetadataIndexes = slices.Delete(v.MetadataIndexes, i, i+1)
-	return ok(e.vecMutated(v))
-}
-
-// vecMutated records a metadata index change; Cloudflare answers those
-// asynchronously with the id of the mutation.
-func (e *Emulator) vecMutated(v *vecIndex) map[string]string {
-	v.Mutation = newUUID()
-	v.ModifiedOn = now()
-	return map[string]string{"mutationId": v.Mutation}
+	return answer(e.acct.DeleteMetadataIndex(c.r.PathValue("index"), in.PropertyName))
 }

@@ -43,6 +43,7 @@ func Start(t *testing.T) *Server {
 	t.Helper()
 	emu, err := cfemu.New(cfemu.Config{Token: Token, AccountID: AccountID})
 	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, emu.Close()) }) // after the server's cleanup below
 	srv := httptest.NewTLSServer(emu)
 	t.Cleanup(srv.Close)
 	client, err := cfapi.New(cfapi.Options{BaseURL: srv.URL + "/client/v4", Token: Token, AccountID: AccountID, HTTPClient: srv.Client()})
