@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -465,6 +466,33 @@ func TestWorkflowRunSteps(t *testing.T) {
 			}
 		}
 	}
+}
+
+// pinnedUses is how a workflow names a third-party action: by the full
+// commit SHA, which nobody can move, with the release it is in a comment.
+var pinnedUses = regexp.MustCompile(`^\s*(?:- )?uses: ([\w.-]+/[\w./-]+)@([0-9a-f]{40}) # (v\d+\.\d+\.\d+)$`)
+
+func TestWorkflowActionsPinned(t *testing.T) {
+	workflows(t)
+	files, err := filepath.Glob(filepath.Join(".github", "workflows", "*.yml"))
+	require.NoError(t, err)
+	// One commit per action, whichever workflow uses it.
+	pins := map[string]string{}
+	for _, f := range files {
+		for i, line := range strings.Split(string(must(os.ReadFile(f))), "\n") {
+			if !strings.Contains(line, "uses:") || strings.Contains(line, "uses: ./") {
+				continue
+			}
+			m := pinnedUses.FindStringSubmatch(line)
+			require.NotNil(t, m, "%s:%d: %q: a third-party action is pinned by its commit SHA, its release in a comment: uses: owner/repo@<40 hex> # vX.Y.Z", f, i+1, strings.TrimSpace(line))
+			pin := m[2] + " # " + m[3]
+			if prev, ok := pins[m[1]]; ok {
+				require.Equal(t, prev, pin, "%s:%d: every workflow runs the same %s", f, i+1, m[1])
+			}
+			pins[m[1]] = pin
+		}
+	}
+	require.NotEmpty(t, pins)
 }
 
 // checkRecipe fails unless args call a public recipe with an argument count it takes.
