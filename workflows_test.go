@@ -267,6 +267,31 @@ func TestWorkflowPreview(t *testing.T) {
 	}
 }
 
+// TestWorkflowArtifacts: what a job hands on is uploaded whole or the job
+// fails. upload-artifact leaves out hidden files and folders unless told
+// (since v4.4), and the reports are in .reports/: without
+// include-hidden-files every artifact was empty, and with
+// if-no-files-found: ignore, silently so.
+func TestWorkflowArtifacts(t *testing.T) {
+	uploads := 0
+	for _, s := range allSteps(workflows(t)) {
+		if !strings.HasPrefix(s.uses(), "actions/upload-artifact@") {
+			continue
+		}
+		uploads++
+		require.Equal(t, "error", s.input("if-no-files-found"), "%s: a missing file fails the job", s)
+		hidden := false
+		for _, part := range strings.Split(s.input("path"), "/") {
+			hidden = hidden || strings.HasPrefix(part, ".")
+		}
+		if hidden {
+			require.Equal(t, "true", s.input("include-hidden-files"), "%s: %s is in a hidden folder", s, s.input("path"))
+		}
+		require.NotEmpty(t, s.input("retention-days"), "%s: kept no longer than it is needed", s)
+	}
+	require.NotZero(t, uploads)
+}
+
 func TestWorkflowDeploy(t *testing.T) {
 	w := workflows(t)["deploy.yml"]
 	for i, stack := range ciStacks {
