@@ -305,10 +305,10 @@ func TestWorkflowDeploy(t *testing.T) {
 			require.Nil(t, deploy.Concurrency.CancelInProgress.Expression)
 			require.False(t, deploy.Concurrency.CancelInProgress.Value, "a deploy is never cancelled half way")
 
-			// Promotion order: each stack after the previous one and its smoke test.
+			// Promotion order: each stack after the previous one, whose job
+			// ends with its smoke test.
 			if i > 0 {
-				require.Equal(t, []string{"smoke-" + ciStacks[i-1]}, names(deploy.Needs))
-				require.Equal(t, []string{"deploy-" + ciStacks[i-1]}, names(job(t, w, "smoke-"+ciStacks[i-1]).Needs))
+				require.Equal(t, []string{"deploy-" + ciStacks[i-1]}, names(deploy.Needs))
 			} else {
 				require.Empty(t, deploy.Needs)
 			}
@@ -331,12 +331,17 @@ func TestWorkflowDeploy(t *testing.T) {
 			require.NotNil(t, out[0].ID)
 			require.Equal(t, "${{ steps."+out[0].ID.Value+".outputs.json }}", deploy.Outputs["stack"].Value.Value)
 
-			// ... and the smoke job checks them against Cloudflare.
-			smoke := job(t, w, "smoke-"+stack)
-			checks := runs(smoke, "just ci-report smoke "+stack)
+			// ... and the same job checks them against Cloudflare, after the
+			// deploy: in its concurrency group, so no newer deploy of the
+			// stack runs between the two.
+			checks := runs(deploy, "just ci-report smoke "+stack)
 			require.Len(t, checks, 1)
-			require.Equal(t, "${{ needs.deploy-"+stack+".outputs.stack }}", step{Step: checks[0]}.env()["DOME_OUTPUTS"])
+			require.Equal(t, "${{ steps."+out[0].ID.Value+".outputs.json }}", step{Step: checks[0]}.env()["DOME_OUTPUTS"])
+			require.Greater(t, slices.Index(deploy.Steps, checks[0]), slices.Index(deploy.Steps, out[0]), "the smoke test follows the deploy")
 		})
+	}
+	for _, j := range w.Jobs {
+		require.False(t, strings.HasPrefix(j.ID.Value, "smoke-"), "job %s: a smoke test in a job of its own runs outside the deploy's concurrency group", j.ID.Value)
 	}
 
 	// Run by hand, a deploy takes the allowance as inputs: names, and the one stack they apply to.
@@ -391,7 +396,6 @@ func TestWorkflowPermissions(t *testing.T) {
 	}
 	for _, stack := range ciStacks {
 		want["deploy.yml"]["deploy-"+stack] = map[string]string{"contents": "read"}
-		want["deploy.yml"]["smoke-"+stack] = map[string]string{"contents": "read"}
 	}
 	for file, w := range workflows(t) {
 		require.NotNil(t, w.Permissions, "%s: the workflow's default permissions must be none", file)
@@ -407,6 +411,19 @@ func TestWorkflowPermissions(t *testing.T) {
 			}
 		}
 		require.Equal(t, want[file], got, file)
+	}
+}
+
+// TestWorkflowTimeouts: a job that hangs (a prompt nobody answers, a
+// provider waiting on an API) ends within its limit, not GitHub's six hours.
+func TestWorkflowTimeouts(t *testing.T) {
+	for file, w := range workflows(t) {
+		for _, j := range w.Jobs {
+			require.NotNil(t, j.TimeoutMinutes, "%s: job %s states timeout-minutes", file, j.ID.Value)
+			require.Nil(t, j.TimeoutMinutes.Expression, "%s: job %s", file, j.ID.Value)
+			require.Greater(t, j.TimeoutMinutes.Value, 0.0, "%s: job %s", file, j.ID.Value)
+			require.LessOrEqual(t, j.TimeoutMinutes.Value, 90.0, "%s: job %s", file, j.ID.Value)
+		}
 	}
 }
 
