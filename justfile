@@ -168,6 +168,20 @@ ci-outputs stack:
     { echo "json<<$delimiter"; echo "$json"; echo "$delimiter"; } >> "${GITHUB_OUTPUT:?ci-outputs writes the step output file GitHub Actions names in GITHUB_OUTPUT}"
     echo "$json"
 
+# For CI: refuse to go on unless this run's commit (DOME_INFRA_COMMIT) is main's newest: re-running an older run would deploy its older commit over a newer one.
+ci-current:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    commit="${DOME_INFRA_COMMIT:?ci-current compares DOME_INFRA_COMMIT, the commit this run deploys, with main}"
+    repo="${GH_REPO:?ci-current reads main of the repository GH_REPO names (owner/name)}"
+    # The sha media type answers with the bare commit id.
+    head="$(gh api "repos/$repo/commits/main" -H "Accept: application/vnd.github.sha")"
+    if [ "$head" != "$commit" ]; then
+      echo "error: refusing to deploy $commit: main's newest commit is $head. This run is older (a re-run of an earlier run) or of another branch, and would put older code over what main holds. Deploy main's newest commit instead: its own run (the push's) does, or Run workflow on main." >&2
+      exit 1
+    fi
+    echo "$commit is main's newest commit"
+
 _deploy stack: (_ready stack) (_confirm-and-up stack)
 
 # Preview, ask (prod: the stack name, typed after reading the diff), then up.

@@ -315,6 +315,11 @@ func TestWorkflowDeploy(t *testing.T) {
 
 			steps := runs(deploy, "just ci-report deploy-"+stack)
 			require.Len(t, steps, 1)
+			// A re-run of an older run is refused before it deploys.
+			current := runs(deploy, "just ci-current")
+			require.Len(t, current, 1)
+			require.Less(t, slices.Index(deploy.Steps, current[0]), slices.Index(deploy.Steps, steps[0]), "main is checked before the deploy")
+			require.Equal(t, map[string]string{"DOME_INFRA_COMMIT": "${{ github.sha }}", "GH_TOKEN": "${{ github.token }}", "GH_REPO": "${{ github.repository }}"}, step{Step: current[0]}.env())
 			env := step{Step: steps[0]}.env()
 			if stack == "prod" {
 				require.Equal(t, "prod", env["DOME_CONFIRM_PROD"])
@@ -576,6 +581,71 @@ func names(ss []*actionlint.String) []string {
 		out = append(out, s.Value)
 	}
 	return out
+}
+
+// fakeGH stands in for the GitHub CLI: it logs each call to
+// $FAKE_GH_DIR/log and answers from files there: main's newest commit
+// (main).
+const fakeGH = `#!/bin/sh
+dir="$FAKE_GH_DIR"
+echo "$*" >> "$dir/log"
+case "$1 $2" in
+  "api repos/"*) cat "$dir/main" ;;
+  *) echo "fake gh: unexpected call: $*" >&2; exit 2 ;;
+esac
+`
+
+// withFakeGH puts fakeGH first on the project's PATH, with GH_REPO set, and
+// returns the folder it answers from and logs to.
+func (p *project) withFakeGH() string {
+	p.t.Helper()
+	dir := p.t.TempDir()
+	require.NoError(p.t, os.Mkdir(filepath.Join(dir, "bin"), 0o755))
+	require.NoError(p.t, os.WriteFile(filepath.Join(dir, "bin", "gh"), []byte(fakeGH), 0o755))
+	for i, kv := range p.env {
+		if path, ok := strings.CutPrefix(kv, "PATH="); ok {
+			p.env[i] = "PATH=" + filepath.Join(dir, "bin") + string(os.PathListSeparator) + path
+		}
+	}
+	p.env = append(p.env, "FAKE_GH_DIR="+dir, "GH_REPO=acme/infra")
+	return dir
+}
+
+// ghCalls returns the gh calls made since the last look.
+func ghCalls(t *testing.T, dir string) []string {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(dir, "log"))
+	if os.IsNotExist(err) {
+		return nil
+	}
+	require.NoError(t, err)
+	require.NoError(t, os.Remove(filepath.Join(dir, "log")))
+	return strings.Split(strings.TrimSpace(string(data)), "\n")
+}
+
+// TestCICurrent: a deploy goes on only while its commit is main's newest.
+func TestCICurrent(t *testing.T) {
+	p := newProject(t)
+	gh := p.withFakeGH()
+	const older, newer = "1111111111111111111111111111111111111111", "2222222222222222222222222222222222222222"
+	require.NoError(t, os.WriteFile(filepath.Join(gh, "main"), []byte(newer+"\n"), 0o644))
+
+	out, err := p.just([]string{"DOME_INFRA_COMMIT=" + newer}, "ci-current")
+	require.NoError(t, err, out)
+	require.Contains(t, out, newer+" is main's newest commit")
+	require.Equal(t, []string{"api repos/acme/infra/commits/main -H Accept: application/vnd.github.sha"}, ghCalls(t, gh))
+
+	// Re-running an older run, after main moved on.
+	out, err = p.just([]string{"DOME_INFRA_COMMIT=" + older}, "ci-current")
+	require.Error(t, err, out)
+	require.Contains(t, out, "error: refusing to deploy "+older+": main's newest commit is "+newer+". This run is older (a re-run of an earlier run) or of another branch, and would put older code over what main holds. Deploy main's newest commit instead")
+	require.Len(t, ghCalls(t, gh), 1)
+
+	// Without the commit to compare it says what it needs, and asks GitHub nothing.
+	out, err = p.just(nil, "ci-current")
+	require.Error(t, err, out)
+	require.Contains(t, out, "DOME_INFRA_COMMIT")
+	require.Empty(t, ghCalls(t, gh))
 }
 
 // TestCIRecipes runs the recipes the workflows add around the others: the
