@@ -150,6 +150,8 @@ ci-report +recipe:
     if [ "$status" = 0 ]; then verdict=passed; else verdict="failed (exit $status)"; fi
     {
       printf '### `just %s`: %s\n\n' "$*" "$verdict"
+      # What ran: this repository's commit and the services commit it built.
+      if [ -n "${DOME_INFRA_COMMIT:-}${DOME_SERVICES_COMMIT:-}" ]; then printf '**Commits:** infra `%s`, services `%s`\n\n' "${DOME_INFRA_COMMIT:-not given}" "${DOME_SERVICES_COMMIT:-not given}"; fi
       # An allowance to lose data heads the report.
       if [ -n "${DOME_ALLOW_DELETE:-}" ]; then printf '**This run may delete or replace:** `%s` (DOME_ALLOW_DELETE)\n\n' "$DOME_ALLOW_DELETE"; fi
       printf '```diff\n'

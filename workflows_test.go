@@ -267,6 +267,53 @@ func TestWorkflowPreview(t *testing.T) {
 	}
 }
 
+// servicesRepo is how the workflows name Dome's services repository.
+const servicesRepo = "${{ vars.DOME_SERVICES_REPOSITORY }}"
+
+// TestWorkflowServicesPinned: every job of a run builds the same services
+// commit. The first job resolves it (the branch's newest, once) and every
+// later checkout asks for that sha, so a push to services during a run
+// cannot make prod ship code that dev and staging never ran; every report
+// that ran the program names both commits.
+func TestWorkflowServicesPinned(t *testing.T) {
+	pinned := "${{ needs.services.outputs.sha }}"
+	for file, w := range workflows(t) {
+		services := job(t, w, "services")
+		require.Empty(t, services.Needs, "%s: the services commit is resolved first", file)
+		var resolve *actionlint.Step
+		for _, st := range services.Steps {
+			if s := (step{Step: st}); strings.HasPrefix(s.uses(), "actions/checkout@") && s.input("repository") == servicesRepo {
+				resolve = st
+			}
+		}
+		require.NotNil(t, resolve, "%s: job services checks the services repository out", file)
+		require.Empty(t, step{Step: resolve}.input("ref"), "%s: the branch's newest commit", file)
+		require.NotNil(t, resolve.ID, file)
+		require.Equal(t, "${{ steps."+resolve.ID.Value+".outputs.commit }}", services.Outputs["sha"].Value.Value, "%s: the commit it checked out is the job's output sha", file)
+
+		checkouts := 0
+		for _, j := range w.Jobs {
+			if j == services {
+				continue
+			}
+			for _, st := range j.Steps {
+				s := step{file, j.ID.Value, st}
+				if strings.HasPrefix(s.uses(), "actions/checkout@") && s.input("repository") == servicesRepo {
+					checkouts++
+					require.Equal(t, pinned, s.input("ref"), "%s: the services commit this run resolved", s)
+					require.Contains(t, names(j.Needs), "services", "%s", s)
+				}
+				if w := s.words(); len(w) > 2 && w[1] == "ci-report" && slices.Contains([]string{"pulumi-preview", "ci-plan", "deploy-dev", "deploy-staging", "deploy-prod", "drift"}, w[2]) {
+					env := s.env()
+					require.Equal(t, "${{ github.sha }}", env["DOME_INFRA_COMMIT"], "%s: the report names this repository's commit", s)
+					require.Equal(t, pinned, env["DOME_SERVICES_COMMIT"], "%s: the report names the services commit", s)
+				}
+			}
+		}
+		require.NotZero(t, checkouts, file)
+	}
+}
+
 // TestWorkflowArtifacts: what a job hands on is uploaded whole or the job
 // fails. upload-artifact leaves out hidden files and folders unless told
 // (since v4.4), and the reports are in .reports/: without
@@ -308,9 +355,9 @@ func TestWorkflowDeploy(t *testing.T) {
 			// Promotion order: each stack after the previous one, whose job
 			// ends with its smoke test.
 			if i > 0 {
-				require.Equal(t, []string{"deploy-" + ciStacks[i-1]}, names(deploy.Needs))
+				require.Equal(t, []string{"services", "deploy-" + ciStacks[i-1]}, names(deploy.Needs))
 			} else {
-				require.Empty(t, deploy.Needs)
+				require.Equal(t, []string{"services"}, names(deploy.Needs))
 			}
 
 			steps := runs(deploy, "just ci-report deploy-"+stack)
@@ -395,9 +442,9 @@ func TestWorkflowPermissions(t *testing.T) {
 	// The least each job needs: reading the repository, and for the one
 	// job that comments, writing pull-request comments and nothing else.
 	want := map[string]map[string]map[string]string{
-		"preview.yml": {"preview": {"contents": "read"}, "preview-prod": {"contents": "read"}, "comment": {"pull-requests": "write"}},
-		"drift.yml":   {"drift": {"contents": "read"}},
-		"deploy.yml":  {},
+		"preview.yml": {"services": {"contents": "read"}, "preview": {"contents": "read"}, "preview-prod": {"contents": "read"}, "comment": {"pull-requests": "write"}},
+		"drift.yml":   {"services": {"contents": "read"}, "drift": {"contents": "read"}},
+		"deploy.yml":  {"services": {"contents": "read"}},
 	}
 	for _, stack := range ciStacks {
 		want["deploy.yml"]["deploy-"+stack] = map[string]string{"contents": "read"}
@@ -681,9 +728,15 @@ func TestCIRecipes(t *testing.T) {
 		require.True(t, strings.HasSuffix(report, "```\n"), report)
 		require.Contains(t, string(must(os.ReadFile(summary))), report, "the job summary gets the same report")
 	}
+	// A run in CI names the commits it ran, this repository's and the services', at the top of its report.
+	out, err = p.just([]string{"DOME_INFRA_COMMIT=1111111111111111111111111111111111111111", "DOME_SERVICES_COMMIT=2222222222222222222222222222222222222222"}, "ci-report", "validate", "local")
+	require.NoError(t, err, out)
+	report := string(must(os.ReadFile(filepath.Join(p.dir, ".reports", "validate-local.md"))))
+	require.True(t, strings.HasPrefix(report, "### `just validate local`: passed\n\n**Commits:** infra `1111111111111111111111111111111111111111`, services `2222222222222222222222222222222222222222`\n\n```diff\n"), report)
+
 	// A run allowed to lose data says so at the top of its report.
 	out, err = p.just([]string{"DOME_ALLOW_DELETE=old-db archive"}, "ci-report", "validate", "local")
 	require.NoError(t, err, out)
-	report := string(must(os.ReadFile(filepath.Join(p.dir, ".reports", "validate-local.md"))))
+	report = string(must(os.ReadFile(filepath.Join(p.dir, ".reports", "validate-local.md"))))
 	require.True(t, strings.HasPrefix(report, "### `just validate local`: passed\n\n**This run may delete or replace:** `old-db archive` (DOME_ALLOW_DELETE)\n\n```diff\n"), report)
 }
