@@ -229,30 +229,33 @@ func TestWorkflowTriggers(t *testing.T) {
 
 func TestWorkflowPreview(t *testing.T) {
 	w := workflows(t)["preview.yml"]
-	preview := job(t, w, "preview")
 
-	// Every stack file is validated, and each real stack previewed.
+	// Every stack file is validated, prod's included, in a job that gets no
+	// credential but the services repository's.
+	validate := job(t, w, "validate")
 	files, err := filepath.Glob("Pulumi.*.yaml")
 	require.NoError(t, err)
 	for _, f := range files {
 		stack := strings.TrimSuffix(strings.TrimPrefix(f, "Pulumi."), ".yaml")
-		require.Len(t, runs(preview, "just validate "+stack), 1, "validate %s", stack)
+		require.Len(t, runs(validate, "just ci-report ci-validate "+stack), 1, "validate %s", stack)
 	}
-	for _, stack := range []string{"dev", "staging"} {
-		require.Len(t, runs(preview, "just ci-report pulumi-preview "+stack), 1, "preview %s", stack)
+	require.Equal(t, []string{"services"}, jobEnvironments(validate))
+
+	// dev and staging are previewed, each on its own environment; prod
+	// never is: its preview would need prod's passphrase and state.
+	preview := job(t, w, "preview")
+	require.Equal(t, []string{"dev", "staging"}, jobEnvironments(preview))
+	require.Len(t, runs(preview, "just ci-report pulumi-preview ${{ matrix.stack }}"), 1)
+	for _, s := range allSteps(map[string]*actionlint.Workflow{"preview.yml": w}) {
+		if strings.Contains(s.run(), "prod") {
+			require.Equal(t, "just ci-report ci-validate prod", s.run(), "%s: a pull request's code runs nothing against prod but offline validation", s)
+		}
 	}
-	// prod's preview runs the branch's code with prod's passphrase: only in
-	// a job of its own, on an environment whose rules say who may.
-	require.Empty(t, runs(preview, "just ci-report pulumi-preview prod"))
-	prod := job(t, w, "preview-prod")
-	require.NotNil(t, prod.Environment)
-	require.Equal(t, "prod-preview", prod.Environment.Name.Value)
-	require.Len(t, runs(prod, "just ci-report pulumi-preview prod"), 1)
 
 	// One comment per pull request, found by its marker and edited in place,
 	// made by a job that checks nothing out and sees no secret.
 	comment := job(t, w, "comment")
-	require.Equal(t, []string{"preview", "preview-prod"}, names(comment.Needs))
+	require.Equal(t, []string{"validate", "preview"}, names(comment.Needs))
 	var script string
 	for _, st := range comment.Steps {
 		s := step{Step: st}
@@ -262,8 +265,102 @@ func TestWorkflowPreview(t *testing.T) {
 			script = s.input("script")
 		}
 	}
-	for _, want := range []string{"<!-- dome-preview -->", "updateComment", "createComment", "pulumi-preview-${stack}.md"} {
+	for _, want := range []string{"<!-- dome-preview -->", "updateComment", "createComment", "['dev', 'staging']", "pulumi-preview-${stack}.md", "ci-validate-prod.md", "plan-prod"} {
 		require.Contains(t, script, want)
+	}
+}
+
+// prodEnvironments are the GitHub environments that hold prod's
+// credentials; each accepts main only (README, CI).
+var prodEnvironments = []string{"prod-preview", "prod"}
+
+// jobEnvironments is the GitHub environment a job runs on, or each one its
+// matrix gives it.
+func jobEnvironments(j *actionlint.Job) []string {
+	if j.Environment == nil {
+		return nil
+	}
+	name := j.Environment.Name.Value
+	if name != "${{ matrix.stack }}" {
+		return []string{name}
+	}
+	var out []string
+	for _, v := range j.Strategy.Matrix.Rows["stack"].Values {
+		out = append(out, v.(*actionlint.RawYAMLString).Value)
+	}
+	return out
+}
+
+// TestWorkflowPullRequestsReachNoProd: nothing a branch's code runs can read
+// what reaches prod: not its token, not its state, not the passphrase that
+// decrypts it. Every credential is a secret of a GitHub environment (none is
+// the repository's, which every branch could read); the pull-request
+// workflow runs only on environments a branch may use (services, dev,
+// staging); prod's environments serve the workflows that run main's code.
+func TestWorkflowPullRequestsReachNoProd(t *testing.T) {
+	ws := workflows(t)
+	for file, w := range ws {
+		prFile := false
+		for _, e := range w.On {
+			// These run a branch's code with the base repository's secrets.
+			require.NotContains(t, []string{"pull_request_target", "workflow_run"}, e.EventName(), file)
+			prFile = prFile || e.EventName() == "pull_request"
+		}
+		for _, j := range w.Jobs {
+			secrets := false
+			for _, st := range j.Steps {
+				s := step{file, j.ID.Value, st}
+				for _, v := range s.env() {
+					secrets = secrets || strings.Contains(v, "secrets.")
+				}
+				if a, ok := st.Exec.(*actionlint.ExecAction); ok {
+					for _, in := range a.Inputs {
+						secrets = secrets || strings.Contains(in.Value.Value, "secrets.")
+					}
+				}
+			}
+			envs := jobEnvironments(j)
+			if secrets {
+				require.NotEmpty(t, envs, "%s: job %s reads secrets: they are its environment's, never the repository's", file, j.ID.Value)
+			}
+			for _, env := range envs {
+				if prFile {
+					require.Contains(t, []string{"services", "dev", "staging"}, env, "%s: job %s runs a pull request's code", file, j.ID.Value)
+				}
+			}
+		}
+		if prFile {
+			require.Equal(t, "preview.yml", file, "pull requests run one workflow")
+		}
+	}
+	// prod's environments serve exactly these jobs, of workflows that run
+	// main's code (pushes to main, the schedule, Run workflow on main).
+	got := map[string][]string{}
+	for file, w := range ws {
+		for _, j := range w.Jobs {
+			for _, env := range jobEnvironments(j) {
+				if slices.Contains(prodEnvironments, env) {
+					got[env] = append(got[env], file+":"+j.ID.Value)
+				}
+			}
+		}
+	}
+	for _, jobs := range got {
+		slices.Sort(jobs)
+	}
+	require.Equal(t, map[string][]string{
+		"prod":         {"deploy.yml:deploy-prod"},
+		"prod-preview": {"drift.yml:drift-prod"},
+	}, got)
+	// A plan without protection rules keeps prod out of GitHub (README):
+	// one repository variable turns every prod job off.
+	for _, jobs := range got {
+		for _, fj := range jobs {
+			file, id, _ := strings.Cut(fj, ":")
+			j := job(t, ws[file], id)
+			require.NotNil(t, j.If, fj)
+			require.Equal(t, "${{ vars.DOME_PROD_FROM_CI != 'false' }}", j.If.Value, fj)
+		}
 	}
 }
 
@@ -423,27 +520,28 @@ func TestWorkflowDeploy(t *testing.T) {
 }
 
 func TestWorkflowDrift(t *testing.T) {
-	drift := job(t, workflows(t)["drift.yml"], "drift")
+	w := workflows(t)["drift.yml"]
+	drift := job(t, w, "drift")
 	require.NotNil(t, drift.Strategy)
-	row := drift.Strategy.Matrix.Rows["stack"]
-	require.NotNil(t, row)
-	var got []string
-	for _, v := range row.Values {
-		got = append(got, v.(*actionlint.RawYAMLString).Value)
-	}
-	require.Equal(t, ciStacks, got, "every stack is checked")
+	require.Equal(t, []string{"dev", "staging"}, jobEnvironments(drift), "each stack is checked on its own environment")
 	require.False(t, drift.Strategy.FailFast.Value, "one stack's drift does not hide another's")
 	require.Len(t, runs(drift, "just ci-report drift ${{ matrix.stack }}"), 1)
 	// Drift checks take no lock, so they never wait on or displace a deploy.
 	require.Equal(t, "drift-${{ matrix.stack }}", drift.Concurrency.Group.Value)
+
+	// prod's, on the environment main alone may use.
+	prod := job(t, w, "drift-prod")
+	require.Equal(t, []string{"prod-preview"}, jobEnvironments(prod))
+	require.Len(t, runs(prod, "just ci-report drift prod"), 1)
+	require.Equal(t, "drift-prod", prod.Concurrency.Group.Value)
 }
 
 func TestWorkflowPermissions(t *testing.T) {
 	// The least each job needs: reading the repository, and for the one
 	// job that comments, writing pull-request comments and nothing else.
 	want := map[string]map[string]map[string]string{
-		"preview.yml": {"services": {"contents": "read"}, "preview": {"contents": "read"}, "preview-prod": {"contents": "read"}, "comment": {"pull-requests": "write"}},
-		"drift.yml":   {"services": {"contents": "read"}, "drift": {"contents": "read"}},
+		"preview.yml": {"services": {"contents": "read"}, "validate": {"contents": "read"}, "preview": {"contents": "read"}, "comment": {"pull-requests": "write"}},
+		"drift.yml":   {"services": {"contents": "read"}, "drift": {"contents": "read"}, "drift-prod": {"contents": "read"}},
 		"deploy.yml":  {"services": {"contents": "read"}},
 	}
 	for _, stack := range ciStacks {
@@ -551,7 +649,7 @@ func TestWorkflowRunSteps(t *testing.T) {
 				case s.run() == "just plugins":
 					require.True(t, cli, "%s: after the CLI is installed", s)
 					plugins = true
-				case len(s.words()) > 2 && s.words()[1] == "ci-report" && s.words()[2] != "smoke":
+				case len(s.words()) > 2 && s.words()[1] == "ci-report" && s.words()[2] != "smoke" && s.words()[2] != "ci-validate":
 					require.True(t, plugins, "%s: after `just plugins`", s)
 				}
 			}
@@ -728,6 +826,29 @@ func TestCIRecipes(t *testing.T) {
 		require.True(t, strings.HasSuffix(report, "```\n"), report)
 		require.Contains(t, string(must(os.ReadFile(summary))), report, "the job summary gets the same report")
 	}
+	// A stack validated where its credentials never are (a pull request's
+	// check of prod) gets stand-ins of their form, and says so; the report
+	// is the one the pull-request comment shows for prod.
+	out, err = p.just(nil, "ci-report", "ci-validate", "prod")
+	require.NoError(t, err, out)
+	require.Contains(t, out, "note: this job has no credentials for prod: CLOUDFLARE_API_TOKEN CLOUDFLARE_ACCOUNT_ID are stand-ins of the right form (validation checks only the form); the stack's preview and deploy use the real ones")
+	require.Contains(t, out, "stack prod: configuration is valid (environment prod, protected: true)")
+	require.Contains(t, string(must(os.ReadFile(filepath.Join(p.dir, ".reports", "ci-validate-prod.md")))), "stack prod: configuration is valid")
+	out, err = p.just(nil, "validate", "prod")
+	require.Error(t, err, out)
+	require.Contains(t, out, "the Cloudflare API token is not set", "validate itself still needs them")
+	// Credentials that are there are used, and checked, whether from the
+	// environment or from .env.<stack>.
+	out, err = p.just([]string{"CLOUDFLARE_API_TOKEN=Bearer 0123456789012345678901234567890123456789", "CLOUDFLARE_ACCOUNT_ID=0123456789abcdef0123456789abcdef"}, "ci-validate", "prod")
+	require.Error(t, err, out)
+	require.NotContains(t, out, "stand-ins")
+	require.Contains(t, out, `starts with "Bearer "`)
+	p.write(".env.staging", "CLOUDFLARE_ACCOUNT_ID=0123456789abcdef0123456789abcdef\n", 0o600)
+	out, err = p.just(nil, "ci-validate", "staging")
+	require.Error(t, err, out)
+	require.NotContains(t, out, "stand-ins")
+	require.Contains(t, out, "the Cloudflare API token is not set")
+
 	// A run in CI names the commits it ran, this repository's and the services', at the top of its report.
 	out, err = p.just([]string{"DOME_INFRA_COMMIT=1111111111111111111111111111111111111111", "DOME_SERVICES_COMMIT=2222222222222222222222222222222222222222"}, "ci-report", "validate", "local")
 	require.NoError(t, err, out)
