@@ -74,7 +74,7 @@ pulumi-preview stack: (_ready stack)
 
 # Apply a stack's changes (Pulumi asks before it changes anything; prod asks more; without a terminal, DOME_CONFIRM=<stack> confirms).
 pulumi-up stack: (_guard-prod stack) (_ready stack)
-    @if [ "{{stack}}" = prod ] || [ ! -t 0 ]; then {{just_executable()}} --justfile {{justfile()}} _confirm-and-up {{stack}}; else {{on}} {{stack}} up --stack {{stack}}; fi
+    @if [ "{{stack}}" = prod ] || [ ! -t 0 ] || [ -n "${DOME_PLAN:-}" ]; then {{just_executable()}} --justfile {{justfile()}} _confirm-and-up {{stack}}; else {{on}} {{stack}} up --stack {{stack}}; fi
 
 # Destroy a stack's resources. Refused for prod.
 pulumi-destroy stack: (_refuse-prod stack "destroy") (_ready stack)
@@ -175,6 +175,12 @@ ci-validate stack:
     fi
     exec {{just_executable()}} --justfile {{justfile()}} validate {{stack}}
 
+# For CI: preview a stack and save what it would do as a plan, .plans/<stack>.json, which a deploy given DOME_PLAN applies exactly (the plan holds the stack's secrets, encrypted with its passphrase).
+ci-plan stack: (_ready stack)
+    @rm -f .plans/{{stack}}.json && mkdir -p .plans
+    @{{on}} {{stack}} preview --stack {{stack}} --diff --save-plan .plans/{{stack}}.json
+    @echo "plan saved to .plans/{{stack}}.json: DOME_PLAN=.plans/{{stack}}.json just pulumi-up {{stack}} applies exactly it, and refuses anything else"
+
 # For CI: put a stack's outputs (`pulumi stack output --json`) in this step's output `json`, for later jobs.
 ci-outputs stack:
     #!/usr/bin/env bash
@@ -200,13 +206,34 @@ ci-current:
 
 _deploy stack: (_ready stack) (_confirm-and-up stack)
 
-# Preview, ask (prod: the stack name, typed after reading the diff), then up.
+# Preview, ask (prod: the stack name, typed after reading the diff), then up. With DOME_PLAN naming a plan `just ci-plan` saved, what is confirmed is that
+# plan's diff, read before, and the up applies exactly it: Pulumi stops at the first step the plan does not hold, and this says what to do.
 _confirm-and-up stack:
-    @{{on}} {{stack}} preview --stack {{stack}} --diff
-    @if [ -t 0 ] && [ "{{stack}}" = prod ]; then read -r -p "Type the stack name to deploy these changes to production: " answer && [ "$answer" = prod ] || { echo "aborted: prod was not typed" >&2; exit 1; }; \
-     elif [ -t 0 ]; then read -r -p "Deploy these changes to {{stack}}? [y/N] " answer && [[ "$answer" == [yY]* ]] || { echo "aborted" >&2; exit 1; }; \
-     elif [ "{{stack}}" != prod ] && [[ " ${DOME_CONFIRM:-} " != *" {{stack}} "* ]]; then echo "error: no terminal to confirm on: set DOME_CONFIRM={{stack}} (or a list such as \"dev staging\") to deploy {{stack}} from CI" >&2; exit 1; fi
-    @{{on}} {{stack}} up --stack {{stack}} --yes --skip-preview
+    #!/usr/bin/env bash
+    set -euo pipefail
+    plan="${DOME_PLAN:-}"
+    if [ -z "$plan" ]; then
+      {{on}} {{stack}} preview --stack {{stack}} --diff
+    elif [ ! -f "$plan" ]; then
+      echo "error: DOME_PLAN names $plan, which does not exist: make it with 'just ci-plan {{stack}}' (in CI it is the plan-{{stack}} job's artifact), or unset DOME_PLAN to preview and deploy anew" >&2
+      exit 1
+    else
+      echo "deploying {{stack}} as planned in $plan ('just ci-plan {{stack}}' showed its diff): Pulumi refuses any step the plan does not hold"
+    fi
+    if [ -t 0 ] && [ "{{stack}}" = prod ]; then read -r -p "Type the stack name to deploy these changes to production: " answer && [ "$answer" = prod ] || { echo "aborted: prod was not typed" >&2; exit 1; }
+    elif [ -t 0 ]; then read -r -p "Deploy these changes to {{stack}}? [y/N] " answer && [[ "$answer" == [yY]* ]] || { echo "aborted" >&2; exit 1; }
+    elif [ "{{stack}}" != prod ] && [[ " ${DOME_CONFIRM:-} " != *" {{stack}} "* ]]; then echo "error: no terminal to confirm on: set DOME_CONFIRM={{stack}} (or a list such as \"dev staging\") to deploy {{stack}} from CI" >&2; exit 1; fi
+    if [ -z "$plan" ]; then exec {{on}} {{stack}} up --stack {{stack}} --yes --skip-preview; fi
+    log="$(mktemp)"
+    trap 'rm -f "$log"' EXIT
+    set +e
+    {{on}} {{stack}} up --stack {{stack}} --yes --skip-preview --plan "$plan" 2>&1 | tee "$log"
+    status="${PIPESTATUS[0]}"
+    set -e
+    if [ "$status" != 0 ] && grep -q -e 'violates plan' -e 'is not allowed by the plan' "$log"; then
+      echo "error: refusing to deploy {{stack}} beyond its approved plan: the deploy would do something the plan in $plan did not show; the resource and what differs are named above, after 'violates plan' or 'not allowed by the plan'. Every step applied was in the plan, and the first that was not stopped the deploy. The stack's state or code changed after the plan was made (another deploy, a refresh, a change in Cloudflare): make a new plan and have its diff approved again (in CI, Re-run all jobs of the newest run and approve after reading plan-{{stack}}'s summary; by hand, 'just ci-plan {{stack}}' then DOME_PLAN=$plan just pulumi-up {{stack}})." >&2
+    fi
+    exit "$status"
 
 # Everything a Pulumi command needs: the CLI, the stack's file, the built plugin, a valid configuration with credentials, and the stack.
 _ready stack: _require-pulumi (_known stack) build (validate stack)

@@ -350,7 +350,7 @@ func TestWorkflowPullRequestsReachNoProd(t *testing.T) {
 	}
 	require.Equal(t, map[string][]string{
 		"prod":         {"deploy.yml:deploy-prod"},
-		"prod-preview": {"drift.yml:drift-prod"},
+		"prod-preview": {"deploy.yml:plan-prod", "drift.yml:drift-prod"},
 	}, got)
 	// A plan without protection rules keeps prod out of GitHub (README):
 	// one repository variable turns every prod job off.
@@ -450,10 +450,14 @@ func TestWorkflowDeploy(t *testing.T) {
 			require.False(t, deploy.Concurrency.CancelInProgress.Value, "a deploy is never cancelled half way")
 
 			// Promotion order: each stack after the previous one, whose job
-			// ends with its smoke test.
-			if i > 0 {
+			// ends with its smoke test; prod after its plan too.
+			switch {
+			case stack == "prod":
+				require.Equal(t, []string{"services", "plan-prod"}, names(deploy.Needs))
+				require.Equal(t, []string{"services", "deploy-" + ciStacks[i-1]}, names(job(t, w, "plan-prod").Needs))
+			case i > 0:
 				require.Equal(t, []string{"services", "deploy-" + ciStacks[i-1]}, names(deploy.Needs))
-			} else {
+			default:
 				require.Equal(t, []string{"services"}, names(deploy.Needs))
 			}
 
@@ -492,6 +496,40 @@ func TestWorkflowDeploy(t *testing.T) {
 	for _, j := range w.Jobs {
 		require.False(t, strings.HasPrefix(j.ID.Value, "smoke-"), "job %s: a smoke test in a job of its own runs outside the deploy's concurrency group", j.ID.Value)
 	}
+
+	// What prod's reviewers approve is what deploys. plan-prod, on a main-only
+	// environment that asks nobody, previews prod and saves the plan; its
+	// summary is the diff the reviewers read. deploy-prod, which waits for
+	// them, takes that plan and applies it alone (DOME_PLAN): Pulumi refuses
+	// any step the plan does not hold.
+	plan := job(t, w, "plan-prod")
+	require.Equal(t, []string{"prod-preview"}, jobEnvironments(plan))
+	require.Nil(t, plan.Concurrency, "a plan changes nothing: it waits for no deploy")
+	planned := runs(plan, "just ci-report ci-plan prod")
+	require.Len(t, planned, 1)
+	require.Equal(t, "${{ inputs.allow-delete-stack == 'prod' && inputs.allow-delete || '' }}", step{Step: planned[0]}.env()["DOME_ALLOW_DELETE"], "the plan shows the deletions the deploy may make")
+	var upload *actionlint.Step
+	for _, st := range plan.Steps[slices.Index(plan.Steps, planned[0]):] {
+		if strings.HasPrefix(step{Step: st}.uses(), "actions/upload-artifact@") {
+			upload = st
+		}
+	}
+	require.NotNil(t, upload, "plan-prod hands its plan on")
+	require.Equal(t, "infra/.plans/", step{Step: upload}.input("path"))
+	require.Nil(t, upload.If, "only a plan whose preview passed")
+	deploy := job(t, w, "deploy-prod")
+	apply := runs(deploy, "just ci-report deploy-prod")[0]
+	require.Equal(t, ".plans/prod.json", step{Step: apply}.env()["DOME_PLAN"])
+	var download *actionlint.Step
+	for _, st := range deploy.Steps[:slices.Index(deploy.Steps, apply)] {
+		if strings.HasPrefix(step{Step: st}.uses(), "actions/download-artifact@") {
+			download = st
+		}
+	}
+	require.NotNil(t, download, "deploy-prod takes plan-prod's plan before it deploys")
+	require.Equal(t, step{Step: upload}.input("name"), step{Step: download}.input("name"))
+	require.Equal(t, "infra/.plans", step{Step: download}.input("path"))
+	require.Len(t, runs(plan, "just ci-current"), 1, "nobody is asked to approve an older commit's plan")
 
 	// Run by hand, a deploy takes the allowance as inputs: names, and the one stack they apply to.
 	var dispatch *actionlint.WorkflowDispatchEvent
@@ -542,7 +580,7 @@ func TestWorkflowPermissions(t *testing.T) {
 	want := map[string]map[string]map[string]string{
 		"preview.yml": {"services": {"contents": "read"}, "validate": {"contents": "read"}, "preview": {"contents": "read"}, "comment": {"pull-requests": "write"}},
 		"drift.yml":   {"services": {"contents": "read"}, "drift": {"contents": "read"}, "drift-prod": {"contents": "read"}},
-		"deploy.yml":  {"services": {"contents": "read"}},
+		"deploy.yml":  {"services": {"contents": "read"}, "plan-prod": {"contents": "read"}},
 	}
 	for _, stack := range ciStacks {
 		want["deploy.yml"]["deploy-"+stack] = map[string]string{"contents": "read"}
