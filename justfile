@@ -161,6 +161,52 @@ ci-report +recipe:
     if [ -n "${GITHUB_STEP_SUMMARY:-}" ]; then cat ".reports/$name.md" >> "$GITHUB_STEP_SUMMARY"; fi
     exit "$status"
 
+# For CI: after a stack's drift check (its outcome, success or failure, as an argument or in DOME_DRIFT_OUTCOME), open or update the one GitHub issue on that stack's drift, with the check's report, or close it once the stack is clean (gh, with GH_TOKEN and GH_REPO).
+[positional-arguments]
+ci-drift-issue stack outcome=env("DOME_DRIFT_OUTCOME", ""): (_known stack)
+    #!/usr/bin/env bash
+    set -euo pipefail
+    stack="$1" outcome="$2"
+    case "$outcome" in
+      success|failure|skipped) ;;
+      *) echo "error: the drift check's outcome is '$outcome': give success or failure (skipped: the check did not run), as an argument or in DOME_DRIFT_OUTCOME" >&2; exit 2 ;;
+    esac
+    : "${GH_REPO:?ci-drift-issue files the issue in the repository GH_REPO names (owner/name)}"
+    title="drift: stack $stack"
+    run=""
+    if [ -n "${GITHUB_SERVER_URL:-}" ] && [ -n "${GITHUB_RUN_ID:-}" ]; then run="$GITHUB_SERVER_URL/$GH_REPO/actions/runs/$GITHUB_RUN_ID"; fi
+    number="$(gh issue list --state open --limit 500 --json number,title --jq ".[] | select(.title == \"$title\") | .number" | head -n 1)"
+    if [ "$outcome" = success ]; then
+      if [ -z "$number" ]; then echo "stack $stack matches Cloudflare, and no drift issue is open"; exit 0; fi
+      gh issue close "$number" --comment "The drift check of $(date -u +%F)${run:+ ([run]($run))} found stack \`$stack\` matching Cloudflare again: closing."
+      echo "stack $stack matches Cloudflare again: closed #$number"
+      exit 0
+    fi
+    report=".reports/drift-$stack.md"
+    body="$(mktemp)"
+    trap 'rm -f "$body"' EXIT
+    {
+      if [ -f "$report" ] && grep -q "has drifted: Cloudflare no longer matches its state" "$report"; then
+        echo "Cloudflare no longer matches the Pulumi state of stack \`$stack\`: someone changed it outside Pulumi. The drift check's diff is below${run:+ ([run]($run))}."
+      else
+        echo "The drift check of stack \`$stack\` could not compare Cloudflare with its state${run:+ ([run]($run))}: its report, below, or the run's log says why."
+      fi
+      echo
+      echo "To keep Cloudflare's values, \`just refresh $stack\` records them in the state; then change the YAML to match, so the next deploy does not revert them. To restore the program's, run the deploy workflow (or \`just deploy-$stack\`). This issue closes itself when a drift check finds the stack clean."
+      echo
+      if [ ! -f "$report" ]; then echo "(no report: the check did not run; see the run's log)"
+      elif [ "$(wc -c < "$report")" -le 60000 ]; then cat "$report"
+      else head -c 60000 "$report"; printf '\n```\n\n(cut here: the run'"'"'s summary has the whole report)\n'; fi
+    } > "$body"
+    if [ -z "$number" ]; then
+      gh issue create --title "$title" --body-file "$body"
+      echo "stack $stack: opened the drift issue"
+    else
+      gh issue edit "$number" --body-file "$body"
+      gh issue comment "$number" --body "Still failing on $(date -u +%F)${run:+ ([run]($run))}: the description now holds this check's report."
+      echo "stack $stack: updated drift issue #$number"
+    fi
+
 # For CI: validate a stack in a job that holds none of its credentials (no pull request gets prod's): where neither the environment nor .env.<stack> sets them, stand-ins of the right form take their place, since validation checks only their form.
 ci-validate stack:
     #!/usr/bin/env bash

@@ -563,23 +563,43 @@ func TestWorkflowDrift(t *testing.T) {
 	require.NotNil(t, drift.Strategy)
 	require.Equal(t, []string{"dev", "staging"}, jobEnvironments(drift), "each stack is checked on its own environment")
 	require.False(t, drift.Strategy.FailFast.Value, "one stack's drift does not hide another's")
-	require.Len(t, runs(drift, "just ci-report drift ${{ matrix.stack }}"), 1)
-	// Drift checks take no lock, so they never wait on or displace a deploy.
-	require.Equal(t, "drift-${{ matrix.stack }}", drift.Concurrency.Group.Value)
-
-	// prod's, on the environment main alone may use.
 	prod := job(t, w, "drift-prod")
-	require.Equal(t, []string{"prod-preview"}, jobEnvironments(prod))
-	require.Len(t, runs(prod, "just ci-report drift prod"), 1)
-	require.Equal(t, "drift-prod", prod.Concurrency.Group.Value)
+	require.Equal(t, []string{"prod-preview"}, jobEnvironments(prod), "prod's on the environment main alone may use")
+
+	for stack, j := range map[string]*actionlint.Job{"${{ matrix.stack }}": drift, "prod": prod} {
+		// In the stack's deploy group: a drift check never runs during a
+		// deploy of its stack, and is never cancelled half way.
+		group := "deploy-" + stack
+		require.NotNil(t, j.Concurrency, j.ID.Value)
+		require.Equal(t, group, j.Concurrency.Group.Value, j.ID.Value)
+		require.NotNil(t, j.Concurrency.CancelInProgress, j.ID.Value)
+		require.False(t, j.Concurrency.CancelInProgress.Value, j.ID.Value)
+
+		// A drifted stack opens or updates its issue, with the diff; a clean
+		// one closes it.
+		checks := runs(j, "just ci-report drift "+stack)
+		require.Len(t, checks, 1, j.ID.Value)
+		require.NotNil(t, checks[0].ID, j.ID.Value)
+		issue := runs(j, "just ci-drift-issue "+stack)
+		require.Len(t, issue, 1, j.ID.Value)
+		require.Greater(t, slices.Index(j.Steps, issue[0]), slices.Index(j.Steps, checks[0]), j.ID.Value)
+		require.NotNil(t, issue[0].If, "%s: after a failed check too", j.ID.Value)
+		require.Equal(t, "${{ !cancelled() }}", issue[0].If.Value, j.ID.Value)
+		require.Equal(t, map[string]string{
+			"DOME_DRIFT_OUTCOME": "${{ steps." + checks[0].ID.Value + ".outcome }}",
+			"GH_TOKEN":           "${{ github.token }}",
+			"GH_REPO":            "${{ github.repository }}",
+		}, step{Step: issue[0]}.env(), j.ID.Value)
+	}
 }
 
 func TestWorkflowPermissions(t *testing.T) {
-	// The least each job needs: reading the repository, and for the one
-	// job that comments, writing pull-request comments and nothing else.
+	// The least each job needs: reading the repository; for the one job
+	// that comments, writing pull-request comments and nothing else; for
+	// the drift checks, writing their issues.
 	want := map[string]map[string]map[string]string{
 		"preview.yml": {"services": {"contents": "read"}, "validate": {"contents": "read"}, "preview": {"contents": "read"}, "comment": {"pull-requests": "write"}},
-		"drift.yml":   {"services": {"contents": "read"}, "drift": {"contents": "read"}, "drift-prod": {"contents": "read"}},
+		"drift.yml":   {"services": {"contents": "read"}, "drift": {"contents": "read", "issues": "write"}, "drift-prod": {"contents": "read", "issues": "write"}},
 		"deploy.yml":  {"services": {"contents": "read"}, "plan-prod": {"contents": "read"}},
 	}
 	for _, stack := range ciStacks {
@@ -768,12 +788,32 @@ func names(ss []*actionlint.String) []string {
 
 // fakeGH stands in for the GitHub CLI: it logs each call to
 // $FAKE_GH_DIR/log and answers from files there: main's newest commit
-// (main).
-const fakeGH = `#!/bin/sh
+// (main), and the repository's issues, one "number<TAB>state<TAB>title"
+// line each (issues), with each one's body (body-<n>) and comments
+// (comments-<n>). `issue list` hands its --jq filter to jq, as gh does to
+// its built-in one.
+const fakeGH = `#!/usr/bin/env bash
+set -euo pipefail
 dir="$FAKE_GH_DIR"
 echo "$*" >> "$dir/log"
+touch "$dir/issues"
+# flag NAME ARGS...: the value given to --NAME.
+flag() { local name="--$1" prev=""; shift; for a in "$@"; do [ "$prev" = "$name" ] && { printf '%s' "$a"; return; }; prev="$a"; done; }
 case "$1 $2" in
   "api repos/"*) cat "$dir/main" ;;
+  "issue list")
+    state="$(flag state "$@")"
+    awk -F'\t' -v s="$state" 'BEGIN { printf "[" } $2 == s { printf "%s{\"number\": %s, \"title\": \"%s\"}", sep, $1, $3; sep = ", " } END { print "]" }' "$dir/issues" | jq -r "$(flag jq "$@")" ;;
+  "issue create")
+    n=$(( $(wc -l < "$dir/issues") + 1 ))
+    printf '%s\topen\t%s\n' "$n" "$(flag title "$@")" >> "$dir/issues"
+    cp "$(flag body-file "$@")" "$dir/body-$n"
+    echo "https://github.example/acme/infra/issues/$n" ;;
+  "issue edit") cp "$(flag body-file "$@")" "$dir/body-$3" ;;
+  "issue comment") { flag body "$@"; echo; } >> "$dir/comments-$3" ;;
+  "issue close")
+    { flag comment "$@"; echo; } >> "$dir/comments-$3"
+    awk -F'\t' -v OFS='\t' -v n="$3" '$1 == n { $2 = "closed" } { print }' "$dir/issues" > "$dir/issues.new" && mv "$dir/issues.new" "$dir/issues" ;;
   *) echo "fake gh: unexpected call: $*" >&2; exit 2 ;;
 esac
 `
@@ -828,6 +868,93 @@ func TestCICurrent(t *testing.T) {
 	out, err = p.just(nil, "ci-current")
 	require.Error(t, err, out)
 	require.Contains(t, out, "DOME_INFRA_COMMIT")
+	require.Empty(t, ghCalls(t, gh))
+}
+
+// TestCIDriftIssue: a drifted stack has one open issue holding the latest
+// drift report, updated while the drift lasts, and closed once a drift
+// check finds the stack clean; other stacks' issues are left alone.
+func TestCIDriftIssue(t *testing.T) {
+	if _, err := exec.LookPath("jq"); err != nil {
+		t.Skip("the fake gh filters with jq, which is not installed")
+	}
+	p := newProject(t)
+	gh := p.withFakeGH()
+	run := []string{"GITHUB_SERVER_URL=https://github.example", "GITHUB_RUN_ID=42"}
+	issues := func() string { return string(must(os.ReadFile(filepath.Join(gh, "issues")))) }
+	file := func(name string) string { return string(must(os.ReadFile(filepath.Join(gh, name)))) }
+	report := func(text string) {
+		require.NoError(t, os.MkdirAll(filepath.Join(p.dir, ".reports"), 0o755))
+		require.NoError(t, os.WriteFile(filepath.Join(p.dir, ".reports", "drift-prod.md"), []byte(text), 0o644))
+	}
+	// Someone else's issue, and staging's drift issue, already open.
+	require.NoError(t, os.WriteFile(filepath.Join(gh, "issues"), []byte("1\topen\tdeploys are slow\n2\topen\tdrift: stack staging\n"), 0o644))
+	list := `issue list --state open --limit 500 --json number,title --jq .[] | select(.title == "drift: stack prod") | .number`
+
+	// Clean, with no issue open: nothing to do.
+	out, err := p.just(run, "ci-drift-issue", "prod", "success")
+	require.NoError(t, err, out)
+	require.Contains(t, out, "stack prod matches Cloudflare, and no drift issue is open")
+	require.Equal(t, []string{list}, ghCalls(t, gh))
+
+	// Drifted: one issue opened, with the diff and what to do.
+	report("### `just drift prod`: failed (exit 7)\n\n```diff\n~ domecf:index:WorkerScript: (update)\n    + logpush: true\nerror: stack 'prod' has drifted: Cloudflare no longer matches its state (the diff is above)\n```\n")
+	out, err = p.just(append(run, "DOME_DRIFT_OUTCOME=failure"), "ci-drift-issue", "prod")
+	require.NoError(t, err, out)
+	require.Contains(t, out, "stack prod: opened the drift issue")
+	calls := ghCalls(t, gh)
+	require.Len(t, calls, 2)
+	require.Equal(t, list, calls[0])
+	require.True(t, strings.HasPrefix(calls[1], "issue create --title drift: stack prod --body-file "), calls[1])
+	require.Equal(t, "1\topen\tdeploys are slow\n2\topen\tdrift: stack staging\n3\topen\tdrift: stack prod\n", issues())
+	body := file("body-3")
+	require.True(t, strings.HasPrefix(body, "Cloudflare no longer matches the Pulumi state of stack `prod`: someone changed it outside Pulumi. The drift check's diff is below ([run](https://github.example/acme/infra/actions/runs/42)).\n"), body)
+	require.Contains(t, body, "`just refresh prod` records them in the state")
+	require.Contains(t, body, "+ logpush: true")
+
+	// Still drifted, another day: the same issue, its body the latest report, and a comment.
+	report("### `just drift prod`: failed (exit 7)\n\n```diff\n    + logpush: true\n    - placement: smart\nerror: stack 'prod' has drifted: Cloudflare no longer matches its state (the diff is above)\n```\n")
+	out, err = p.just(run, "ci-drift-issue", "prod", "failure")
+	require.NoError(t, err, out)
+	require.Contains(t, out, "stack prod: updated drift issue #3")
+	calls = ghCalls(t, gh)
+	require.Len(t, calls, 3)
+	require.True(t, strings.HasPrefix(calls[1], "issue edit 3 --body-file "), calls[1])
+	require.True(t, strings.HasPrefix(calls[2], "issue comment 3 --body Still failing on "), calls[2])
+	require.Contains(t, file("body-3"), "- placement: smart")
+	require.Contains(t, file("comments-3"), "the description now holds this check's report")
+	require.Equal(t, 3, strings.Count(issues(), "\topen\t"), "no second issue")
+
+	// A report longer than an issue holds is cut, its code block closed.
+	report("### `just drift prod`: failed (exit 7)\n\n```diff\n" + strings.Repeat("    + logpush: true\n", 4000) + "error: stack 'prod' has drifted: Cloudflare no longer matches its state\n```\n")
+	out, err = p.just(run, "ci-drift-issue", "prod", "failure")
+	require.NoError(t, err, out)
+	require.Len(t, ghCalls(t, gh), 3)
+	require.Less(t, len(file("body-3")), 65536)
+	require.True(t, strings.HasSuffix(file("body-3"), "\n```\n\n(cut here: the run's summary has the whole report)\n"), file("body-3")[len(file("body-3"))-200:])
+
+	// A check that could not run says so, in the same issue.
+	require.NoError(t, os.Remove(filepath.Join(p.dir, ".reports", "drift-prod.md")))
+	out, err = p.just(run, "ci-drift-issue", "prod", "skipped")
+	require.NoError(t, err, out)
+	require.Len(t, ghCalls(t, gh), 3)
+	require.Contains(t, file("body-3"), "could not compare Cloudflare with its state")
+	require.Contains(t, file("body-3"), "(no report: the check did not run; see the run's log)")
+
+	// Clean again: closed, saying so; staging's stays open.
+	out, err = p.just(run, "ci-drift-issue", "prod", "success")
+	require.NoError(t, err, out)
+	require.Contains(t, out, "stack prod matches Cloudflare again: closed #3")
+	calls = ghCalls(t, gh)
+	require.Len(t, calls, 2)
+	require.True(t, strings.HasPrefix(calls[1], "issue close 3 --comment The drift check of "), calls[1])
+	require.Contains(t, file("comments-3"), "found stack `prod` matching Cloudflare again: closing.")
+	require.Equal(t, "1\topen\tdeploys are slow\n2\topen\tdrift: stack staging\n3\tclosed\tdrift: stack prod\n", issues())
+
+	// Without an outcome it says what it needs and asks GitHub nothing.
+	out, err = p.just(nil, "ci-drift-issue", "prod")
+	require.Error(t, err, out)
+	require.Contains(t, out, "error: the drift check's outcome is '': give success or failure")
 	require.Empty(t, ghCalls(t, gh))
 }
 
