@@ -209,22 +209,57 @@ func TestWorkflowTriggers(t *testing.T) {
 		return out
 	}
 	// What "touching the infrastructure" means, for the preview and the deploy alike.
-	infra := []string{"**.go", "go.mod", "go.sum", "Pulumi*.yaml", "justfile", "testdata/services/**", ".github/workflows/**"}
+	infra := []string{"**.go", "go.mod", "go.sum", "Pulumi*.yaml", "justfile", "testdata/services/**"}
 
+	// A pull request is checked when it touches any workflow: the test job
+	// lints them all.
 	preview := events(ws["preview.yml"])
 	require.Len(t, preview, 1, "previews run on pull requests only")
 	pr := preview["pull_request"].(*actionlint.WebhookEvent)
-	require.Equal(t, infra, values(pr.Paths))
+	require.Equal(t, append(slices.Clone(infra), ".github/workflows/**"), values(pr.Paths))
 
+	// A push deploys when it changes what deploys, or the workflows that
+	// deploy and check it; editing only the drift workflow deploys nothing.
 	deploy := events(ws["deploy.yml"])
 	require.ElementsMatch(t, []string{"push", "workflow_dispatch"}, slices.Collect(maps.Keys(deploy)))
 	push := deploy["push"].(*actionlint.WebhookEvent)
 	require.Equal(t, []string{"main"}, values(push.Branches))
-	require.Equal(t, infra, values(push.Paths))
+	require.Equal(t, append(slices.Clone(infra), ".github/workflows/deploy.yml", ".github/workflows/preview.yml"), values(push.Paths))
+	matches := func(file string) bool {
+		for _, p := range values(push.Paths) {
+			if pathGlob(p).MatchString(file) {
+				return true
+			}
+		}
+		return false
+	}
+	require.False(t, matches(".github/workflows/drift.yml"))
+	for _, file := range []string{".github/workflows/deploy.yml", ".github/workflows/preview.yml", "main.go", "internal/config/config.go", "Pulumi.prod.yaml", "justfile"} {
+		require.True(t, matches(file), file)
+	}
+	require.False(t, matches("README.md"))
 
 	drift := events(ws["drift.yml"])
 	require.ElementsMatch(t, []string{"schedule", "workflow_dispatch"}, slices.Collect(maps.Keys(drift)))
 	require.Len(t, drift["schedule"].(*actionlint.ScheduledEvent).Cron, 1)
+}
+
+// pathGlob is a workflow's paths filter as a regular expression: ** is any
+// run of characters, * any run without a slash.
+func pathGlob(pattern string) *regexp.Regexp {
+	var re strings.Builder
+	for i := 0; i < len(pattern); i++ {
+		switch {
+		case strings.HasPrefix(pattern[i:], "**"):
+			re.WriteString(".*")
+			i++
+		case pattern[i] == '*':
+			re.WriteString("[^/]*")
+		default:
+			re.WriteString(regexp.QuoteMeta(pattern[i : i+1]))
+		}
+	}
+	return regexp.MustCompile("^" + re.String() + "$")
 }
 
 func TestWorkflowPreview(t *testing.T) {
