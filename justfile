@@ -227,6 +227,11 @@ ci-plan stack: (_ready stack)
     @{{on}} {{stack}} preview --stack {{stack}} --diff --save-plan .plans/{{stack}}.json
     @echo "plan saved to .plans/{{stack}}.json: DOME_PLAN=.plans/{{stack}}.json just pulumi-up {{stack}} applies exactly it, and refuses anything else"
 
+# For CI: put ~/.pulumi/bin, where the official CLI installs and CI's cache restores it, first on PATH for the job's later steps.
+ci-pulumi-path:
+    @echo "$HOME/.pulumi/bin" >> "${GITHUB_PATH:?ci-pulumi-path writes the file GitHub Actions names in GITHUB_PATH}"
+    @echo "$HOME/.pulumi/bin is first on PATH for the later steps"
+
 # For CI: put a stack's outputs (`pulumi stack output --json`) in this step's output `json`, for later jobs.
 ci-outputs stack:
     #!/usr/bin/env bash

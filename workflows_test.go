@@ -724,17 +724,31 @@ func TestWorkflowRunSteps(t *testing.T) {
 		}
 	}
 
-	// Each job that runs Pulumi installs the pinned CLI and the plugins first.
+	// Each job that runs Pulumi installs the pinned CLI and the plugins
+	// first, from a cache kept between runs under those versions: restored,
+	// put first on PATH, where pulumi/actions finds the version it wants.
 	pinned, err := exec.Command("just", "--evaluate", "pulumi_version").Output()
 	require.NoError(t, err)
+	version := strings.TrimPrefix(string(pinned), "v")
+	official, err := exec.Command("go", "list", "-m", "-f", "{{.Version}}", "github.com/pulumi/pulumi-cloudflare/sdk/v5").Output()
+	require.NoError(t, err)
+	plugin := strings.TrimPrefix(strings.TrimSpace(string(official)), "v")
 	for file, w := range ws {
 		for _, j := range w.Jobs {
-			var cli, plugins, goMod bool
+			var cache, path, cli, plugins, goMod bool
 			for _, st := range j.Steps {
 				s := step{file, j.ID.Value, st}
 				switch {
+				case strings.HasPrefix(s.uses(), "actions/cache@") && strings.Contains(s.input("path"), "~/.pulumi/plugins"):
+					require.Equal(t, []string{"~/.pulumi/bin", "~/.pulumi/plugins"}, strings.Fields(s.input("path")), "%s: the CLI and the plugins", s)
+					require.True(t, strings.HasPrefix(s.input("key"), "pulumi-"+version+"-cloudflare-"+plugin+"-"), "%s: keyed on the pinned versions: %s", s, s.input("key"))
+					cache = true
+				case s.run() == "just ci-pulumi-path":
+					require.True(t, cache, "%s: after the cache is restored", s)
+					path = true
 				case strings.HasPrefix(s.uses(), "pulumi/actions@"):
-					require.Equal(t, strings.TrimPrefix(string(pinned), "v"), s.input("pulumi-version"), "%s: the CLI just tools pins", s)
+					require.Equal(t, version, s.input("pulumi-version"), "%s: the CLI just tools pins", s)
+					require.True(t, path, "%s: after the cached CLI is on PATH", s)
 					cli = true
 				case strings.HasPrefix(s.uses(), "actions/setup-go@"):
 					require.Equal(t, "infra/go.mod", s.input("go-version-file"), "%s: the Go go.mod names", s)
@@ -1054,6 +1068,12 @@ func TestCIRecipes(t *testing.T) {
 	require.NoError(t, err, out)
 	report := string(must(os.ReadFile(filepath.Join(p.dir, ".reports", "validate-local.md"))))
 	require.True(t, strings.HasPrefix(report, "### `just validate local`: passed\n\n**Commits:** infra `1111111111111111111111111111111111111111`, services `2222222222222222222222222222222222222222`\n\n```diff\n"), report)
+
+	// The CLI CI's cache restores comes first on PATH for the later steps.
+	githubPath := filepath.Join(t.TempDir(), "path")
+	out, err = p.just([]string{"GITHUB_PATH=" + githubPath, "HOME=/home/runner"}, "ci-pulumi-path")
+	require.NoError(t, err, out)
+	require.Equal(t, "/home/runner/.pulumi/bin\n", string(must(os.ReadFile(githubPath))))
 
 	// A run allowed to lose data says so at the top of its report.
 	out, err = p.just([]string{"DOME_ALLOW_DELETE=old-db archive"}, "ci-report", "validate", "local")
