@@ -265,6 +265,18 @@ func pathGlob(pattern string) *regexp.Regexp {
 func TestWorkflowPreview(t *testing.T) {
 	w := workflows(t)["preview.yml"]
 
+	// Every pull request runs the whole suite, in a job that sees no secret.
+	test := job(t, w, "test")
+	require.Len(t, runs(test, "just test"), 1)
+	require.Nil(t, test.Environment, "no environment: no credential")
+	for _, st := range test.Steps {
+		s := step{"preview.yml", "test", st}
+		require.NotEqual(t, servicesRepo, s.input("repository"), "%s: the tests use testdata/services", s)
+		for _, v := range s.env() {
+			require.NotContains(t, v, "secrets.", s.String())
+		}
+	}
+
 	// Every stack file is validated, prod's included, in a job that gets no
 	// credential but the services repository's.
 	validate := job(t, w, "validate")
@@ -633,7 +645,7 @@ func TestWorkflowPermissions(t *testing.T) {
 	// that comments, writing pull-request comments and nothing else; for
 	// the drift checks, writing their issues.
 	want := map[string]map[string]map[string]string{
-		"preview.yml": {"services": {"contents": "read"}, "validate": {"contents": "read"}, "preview": {"contents": "read"}, "comment": {"pull-requests": "write"}},
+		"preview.yml": {"services": {"contents": "read"}, "test": {"contents": "read"}, "validate": {"contents": "read"}, "preview": {"contents": "read"}, "comment": {"pull-requests": "write"}},
 		"drift.yml":   {"services": {"contents": "read"}, "drift": {"contents": "read", "issues": "write"}, "drift-prod": {"contents": "read", "issues": "write"}},
 		"deploy.yml":  {"services": {"contents": "read"}, "plan-prod": {"contents": "read"}},
 	}
