@@ -595,6 +595,16 @@ func TestWorkflowDeploy(t *testing.T) {
 	require.Equal(t, "none", dispatch.Inputs["allow-delete-stack"].Default.Value, "no stack by default")
 	require.Empty(t, dispatch.Inputs["allow-delete"].Default.Value, "nothing allowed by default")
 
+	// A deletion allowed by hand reaches only the chosen stack's plan and
+	// deploy.
+	for _, s := range allSteps(map[string]*actionlint.Workflow{"deploy.yml": w}) {
+		if allow, ok := s.env()["DOME_ALLOW_DELETE"]; ok {
+			stack := strings.TrimPrefix(strings.TrimPrefix(s.job, "deploy-"), "plan-")
+			require.Contains(t, []string{"deploy-" + stack, "plan-" + stack}, s.job, s.String())
+			require.Equal(t, "${{ inputs.allow-delete-stack == '"+stack+"' && inputs.allow-delete || '' }}", allow, s.String())
+		}
+	}
+
 	// Nothing but these jobs deploys anything.
 	for _, s := range allSteps(workflows(t)) {
 		if w := s.words(); len(w) > 2 && w[1] == "ci-report" && (strings.HasPrefix(w[2], "deploy-") || w[2] == "pulumi-up") {
@@ -690,7 +700,7 @@ func TestWorkflowSecrets(t *testing.T) {
 			require.Nil(t, j.Env, "%s: job %s: no job-wide env: secrets go to the steps that need them", file, j.ID.Value)
 		}
 	}
-	pulumiRecipes := []string{"pulumi-preview", "drift", "ci-outputs", "outputs", "deploy-dev", "deploy-staging", "deploy-prod"}
+	pulumiRecipes := []string{"pulumi-preview", "drift", "ci-outputs", "outputs", "ci-plan", "deploy-dev", "deploy-staging", "deploy-prod"}
 	for _, s := range allSteps(ws) {
 		require.NotContains(t, s.run(), "secrets.", "%s: a secret in a run: line is echoed into the log", s)
 		for name, value := range s.env() {
