@@ -87,7 +87,7 @@ pulumi-preview stack: (_ready stack)
 
 # Apply a stack's changes (Pulumi asks before it changes anything; prod asks more; without a terminal, DOME_CONFIRM=<stack> confirms).
 pulumi-up stack: (_guard-prod stack) (_ready stack)
-    @if [ "{{stack}}" = prod ] || [ ! -t 0 ]; then {{just_executable()}} --justfile {{justfile()}} _confirm-and-up {{stack}}; else {{on}} {{stack}} up --stack {{stack}}; fi
+    @if [ "{{stack}}" = prod ] || [ ! -t 0 ] || [ -n "${DOME_PLAN:-}" ]; then {{just_executable()}} --justfile {{justfile()}} _confirm-and-up {{stack}}; else {{on}} {{stack}} up --stack {{stack}}; fi
 
 # Destroy a stack's resources. Refused for prod.
 pulumi-destroy stack: (_refuse-prod stack "destroy") (_ready stack)
@@ -163,6 +163,8 @@ ci-report +recipe:
     if [ "$status" = 0 ]; then verdict=passed; else verdict="failed (exit $status)"; fi
     {
       printf '### `just %s`: %s\n\n' "$*" "$verdict"
+      # What ran: this repository's commit and the services commit it built.
+      if [ -n "${DOME_INFRA_COMMIT:-}${DOME_SERVICES_COMMIT:-}" ]; then printf '**Commits:** infra `%s`, services `%s`\n\n' "${DOME_INFRA_COMMIT:-not given}" "${DOME_SERVICES_COMMIT:-not given}"; fi
       # An allowance to lose data heads the report.
       if [ -n "${DOME_ALLOW_DELETE:-}" ]; then printf '**This run may delete or replace:** `%s` (DOME_ALLOW_DELETE)\n\n' "$DOME_ALLOW_DELETE"; fi
       printf '```diff\n'
@@ -171,6 +173,77 @@ ci-report +recipe:
     } > ".reports/$name.md"
     if [ -n "${GITHUB_STEP_SUMMARY:-}" ]; then cat ".reports/$name.md" >> "$GITHUB_STEP_SUMMARY"; fi
     exit "$status"
+
+# For CI: after a stack's drift check (its outcome, success or failure, as an argument or in DOME_DRIFT_OUTCOME), open or update the one GitHub issue on that stack's drift, with the check's report, or close it once the stack is clean (gh, with GH_TOKEN and GH_REPO).
+[positional-arguments]
+ci-drift-issue stack outcome=env("DOME_DRIFT_OUTCOME", ""): (_known stack)
+    #!/usr/bin/env bash
+    set -euo pipefail
+    stack="$1" outcome="$2"
+    case "$outcome" in
+      success|failure|skipped) ;;
+      *) echo "error: the drift check's outcome is '$outcome': give success or failure (skipped: the check did not run), as an argument or in DOME_DRIFT_OUTCOME" >&2; exit 2 ;;
+    esac
+    : "${GH_REPO:?ci-drift-issue files the issue in the repository GH_REPO names (owner/name)}"
+    title="drift: stack $stack"
+    run=""
+    if [ -n "${GITHUB_SERVER_URL:-}" ] && [ -n "${GITHUB_RUN_ID:-}" ]; then run="$GITHUB_SERVER_URL/$GH_REPO/actions/runs/$GITHUB_RUN_ID"; fi
+    number="$(gh issue list --state open --limit 500 --json number,title --jq ".[] | select(.title == \"$title\") | .number" | head -n 1)"
+    if [ "$outcome" = success ]; then
+      if [ -z "$number" ]; then echo "stack $stack matches Cloudflare, and no drift issue is open"; exit 0; fi
+      gh issue close "$number" --comment "The drift check of $(date -u +%F)${run:+ ([run]($run))} found stack \`$stack\` matching Cloudflare again: closing."
+      echo "stack $stack matches Cloudflare again: closed #$number"
+      exit 0
+    fi
+    report=".reports/drift-$stack.md"
+    body="$(mktemp)"
+    trap 'rm -f "$body"' EXIT
+    {
+      if [ -f "$report" ] && grep -q "has drifted: Cloudflare no longer matches its state" "$report"; then
+        echo "Cloudflare no longer matches the Pulumi state of stack \`$stack\`: someone changed it outside Pulumi. The drift check's diff is below${run:+ ([run]($run))}."
+      else
+        echo "The drift check of stack \`$stack\` could not compare Cloudflare with its state${run:+ ([run]($run))}: its report, below, or the run's log says why."
+      fi
+      echo
+      echo "To keep Cloudflare's values, \`just refresh $stack\` records them in the state; then change the YAML to match, so the next deploy does not revert them. To restore the program's, run the deploy workflow (or \`just deploy-$stack\`). This issue closes itself when a drift check finds the stack clean."
+      echo
+      if [ ! -f "$report" ]; then echo "(no report: the check did not run; see the run's log)"
+      elif [ "$(wc -c < "$report")" -le 60000 ]; then cat "$report"
+      else head -c 60000 "$report"; printf '\n```\n\n(cut here: the run'"'"'s summary has the whole report)\n'; fi
+    } > "$body"
+    if [ -z "$number" ]; then
+      gh issue create --title "$title" --body-file "$body"
+      echo "stack $stack: opened the drift issue"
+    else
+      gh issue edit "$number" --body-file "$body"
+      gh issue comment "$number" --body "Still failing on $(date -u +%F)${run:+ ([run]($run))}: the description now holds this check's report."
+      echo "stack $stack: updated drift issue #$number"
+    fi
+
+# For CI: validate a stack in a job that holds none of its credentials (no pull request gets prod's): where neither the environment nor .env.<stack> sets them, stand-ins of the right form take their place, since validation checks only their form.
+ci-validate stack:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    stand_ins=()
+    if [ ! -f ".env.{{stack}}" ]; then
+      if [ -z "${CLOUDFLARE_API_TOKEN:-}" ]; then export CLOUDFLARE_API_TOKEN="$(printf '%040d' 0)"; stand_ins+=(CLOUDFLARE_API_TOKEN); fi
+      if [ -z "${CLOUDFLARE_ACCOUNT_ID:-}" ]; then export CLOUDFLARE_ACCOUNT_ID="$(printf '%032d' 0)"; stand_ins+=(CLOUDFLARE_ACCOUNT_ID); fi
+    fi
+    if [ "${#stand_ins[@]}" -gt 0 ]; then
+      echo "note: this job has no credentials for {{stack}}: ${stand_ins[*]} are stand-ins of the right form (validation checks only the form); the stack's preview and deploy use the real ones"
+    fi
+    exec {{just_executable()}} --justfile {{justfile()}} validate {{stack}}
+
+# For CI: preview a stack and save what it would do as a plan, .plans/<stack>.json, which a deploy given DOME_PLAN applies exactly (the plan holds the stack's secrets, encrypted with its passphrase).
+ci-plan stack: (_ready stack)
+    @rm -f .plans/{{stack}}.json && mkdir -p .plans
+    @{{on}} {{stack}} preview --stack {{stack}} --diff --save-plan .plans/{{stack}}.json
+    @echo "plan saved to .plans/{{stack}}.json: DOME_PLAN=.plans/{{stack}}.json just pulumi-up {{stack}} applies exactly it, and refuses anything else"
+
+# For CI: put ~/.pulumi/bin, where the official CLI installs and CI's cache restores it, first on PATH for the job's later steps.
+ci-pulumi-path:
+    @echo "$HOME/.pulumi/bin" >> "${GITHUB_PATH:?ci-pulumi-path writes the file GitHub Actions names in GITHUB_PATH}"
+    @echo "$HOME/.pulumi/bin is first on PATH for the later steps"
 
 # For CI: put a stack's outputs (`pulumi stack output --json`) in this step's output `json`, for later jobs.
 ci-outputs stack:
@@ -189,6 +262,20 @@ ci-diagram stack:
     {{just_executable()}} --justfile {{justfile()}} _diagram-preview {{stack}} -markdown .reports/diagram-{{stack}}.md
     if [ -n "${GITHUB_STEP_SUMMARY:-}" ]; then cat .reports/diagram-{{stack}}.md >> "$GITHUB_STEP_SUMMARY"; fi
 
+# For CI: refuse to go on unless this run's commit (DOME_INFRA_COMMIT) is main's newest: re-running an older run would deploy its older commit over a newer one.
+ci-current:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    commit="${DOME_INFRA_COMMIT:?ci-current compares DOME_INFRA_COMMIT, the commit this run deploys, with main}"
+    repo="${GH_REPO:?ci-current reads main of the repository GH_REPO names (owner/name)}"
+    # The sha media type answers with the bare commit id.
+    head="$(gh api "repos/$repo/commits/main" -H "Accept: application/vnd.github.sha")"
+    if [ "$head" != "$commit" ]; then
+      echo "error: refusing to deploy $commit: main's newest commit is $head. This run is older (a re-run of an earlier run) or of another branch, and would put older code over what main holds. Deploy main's newest commit instead: its own run (the push's) does, or Run workflow on main." >&2
+      exit 1
+    fi
+    echo "$commit is main's newest commit"
+
 _deploy stack: (_ready stack) (_confirm-and-up stack)
 
 # Runs `pulumi preview --json` on a stack and hands it to cmd/diagram with the given flags: _diagram-preview <stack> <flags>.
@@ -203,15 +290,28 @@ _diagram-preview stack +flags: (_ready stack)
     if [ -s "$json" ]; then go run ./cmd/diagram -preview "$json" {{flags}} {{stack}} || status=$?; fi
     exit "$status"
 
-# Preview, ask (prod: the stack name, typed after reading the diff), then up.
+# Preview, ask (prod: the stack name, typed after reading the diff), then up. With DOME_PLAN naming a plan `just ci-plan` saved, what is confirmed is that
+# plan's diff, read before, and the up applies exactly it: Pulumi stops at the first step the plan does not hold, and this says what to do.
 _confirm-and-up stack:
-    @{{on}} {{stack}} preview --stack {{stack}} --diff
-    @if [ -t 0 ] && [ "{{stack}}" = prod ]; then read -r -p "Type the stack name to deploy these changes to production: " answer && [ "$answer" = prod ] || { echo "aborted: prod was not typed" >&2; exit 1; }; \
-     elif [ -t 0 ]; then read -r -p "Deploy these changes to {{stack}}? [y/N] " answer && [[ "$answer" == [yY]* ]] || { echo "aborted" >&2; exit 1; }; \
-     elif [ "{{stack}}" != prod ] && [[ " ${DOME_CONFIRM:-} " != *" {{stack}} "* ]]; then echo "error: no terminal to confirm on: set DOME_CONFIRM={{stack}} (or a list such as \"dev staging\") to deploy {{stack}} from CI" >&2; exit 1; fi
-    @{{just_executable()}} --justfile {{justfile()}} _up {{stack}} --skip-preview
+    #!/usr/bin/env bash
+    set -euo pipefail
+    plan="${DOME_PLAN:-}"
+    if [ -z "$plan" ]; then
+      {{on}} {{stack}} preview --stack {{stack}} --diff
+    elif [ ! -f "$plan" ]; then
+      echo "error: DOME_PLAN names $plan, which does not exist: make it with 'just ci-plan {{stack}}' (in CI it is the plan-{{stack}} job's artifact), or unset DOME_PLAN to preview and deploy anew" >&2
+      exit 1
+    else
+      echo "deploying {{stack}} as planned in $plan ('just ci-plan {{stack}}' showed its diff): Pulumi refuses any step the plan does not hold"
+    fi
+    if [ -t 0 ] && [ "{{stack}}" = prod ]; then read -r -p "Type the stack name to deploy these changes to production: " answer && [ "$answer" = prod ] || { echo "aborted: prod was not typed" >&2; exit 1; }
+    elif [ -t 0 ]; then read -r -p "Deploy these changes to {{stack}}? [y/N] " answer && [[ "$answer" == [yY]* ]] || { echo "aborted" >&2; exit 1; }
+    elif [ "{{stack}}" != prod ] && [[ " ${DOME_CONFIRM:-} " != *" {{stack}} "* ]]; then echo "error: no terminal to confirm on: set DOME_CONFIRM={{stack}} (or a list such as \"dev staging\") to deploy {{stack}} from CI" >&2; exit 1; fi
+    # _up says, when the deploy stops, whether it went beyond the plan or met what an interrupted deploy left.
+    if [ -z "$plan" ]; then exec {{just_executable()}} --justfile {{justfile()}} _up {{stack}} --skip-preview; fi
+    exec {{just_executable()}} --justfile {{justfile()}} _up {{stack}} --skip-preview --plan "$plan"
 
-# Up without asking; when it stops at what an interrupted or failed deploy leaves behind, say the one command that settles it.
+# Up without asking; when it stops beyond its approved plan (DOME_PLAN) or at what an interrupted or failed deploy leaves behind, say what to do.
 [positional-arguments]
 _up stack *flags:
     #!/usr/bin/env bash
@@ -220,7 +320,10 @@ _up stack *flags:
     trap 'rm -f "$log"' EXIT
     {{on}} {{stack}} up --stack {{stack}} --yes "${@:2}" 2>&1 | tee "$log"
     status="${PIPESTATUS[0]}"
-    if [ "$status" != 0 ] && grep -qE 'already exists|currently locked|pending operation|failed to load checkpoint' "$log"; then
+    plan="${DOME_PLAN:-}"
+    if [ "$status" != 0 ] && grep -q -e 'violates plan' -e 'is not allowed by the plan' "$log"; then
+      echo "error: refusing to deploy {{stack}} beyond its approved plan: the deploy would do something the plan in $plan did not show; the resource and what differs are named above, after 'violates plan' or 'not allowed by the plan'. Every step applied was in the plan, and the first that was not stopped the deploy. The stack's state or code changed after the plan was made (another deploy, a refresh, a change in Cloudflare): make a new plan and have its diff approved again (in CI, Re-run all jobs of the newest run and approve after reading plan-{{stack}}'s summary; by hand, 'just ci-plan {{stack}}' then DOME_PLAN=$plan just pulumi-up {{stack}})." >&2
+    elif [ "$status" != 0 ] && grep -qE 'already exists|currently locked|pending operation|failed to load checkpoint' "$log"; then
       echo "error: the deploy of {{stack}} stopped at what an interrupted or failed deploy leaves behind (above): run 'just recover {{stack}}', which settles it and previews what is left, then deploy again" >&2
     fi
     exit "$status"

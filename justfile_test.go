@@ -15,7 +15,9 @@ import (
 
 // fakePulumi stands in for the CLI: it logs each call, and keeps a list of
 // stacks (dev, staging and prod to begin with) for `stack init` and `stack
-// ls`, so recipes can be run end to end here.
+// ls`, so recipes can be run end to end here. A preview writes the plan
+// --save-plan asks for; an up given --plan fails as Pulumi does when the
+// update departs from it, with the error FAKE_PULUMI_PLAN_VIOLATION holds.
 const fakePulumi = `#!/bin/sh
 echo "$* | passphrase=$PULUMI_CONFIG_PASSPHRASE backend=$PULUMI_BACKEND_URL${SSL_CERT_FILE:+ cert=$SSL_CERT_FILE}" >> "$FAKE_PULUMI_LOG"
 stacks="$FAKE_PULUMI_LOG.stacks"
@@ -25,6 +27,13 @@ case "$1 $2" in
   "stack init") echo "$3" >> "$stacks" ;;
   "stack ls") printf '['; sep=''; while read -r s; do printf '%s{"name": "%s"}' "$sep" "$s"; sep=', '; done < "$stacks"; echo ']' ;;
 esac
+prev=
+for arg in "$@"; do
+  [ "$prev" = --save-plan ] && echo '{"resourcePlans": {}}' > "$arg"
+  if [ "$prev" = --plan ] && [ -n "$FAKE_PULUMI_PLAN_VIOLATION" ]; then echo "error: $FAKE_PULUMI_PLAN_VIOLATION" >&2; exit 255; fi
+  prev="$arg"
+done
+exit 0
 `
 
 // project is a copy of this repository's tracked files in a scratch git
@@ -267,6 +276,42 @@ func TestRecipes(t *testing.T) {
 		}
 		p.calls()
 	}
+
+	// What prod's reviewers approve is what deploys: ci-plan saves the
+	// preview's plan, and a deploy given it (DOME_PLAN) runs no new preview
+	// and applies that plan alone.
+	out, err = p.just(nil, "ci-plan", "prod")
+	require.NoError(t, err, out)
+	require.Equal(t, []string{"stack ls --json | passphrase=pass-prod " + backend, "preview --stack prod --diff --save-plan .plans/prod.json | passphrase=pass-prod " + backend}, p.calls())
+	require.Contains(t, out, "plan saved to .plans/prod.json: DOME_PLAN=.plans/prod.json just pulumi-up prod applies exactly it")
+	require.FileExists(t, filepath.Join(p.dir, ".plans", "prod.json"))
+	planned := []string{"DOME_CONFIRM_PROD=prod", "DOME_PLAN=.plans/prod.json"}
+	for _, recipe := range [][]string{{"deploy-prod"}, {"pulumi-up", "prod"}} {
+		out, err = p.just(planned, recipe...)
+		require.NoError(t, err, out)
+		require.Contains(t, out, "deploying prod as planned in .plans/prod.json")
+		require.Equal(t, []string{"stack ls --json | passphrase=pass-prod " + backend, "up --stack prod --yes --skip-preview --plan .plans/prod.json | passphrase=pass-prod " + backend}, p.calls(), recipe)
+	}
+	// An update that departs from the plan is refused, saying what to do.
+	violation := "resource urn:pulumi:prod::dome::domecf:index:WorkerScript::dome-api violates plan: properties changed: ~~logpush[{false}!={true}]"
+	out, err = p.just(append(planned, "FAKE_PULUMI_PLAN_VIOLATION="+violation), "deploy-prod")
+	require.Error(t, err, out)
+	require.Contains(t, out, violation, "Pulumi's own words name what differs")
+	require.Contains(t, out, "error: refusing to deploy prod beyond its approved plan: the deploy would do something the plan in .plans/prod.json did not show; the resource and what differs are named above")
+	require.Contains(t, out, "make a new plan and have its diff approved again (in CI, Re-run all jobs of the newest run and approve after reading plan-prod's summary")
+	require.Len(t, p.calls(), 2)
+	// A failure that is not the plan's is not reported as one.
+	require.NoError(t, os.WriteFile(filepath.Join(p.dir, ".tools", "bin", "pulumi"), []byte(strings.Replace(fakePulumi, "exit 0\n", "[ \"$1\" = up ] && { echo 'error: 503 Service Unavailable' >&2; exit 255; }\nexit 0\n", 1)), 0o755))
+	out, err = p.just(planned, "deploy-prod")
+	require.Error(t, err, out)
+	require.NotContains(t, out, "refusing to deploy prod beyond")
+	require.NoError(t, os.WriteFile(filepath.Join(p.dir, ".tools", "bin", "pulumi"), []byte(fakePulumi), 0o755))
+	p.calls()
+	// Without the plan nothing is applied.
+	out, err = p.just([]string{"DOME_CONFIRM_PROD=prod", "DOME_PLAN=.plans/nope.json"}, "deploy-prod")
+	require.Error(t, err, out)
+	require.Contains(t, out, "error: DOME_PLAN names .plans/nope.json, which does not exist: make it with 'just ci-plan prod'")
+	require.Equal(t, []string{"stack ls --json | passphrase=pass-prod " + backend}, p.calls())
 
 	// Without confirmation nothing is applied, though the preview ran; the
 	// error says how to confirm without a terminal.
