@@ -293,6 +293,12 @@ func TestWorkflowPreview(t *testing.T) {
 	preview := job(t, w, "preview")
 	require.Equal(t, []string{"dev", "staging"}, jobEnvironments(preview))
 	require.Len(t, runs(preview, "just ci-report pulumi-preview ${{ matrix.stack }}"), 1)
+	// Each preview's topology, its changes marked, goes to the comment too.
+	diagram := runs(preview, "just ci-diagram ${{ matrix.stack }}")
+	require.Len(t, diagram, 1)
+	for _, name := range []string{"PULUMI_BACKEND_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "PULUMI_CONFIG_PASSPHRASE", "CLOUDFLARE_API_TOKEN", "CLOUDFLARE_ACCOUNT_ID"} {
+		require.Equal(t, "${{ secrets."+name+" }}", step{Step: diagram[0]}.env()[name], "ci-diagram previews the stack: %s", name)
+	}
 	for _, s := range allSteps(map[string]*actionlint.Workflow{"preview.yml": w}) {
 		if strings.Contains(s.run(), "prod") {
 			require.Equal(t, "just ci-report ci-validate prod", s.run(), "%s: a pull request's code runs nothing against prod but offline validation", s)
@@ -312,7 +318,7 @@ func TestWorkflowPreview(t *testing.T) {
 			script = s.input("script")
 		}
 	}
-	for _, want := range []string{"<!-- dome-preview -->", "updateComment", "createComment", "['dev', 'staging']", "pulumi-preview-${stack}.md", "ci-validate-prod.md", "plan-prod"} {
+	for _, want := range []string{"<!-- dome-preview -->", "updateComment", "createComment", "['dev', 'staging']", "pulumi-preview-${stack}.md", "diagram-${stack}.md", "ci-validate-prod.md", "plan-prod"} {
 		require.Contains(t, script, want)
 	}
 }
