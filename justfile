@@ -378,7 +378,7 @@ _known stack:
     @[ -f "Pulumi.{{stack}}.yaml" ] || { echo "error: unknown stack '{{stack}}': Pulumi.{{stack}}.yaml is missing (stacks: {{stacks}}, local)" >&2; exit 1; }
 
 _require-pulumi:
-    @command -v {{pulumi}} >/dev/null || { echo "error: the pulumi CLI is not installed: install it (README.md, Getting started) or run 'just tools' to build it here" >&2; exit 1; }
+    @command -v {{pulumi}} >/dev/null || { echo "error: the pulumi CLI is not installed: install it (docs/getting-started.md) or run 'just tools' to build it here" >&2; exit 1; }
 
 _guard-prod stack:
     @if [ "{{stack}}" = prod ]; then \

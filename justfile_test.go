@@ -165,7 +165,7 @@ func TestRecipes(t *testing.T) {
 	// Without a CLI every Pulumi recipe stops first and says how to get one.
 	out, err := p.just(nil, "pulumi-preview", "dev")
 	require.Error(t, err)
-	require.Contains(t, out, "error: the pulumi CLI is not installed: install it (README.md, Getting started) or run 'just tools' to build it here")
+	require.Contains(t, out, "error: the pulumi CLI is not installed: install it (docs/getting-started.md) or run 'just tools' to build it here")
 
 	p.write(".tools/bin/pulumi", fakePulumi, 0o755)
 

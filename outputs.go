@@ -12,7 +12,7 @@ import (
 )
 
 // Stack outputs, the contract CI reads with `pulumi stack output --json`
-// (README.md documents their shape). Every map is keyed by logical name.
+// (docs/configuration.md, "Stack outputs", documents their shape). Every map is keyed by logical name.
 const (
 	outEnvironment      = "environment"
 	outD1Databases      = "d1Databases"

@@ -45,7 +45,7 @@ func (t Topology) Zones() []string {
 }
 
 // overridable maps each worker field a stack may override under
-// dome:workers to how to write it. README.md, "Per-stack overrides", says
+// dome:workers to how to write it. docs/overrides.md says
 // how each combines with Pulumi.yaml.
 var overridable = map[string]string{
 	"vars":          "{FEATURE_FLAG: \"on\"}",
