@@ -311,21 +311,38 @@ _confirm-and-up stack:
     if [ -z "$plan" ]; then exec {{just_executable()}} --justfile {{justfile()}} _up {{stack}} --skip-preview; fi
     exec {{just_executable()}} --justfile {{justfile()}} _up {{stack}} --skip-preview --plan "$plan"
 
-# Up without asking; when it stops beyond its approved plan (DOME_PLAN) or at what an interrupted or failed deploy leaves behind, say what to do.
+# Up without asking. When it stops at what an interrupted deploy leaves behind (an answer lost on a flaky network), recover and up again,
+# DOME_DEPLOY_TRIES times in all (default 5), adopting only what the account did not hold when the deploy began; then, or beyond an
+# approved plan (DOME_PLAN), say what to do.
 [positional-arguments]
 _up stack *flags:
     #!/usr/bin/env bash
     set -uo pipefail
-    log="$(mktemp)"
-    trap 'rm -f "$log"' EXIT
-    {{on}} {{stack}} up --stack {{stack}} --yes "${@:2}" 2>&1 | tee "$log"
-    status="${PIPESTATUS[0]}"
-    plan="${DOME_PLAN:-}"
-    if [ "$status" != 0 ] && grep -q -e 'violates plan' -e 'is not allowed by the plan' "$log"; then
-      echo "error: refusing to deploy {{stack}} beyond its approved plan: the deploy would do something the plan in $plan did not show; the resource and what differs are named above, after 'violates plan' or 'not allowed by the plan'. Every step applied was in the plan, and the first that was not stopped the deploy. The stack's state or code changed after the plan was made (another deploy, a refresh, a change in Cloudflare): make a new plan and have its diff approved again (in CI, Re-run all jobs of the newest run and approve after reading plan-{{stack}}'s summary; by hand, 'just ci-plan {{stack}}' then DOME_PLAN=$plan just pulumi-up {{stack}})." >&2
-    elif [ "$status" != 0 ] && grep -qE 'already exists|currently locked|pending operation|failed to load checkpoint' "$log"; then
-      echo "error: the deploy of {{stack}} stopped at what an interrupted or failed deploy leaves behind (above): run 'just recover {{stack}}', which settles it and previews what is left, then deploy again" >&2
-    fi
+    log="$(mktemp)" before="$(mktemp)"
+    trap 'rm -f "$log" "$before"' EXIT
+    {{ if stack == "local" { "export SSL_CERT_FILE=" + justfile_directory() / ".emulator/cfemu-cert.pem" } else { "" } }}
+    plan="${DOME_PLAN:-}" tries="${DOME_DEPLOY_TRIES:-5}"
+    [[ "$tries" =~ ^[1-9][0-9]*$ ]] || { echo "error: DOME_DEPLOY_TRIES=$tries is not a number of tries (1 turns recovering off; the default is 5)" >&2; exit 2; }
+    # A plan is applied once, as approved: recovering would change what it was made against.
+    [ -z "$plan" ] || tries=1
+    # What the account holds under the stack's names now: the deploy cannot create it, so recovering never adopts it on the deploy's behalf.
+    if [ "$tries" -gt 1 ] && ! go run ./cmd/import -out "$before" {{stack}} > /dev/null; then tries=1; fi
+    for try in $(seq 1 "$tries"); do
+      {{on}} {{stack}} up --stack {{stack}} --yes "${@:2}" 2>&1 | tee "$log"
+      status="${PIPESTATUS[0]}"
+      [ "$status" = 0 ] && exit 0
+      if grep -q -e 'violates plan' -e 'is not allowed by the plan' "$log"; then
+        echo "error: refusing to deploy {{stack}} beyond its approved plan: the deploy would do something the plan in $plan did not show; the resource and what differs are named above, after 'violates plan' or 'not allowed by the plan'. Every step applied was in the plan, and the first that was not stopped the deploy. The stack's state or code changed after the plan was made (another deploy, a refresh, a change in Cloudflare): make a new plan and have its diff approved again (in CI, Re-run all jobs of the newest run and approve after reading plan-{{stack}}'s summary; by hand, 'just ci-plan {{stack}}' then DOME_PLAN=$plan just pulumi-up {{stack}})." >&2
+        exit "$status"
+      fi
+      # What an interrupted deploy leaves, and the lost answers that cause it (a create carried out, its answer cut off).
+      grep -qE 'already exists|currently locked|pending operation|failed to load checkpoint|unexpected EOF|connection reset|could not read response body' "$log" || exit "$status"
+      [ "$try" -lt "$tries" ] || break
+      echo "the deploy of {{stack}} stopped at what an interrupted deploy leaves behind (above); recovering, then deploying again (try $((try + 1)) of $tries)" >&2
+      # Its closing preview, or a listing, may meet the same flaky network: the next up says what is left either way.
+      go run ./cmd/recover -pulumi {{pulumi}} -before "$before" {{stack}} || true
+    done
+    echo "error: the deploy of {{stack}} stopped at what an interrupted or failed deploy leaves behind (above): run 'just recover {{stack}}', which settles it and previews what is left, then deploy again" >&2
     exit "$status"
 
 # Everything a Pulumi command needs: the CLI, the stack's file, the built plugin, a valid configuration with credentials, and the stack.

@@ -4,11 +4,15 @@
 // recorded, with the program's own providers, and ends with a preview.
 // It changes nothing when nothing is wrong.
 //
-//	go run ./cmd/recover [-dir DIR] [-pulumi PATH] STACK
+// With -before FILE (a plan cmd/import wrote before the deploy began), it
+// adopts nothing FILE lists: the deploy cannot have created it.
+//
+//	go run ./cmd/recover [-dir DIR] [-pulumi PATH] [-before FILE] STACK
 package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -19,20 +23,33 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optimport"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optpreview"
 
+	"github.com/dome/infra/internal/adopt"
 	"github.com/dome/infra/internal/config"
 	"github.com/dome/infra/internal/recovery"
 	"github.com/dome/infra/internal/stackcmd"
 )
 
 func main() {
-	cmd := stackcmd.New("recover", "recover [-dir DIR] [-pulumi PATH] STACK")
+	cmd := stackcmd.New("recover", "recover [-dir DIR] [-pulumi PATH] [-before FILE] STACK")
 	cli := cmd.String("pulumi", "pulumi", "the pulumi CLI to run")
+	before := cmd.String("before", "", "a plan `go run ./cmd/import -out FILE` wrote before the deploy began: what it lists is not adopted")
 	cmd.Run(func(ctx context.Context, dir, stack string) error {
-		return run(ctx, dir, *cli, stack)
+		return run(ctx, dir, *cli, *before, stack)
 	})
 }
 
-func run(ctx context.Context, dir, cli, stackName string) error {
+func run(ctx context.Context, dir, cli, beforeFile, stackName string) error {
+	var before *adopt.File
+	if beforeFile != "" {
+		data, err := os.ReadFile(beforeFile)
+		if err != nil {
+			return fmt.Errorf("-before: %w", err)
+		}
+		before = &adopt.File{}
+		if err := json.Unmarshal(data, before); err != nil {
+			return fmt.Errorf("-before %s: not a plan cmd/import wrote: %w", beforeFile, err)
+		}
+	}
 	cfg, err := config.LoadStack(dir, stackName) // loads .env.<stack> too
 	if err != nil {
 		return err
@@ -73,6 +90,7 @@ func run(ctx context.Context, dir, cli, stackName string) error {
 		Preview: []optpreview.Option{optpreview.Diff(), optpreview.ProgressStreams(os.Stdout), optpreview.ErrorProgressStreams(os.Stderr)},
 		// Warnings and errors of the import, without its progress lines.
 		Import: []optimport.Option{optimport.ErrorProgressStreams(os.Stderr)},
+		Before: before,
 	})
 	return err
 }

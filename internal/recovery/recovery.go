@@ -46,6 +46,11 @@ type Options struct {
 	// Import options for the import of what the state lacks, such as
 	// where its progress goes.
 	Import []optimport.Option
+	// Before, when set, is what the account held under the stack's names
+	// before the deploy being recovered began (cmd/import's plan): nothing
+	// it lists is adopted, since that deploy cannot have created it. Unset,
+	// whatever the config names is adopted, as when a person runs recover.
+	Before *adopt.File
 }
 
 // Report is what Run did.
@@ -55,6 +60,7 @@ type Report struct {
 	Processes []string       // what was done about plugins a killed CLI left running
 	Pending   []string       // one line per pending operation and what became of it
 	Imported  []string       // "<type> <name> <id>" of each resource imported
+	Left      []string       // what Options.Before kept from being adopted
 	Preview   map[string]int // the closing preview's change summary
 }
 
@@ -117,6 +123,15 @@ func Run(ctx context.Context, o Options) (Report, error) {
 		return rep, fmt.Errorf("look up stack %s's resources in Cloudflare: %w", stack, err)
 	}
 	lacking := plan.Lacking(stack, o.Project, st.urns)
+	if o.Before != nil {
+		var left []string
+		lacking, left = withoutEarlier(lacking, *o.Before)
+		for _, k := range left {
+			line := fmt.Sprintf("%s was in the account before this deploy began, so it was not adopted; if it is this stack's, `just recover %s` adopts it", k, stack)
+			rep.Left = append(rep.Left, line)
+			say("  left      %s", line)
+		}
+	}
 	importing := map[string]adopt.Spec{}
 	for _, s := range lacking.Resources {
 		if s.ID != "" {
@@ -179,6 +194,29 @@ func describePending(op pendingOp, importing map[string]adopt.Spec) string {
 		return fmt.Sprintf("creating %s: found in Cloudflare (id %s), imported", what, s.ID)
 	}
 	return fmt.Sprintf("creating %s: not in Cloudflare, cleared; the next up creates it", what)
+}
+
+// withoutEarlier drops from f the resources that before lists (by type and
+// import id), returning what it dropped as "<type> <name> <id>". Providers
+// stay for the imports that remain.
+func withoutEarlier(f adopt.File, before adopt.File) (adopt.File, []string) {
+	held := map[[2]string]bool{}
+	for _, s := range before.Resources {
+		if s.ID != "" {
+			held[[2]string{s.Type, s.ID}] = true
+		}
+	}
+	var dropped []string
+	kept := f.Resources[:0:0]
+	for _, s := range f.Resources {
+		if s.ID != "" && held[[2]string{s.Type, s.ID}] {
+			dropped = append(dropped, s.Type+" "+s.Name+" "+s.ID)
+			continue
+		}
+		kept = append(kept, s)
+	}
+	f.Resources = kept
+	return f, dropped
 }
 
 // importAll imports f with Pulumi, protecting what it imports exactly when

@@ -12,6 +12,8 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
 	"github.com/stretchr/testify/require"
+
+	"github.com/dome/infra/internal/adopt"
 )
 
 func TestFileBackend(t *testing.T) {
@@ -214,4 +216,31 @@ func TestStaleLocks(t *testing.T) {
 			require.Equal(t, tc.want, got)
 		})
 	}
+}
+
+// TestWithoutEarlier: what the account held before the deploy began is
+// never adopted in its name; the rest is, with the providers it needs.
+func TestWithoutEarlier(t *testing.T) {
+	provider := adopt.Spec{Type: "pulumi:providers:cloudflare", Name: "cloudflare"}
+	queue := adopt.Spec{Type: "cloudflare:index/queue:Queue", Name: "jobs", ID: "acct/q1", Provider: "cloudflare"}
+	db := adopt.Spec{Type: "cloudflare:index/d1Database:D1Database", Name: "silo", ID: "acct/d1", Provider: "cloudflare"}
+	lacking := adopt.File{Resources: []adopt.Spec{provider, queue, db}}
+	tests := []struct {
+		name    string
+		before  []adopt.Spec
+		kept    []adopt.Spec
+		dropped []string
+	}{
+		{"nothing was there before", nil, []adopt.Spec{provider, queue, db}, nil},
+		{"a database that was there before stays out", []adopt.Spec{db}, []adopt.Spec{provider, queue}, []string{"cloudflare:index/d1Database:D1Database silo acct/d1"}},
+		{"the same id under another type is another object", []adopt.Spec{{Type: "cloudflare:index/r2Bucket:R2Bucket", Name: "silo", ID: "acct/d1"}}, []adopt.Spec{provider, queue, db}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, dropped := withoutEarlier(lacking, adopt.File{Resources: tt.before})
+			require.Equal(t, tt.kept, got.Resources)
+			require.Equal(t, tt.dropped, dropped)
+		})
+	}
+	require.Len(t, lacking.Resources, 3, "the file given is left as it was")
 }
