@@ -326,7 +326,10 @@ _up stack *flags:
     # A plan is applied once, as approved: recovering would change what it was made against.
     [ -z "$plan" ] || tries=1
     # What the account holds under the stack's names now: the deploy cannot create it, so recovering never adopts it on the deploy's behalf.
-    if [ "$tries" -gt 1 ] && ! go run ./cmd/import -out "$before" {{stack}} > /dev/null; then tries=1; fi
+    if [ "$tries" -gt 1 ] && ! go run ./cmd/import -out "$before" {{stack}} > /dev/null; then
+      echo "warning: could not list what the account holds (above), so a deploy that stops will not recover by itself" >&2
+      tries=1
+    fi
     for try in $(seq 1 "$tries"); do
       {{on}} {{stack}} up --stack {{stack}} --yes "${@:2}" 2>&1 | tee "$log"
       status="${PIPESTATUS[0]}"
