@@ -338,8 +338,9 @@ _up stack *flags:
         echo "error: refusing to deploy {{stack}} beyond its approved plan: the deploy would do something the plan in $plan did not show; the resource and what differs are named above, after 'violates plan' or 'not allowed by the plan'. Every step applied was in the plan, and the first that was not stopped the deploy. The stack's state or code changed after the plan was made (another deploy, a refresh, a change in Cloudflare): make a new plan and have its diff approved again (in CI, Re-run all jobs of the newest run and approve after reading plan-{{stack}}'s summary; by hand, 'just ci-plan {{stack}}' then DOME_PLAN=$plan just pulumi-up {{stack}})." >&2
         exit "$status"
       fi
-      # What an interrupted deploy leaves, and the lost answers that cause it (a create carried out, its answer cut off).
-      grep -qE 'already exists|currently locked|pending operation|failed to load checkpoint|unexpected EOF|connection reset|could not read response body' "$log" || exit "$status"
+      # What an interrupted deploy leaves, and the lost answers that cause it: a create carried out, its answer, or the
+      # official provider's read right after it (`error reading worker domain ...`), cut off.
+      grep -qE 'already exists|currently locked|pending operation|failed to load checkpoint|unexpected EOF|connection reset|could not read response body|error reading ' "$log" || exit "$status"
       [ "$try" -lt "$tries" ] || break
       echo "the deploy of {{stack}} stopped at what an interrupted deploy leaves behind (above); recovering, then deploying again (try $((try + 1)) of $tries)" >&2
       # Its closing preview, or a listing, may meet the same flaky network: the next up says what is left either way.
