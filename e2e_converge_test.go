@@ -21,9 +21,9 @@ import (
 // deployLocal runs `just deploy-local`, as a developer would, in a copy of
 // this project whose local stack points at an emulator behind a network
 // that resets the given share of connections after the request was carried
-// out. It returns what the recipe printed, its error, and Dome's local
-// stack as a dome whose account can be checked.
-func deployLocal(t *testing.T, seed uint64, reset float64) (string, error, *dome) {
+// out. It returns what the recipe printed, Dome's local stack as a dome
+// whose account can be checked, and the recipe's error.
+func deployLocal(t *testing.T, seed uint64, reset float64) (string, *dome, error) {
 	t.Helper()
 	requireCloudflarePlugin(t)
 	requireLanguageHost(t)
@@ -70,7 +70,7 @@ func deployLocal(t *testing.T, seed uint64, reset float64) (string, error, *dome
 	require.NoError(t, err)
 	client, err := cfapi.New(cfapi.Options{BaseURL: api.URL + "/client/v4", Token: token, AccountID: account})
 	require.NoError(t, err)
-	return out, deployErr, &dome{env: &emulated{emu: emu, api: api, client: client}, cfg: cfg}
+	return out, &dome{env: &emulated{emu: emu, api: api, client: client}, cfg: cfg}, deployErr
 }
 
 // TestDeployConverges: under a network that resets 5 % of connections after
@@ -89,7 +89,7 @@ func TestDeployConverges(t *testing.T) {
 			n, err := strconv.ParseUint(strings.TrimSpace(seed), 10, 64)
 			require.NoError(t, err, "DOME_CONVERGE_SEEDS")
 			start := time.Now()
-			out, err, d := deployLocal(t, n, 0.05)
+			out, d, err := deployLocal(t, n, 0.05)
 			require.NoError(t, err, out)
 			t.Logf("seed %d converged in one just deploy-local, %s, recovering %d times", n, time.Since(start).Round(time.Second), strings.Count(out, "recovering, then deploying again"))
 			d.requireExactly(t)
