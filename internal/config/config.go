@@ -103,9 +103,9 @@ type Config struct {
 	// Plan is the account's Workers plan, for the limits workers must meet.
 	Plan          Plan
 	Observability Observability
-	// Protect marks every stateful resource (database, bucket, index, queue,
-	// namespace) protected, so no update or destroy can delete it. Always on
-	// in prod.
+	// Protect marks every resource the program creates protected, so no
+	// update or destroy can delete or replace one until someone unprotects
+	// it. Always on in prod.
 	Protect  bool
 	Topology Topology
 	// overridden records, per worker, the fields Pulumi.<stack>.yaml set,
@@ -476,7 +476,7 @@ func Load(src Source, getenv func(string) string, opts ...Option) (*Config, erro
 			probs.add(key(KeyProtect), "must be true or false (got %q)", raw)
 		}
 		if !p && (c.Environment == naming.Prod || c.Stack == naming.Prod) {
-			probs.add(key(KeyProtect), "cannot be false in prod (got %q): production databases, buckets, indexes, queues and namespaces are always protected; remove the key, and unprotect a single resource with `pulumi state unprotect` if you really mean to delete it", raw)
+			probs.add(key(KeyProtect), "cannot be false in prod (got %q): every production resource is always protected; remove the key, and unprotect a single resource with `pulumi state unprotect` if you really mean to delete it", raw)
 		}
 		c.Protect = p
 	}

@@ -347,12 +347,12 @@ func TestValidation(t *testing.T) {
 			name:  "the prod stack cannot be unprotected",
 			stack: "prod",
 			set:   map[string]string{"dome:environment": "prod", "dome:protect": "false"},
-			want:  []string{`dome:protect: cannot be false in prod (got "false"): production databases, buckets, indexes, queues and namespaces are always protected; remove the key, and unprotect a single resource with ` + "`pulumi state unprotect`" + ` if you really mean to delete it`},
+			want:  []string{`dome:protect: cannot be false in prod (got "false"): every production resource is always protected; remove the key, and unprotect a single resource with ` + "`pulumi state unprotect`" + ` if you really mean to delete it`},
 		},
 		{
 			name: "prod cannot be unprotected",
 			set:  map[string]string{"dome:environment": "prod", "dome:protect": "false"},
-			want: []string{`dome:protect: cannot be false in prod (got "false"): production databases, buckets, indexes, queues and namespaces are always protected; remove the key, and unprotect a single resource with ` + "`pulumi state unprotect`" + ` if you really mean to delete it`},
+			want: []string{`dome:protect: cannot be false in prod (got "false"): every production resource is always protected; remove the key, and unprotect a single resource with ` + "`pulumi state unprotect`" + ` if you really mean to delete it`},
 		},
 		{
 			name: "misspelt topology field",
