@@ -14,11 +14,11 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
+	"github.com/dome/infra/internal/cfapi"
 	"github.com/dome/infra/internal/cfemu"
 	"github.com/dome/infra/internal/fresh"
 )
@@ -157,16 +157,11 @@ func parseRateLimit(v string) (cfemu.RateLimit, error) {
 	if v == "" {
 		return cfemu.RateLimit{}, nil
 	}
-	n, d, ok := strings.Cut(v, "/")
-	requests, err := strconv.Atoi(n)
-	if !ok || err != nil || requests < 1 {
-		return cfemu.RateLimit{}, fmt.Errorf("-rate-limit %q: want N/DURATION with N a positive count, e.g. 1200/5m", v)
+	b, err := cfapi.ParseBudget(v)
+	if err != nil {
+		return cfemu.RateLimit{}, fmt.Errorf("-rate-limit %q: %w", v, err)
 	}
-	window, err := time.ParseDuration(d)
-	if err != nil || window <= 0 {
-		return cfemu.RateLimit{}, fmt.Errorf("-rate-limit %q: want N/DURATION with a positive Go duration, e.g. 1200/5m", v)
-	}
-	return cfemu.RateLimit{Requests: requests, Window: window}, nil
+	return cfemu.RateLimit{Requests: b.Requests, Window: b.Window}, nil
 }
 
 func orDefault(v, def string) string {

@@ -72,17 +72,30 @@ const EnvBudget = "CLOUDFLARE_API_BUDGET"
 // providers still shares the budget.
 const EnvRequestsPerSecond = "CLOUDFLARE_RPS"
 
+// ParseBudget reads a budget written REQUESTS/DURATION, such as 1200/5m,
+// as this client's settings and the emulator's -rate-limit write it.
+func ParseBudget(v string) (Budget, error) {
+	n, d, ok := strings.Cut(v, "/")
+	requests, err := strconv.Atoi(strings.TrimSpace(n))
+	if !ok || err != nil || requests < 1 {
+		return Budget{}, errors.New("want N/DURATION with N a positive count, e.g. 1200/5m")
+	}
+	window, err := time.ParseDuration(strings.TrimSpace(d))
+	if err != nil || window <= 0 {
+		return Budget{}, errors.New("want N/DURATION with a positive Go duration, e.g. 1200/5m")
+	}
+	return Budget{Requests: requests, Window: window}, nil
+}
+
 // BudgetFromEnv reads EnvBudget, else EnvRequestsPerSecond, else
 // DefaultBudget.
 func BudgetFromEnv(getenv func(string) string) (Budget, error) {
 	if v := strings.TrimSpace(getenv(EnvBudget)); v != "" {
-		n, d, ok := strings.Cut(v, "/")
-		requests, err := strconv.Atoi(strings.TrimSpace(n))
-		window, derr := time.ParseDuration(strings.TrimSpace(d))
-		if !ok || err != nil || derr != nil || requests <= 0 || window <= 0 {
+		b, err := ParseBudget(v)
+		if err != nil {
 			return Budget{}, fmt.Errorf("%s=%q is not REQUESTS/DURATION; Cloudflare's is %s=1200/5m, and a share of it such as 600/5m leaves the rest to another deploy", EnvBudget, v, EnvBudget)
 		}
-		return Budget{Requests: requests, Window: window}, nil
+		return b, nil
 	}
 	v := strings.TrimSpace(getenv(EnvRequestsPerSecond))
 	if v == "" {
