@@ -1,7 +1,6 @@
 package recovery
 
 import (
-	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -56,17 +55,8 @@ func Leftovers(dir string) []Leftover {
 
 // parentOf is pid's parent, or 0 when that cannot be read.
 func parentOf(pid int) int {
-	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	_, fields, err := procStat(pid)
 	if err != nil {
-		return 0
-	}
-	// "<pid> (<name>) <state> <ppid> ...": the name may hold spaces and parentheses.
-	end := bytes.LastIndexByte(stat, ')')
-	if end < 0 {
-		return 0
-	}
-	fields := strings.Fields(string(stat[end+1:]))
-	if len(fields) < 2 {
 		return 0
 	}
 	ppid, _ := strconv.Atoi(fields[1])

@@ -442,22 +442,36 @@ func pulumiRunning(pid int) bool {
 	return strings.Contains(name, "pulumi")
 }
 
+// procStat reads /proc/<pid>/stat, "<pid> (<name>) <state> <ppid> ...",
+// into the name and the fields after it (the state first, then the
+// parent's pid). The name may hold spaces and parentheses.
+func procStat(pid int) (string, []string, error) {
+	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return "", nil, err
+	}
+	open, end := bytes.IndexByte(stat, '('), bytes.LastIndexByte(stat, ')')
+	var fields []string
+	if open >= 0 && end > open {
+		fields = strings.Fields(string(stat[end+1:]))
+	}
+	if len(fields) < 2 {
+		return "", nil, fmt.Errorf("unexpected /proc/%d/stat: %q", pid, stat)
+	}
+	return string(stat[open+1 : end]), fields, nil
+}
+
 // programOf is the name of the program pid runs, "" when it has exited:
 // from /proc where there is one (Linux), else from ps (macOS). The name is
 // the one the kernel keeps for the process (its first 15 bytes), which an
 // exiting process still has while its parent has not reaped it.
 func programOf(pid int) (string, error) {
-	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	name, fields, err := procStat(pid)
 	if err == nil {
-		// "<pid> (<name>) <state> ...": the name may hold spaces and parentheses.
-		open, end := bytes.IndexByte(stat, '('), bytes.LastIndexByte(stat, ')')
-		if open < 0 || end < open || len(stat) < end+3 {
-			return "", fmt.Errorf("unexpected /proc/%d/stat: %q", pid, stat)
-		}
-		if stat[end+2] == 'Z' {
+		if fields[0] == "Z" {
 			return "", nil
 		}
-		return string(stat[open+1 : end]), nil
+		return name, nil
 	}
 	if _, procErr := os.Stat("/proc/self"); procErr == nil {
 		if errors.Is(err, os.ErrNotExist) {
