@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/joho/godotenv"
 	"github.com/stretchr/testify/require"
 
 	"github.com/dome/infra/internal/cfapi"
@@ -28,17 +29,9 @@ func deployLocal(t *testing.T, seed uint64, reset float64) (string, *dome, error
 	requireCloudflarePlugin(t)
 	requireLanguageHost(t)
 	p := recipesOn(t, nil)
-	creds, err := os.ReadFile(filepath.Join(p.dir, ".env.local"))
+	creds, err := godotenv.Read(filepath.Join(p.dir, ".env.local"))
 	require.NoError(t, err)
-	var token, account string
-	for line := range strings.Lines(string(creds)) {
-		if v, ok := strings.CutPrefix(strings.TrimSpace(line), config.EnvAPIToken+"="); ok {
-			token = v
-		}
-		if v, ok := strings.CutPrefix(strings.TrimSpace(line), config.EnvAccountID+"="); ok {
-			account = v
-		}
-	}
+	token, account := creds[config.EnvAPIToken], creds[config.EnvAccountID]
 	emu, err := cfemu.New(cfemu.Config{Token: token, AccountID: account, Zones: []string{"dome.example"}})
 	require.NoError(t, err)
 	api := httptest.NewServer(emu)
