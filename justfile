@@ -40,8 +40,19 @@ tools:
     ln -sfn "$cache/pulumi" .tools/bin/pulumi
     echo ".tools/bin/pulumi -> $cache/pulumi ($(.tools/bin/pulumi version))"
 
-# Vet, lint, check formatting, and run every test, the end-to-end suite on the pinned Pulumi CLI included.
-test: tools
+# Install the local runtime's npm packages (miniflare and workerd, pinned for Node 20) from the committed lockfile; a no-op until the lockfile changes.
+runtime-install:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    command -v node >/dev/null || { echo "error: the local runtime needs Node.js 20 or newer (node on PATH)" >&2; exit 1; }
+    stamp=runtime/node_modules/.dome-lockfile
+    if ! cmp -s runtime/package-lock.json "$stamp"; then
+      npm ci --prefix runtime --no-audit --no-fund
+      cp runtime/package-lock.json "$stamp"
+    fi
+
+# Vet, lint, check formatting, and run every test, the end-to-end suite on the pinned Pulumi CLI and the local runtime included.
+test: tools runtime-install
     go vet ./...
     go run honnef.co/go/tools/cmd/staticcheck@{{staticcheck_version}} ./...
     @unformatted="$(gofmt -l .)"; if [ -n "$unformatted" ]; then echo "gofmt needed:"; echo "$unformatted"; exit 1; fi
@@ -66,9 +77,13 @@ diagram stack *preview: (_known stack)
 diagram-docs:
     go run ./cmd/diagram -out docs/topology -readme README.md dev
 
-# Run the local Cloudflare API emulator on https://127.0.0.1:8787 for the local stack (state in .emulator/).
-emulator *args: build
-    set -a; . ./.env.local; set +a; exec bin/cfemu -addr 127.0.0.1:8787 -tls -log -cert-dir .emulator -state .emulator/state.json -zone dome.example {{args}}
+# Run the local Cloudflare API emulator on https://127.0.0.1:8787 for the local stack, with its workers running (state in .emulator/; -runtime=false runs the API alone).
+emulator *args: build runtime-install
+    set -a; . ./.env.local; set +a; exec bin/cfemu -addr 127.0.0.1:8787 -tls -log -cert-dir .emulator -state .emulator/state.json -zone dome.example -runtime {{args}}
+
+# Run a worker's scheduled handler now on the local runtime, for its first cron trigger or the expression given: just cron local dome-cron ['*/5 * * * *'].
+cron stack worker expr="": (_known stack)
+    @{{ if stack == "local" { "SSL_CERT_FILE=" + justfile_directory() / ".emulator/cfemu-cert.pem" } else { "" } }} go run ./cmd/cron -worker {{worker}} -cron "{{expr}}" {{stack}}
 
 # Deploy Dome's dev environment to the local emulator (run `just emulator` first), creating the local stack on first use.
 deploy-local: _require-pulumi build

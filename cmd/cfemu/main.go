@@ -21,6 +21,7 @@ import (
 	"github.com/dome/infra/internal/cfapi"
 	"github.com/dome/infra/internal/cfemu"
 	"github.com/dome/infra/internal/fresh"
+	"github.com/dome/infra/internal/runtime"
 )
 
 // devAccountID is the account id served when none is given.
@@ -62,6 +63,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 		return nil
 	})
 	subdomain := fs.String("subdomain", cfemu.DefaultSubdomain, "the account's workers.dev `subdomain`")
+	runWorkers := fs.Bool("runtime", false, "run the account's workers in workerd (miniflare), reachable by their hostnames on this address")
+	runtimeDir := fs.String("runtime-dir", "runtime", "`dir` of the runtime's Node host and its npm packages (just runtime-install)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil // -h printed the usage; asking for it is not a failure
@@ -94,6 +97,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 	}
 	// Closed once the server has stopped, so no request is still using it.
 	defer func() { err = errors.Join(err, emu.Close()) }()
+	if *runWorkers {
+		stopRuntime, err := startRuntime(emu, *runtimeDir, *state, logger)
+		if err != nil {
+			return err
+		}
+		defer func() { err = errors.Join(err, stopRuntime()) }()
+	}
 	srv := &http.Server{Handler: emu, ReadHeaderTimeout: 10 * time.Second}
 	scheme := "http"
 	var certPath string
@@ -150,6 +160,34 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 	}
 	logger.Printf("stopped")
 	return nil
+}
+
+// startRuntime starts the workers' runtime and attaches it to the
+// emulator, which then runs every worker it holds. Its state lives beside
+// the emulator's (state.runtime/), or in a temporary folder without one.
+func startRuntime(emu *cfemu.Emulator, hostDir, stateFile string, logger *log.Logger) (stop func() error, err error) {
+	dir := strings.TrimSuffix(stateFile, filepath.Ext(stateFile)) + ".runtime"
+	cleanup := func() error { return nil }
+	if stateFile == "" {
+		if dir, err = os.MkdirTemp("", "cfemu-runtime-"); err != nil {
+			return nil, err
+		}
+		cleanup = func() error { return os.RemoveAll(dir) }
+	}
+	rt, err := runtime.Start(runtime.Options{HostDir: hostDir, Dir: dir, Callback: emu.RuntimeCallbacks(), Log: logger})
+	if err != nil {
+		return nil, errors.Join(err, cleanup())
+	}
+	stop = func() error { return errors.Join(rt.Stop(), cleanup()) }
+	if err := emu.Attach(rt); err != nil {
+		var se *cfemu.StartupError
+		if !errors.As(err, &se) {
+			return nil, errors.Join(err, stop())
+		}
+		logger.Printf("runtime: %v; the other workers serve", err)
+	}
+	logger.Printf("runtime: workers answer on this address by hostname: <worker>.%s.workers.dev, and the routes and custom domains of its zones (state: %s)", emu.Account().Subdomain(), dir)
+	return stop, nil
 }
 
 // parseRateLimit reads N/DURATION; "" is no limit.

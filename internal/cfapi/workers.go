@@ -263,6 +263,22 @@ func (c *Client) GetSchedules(ctx context.Context, scriptName string) ([]Schedul
 	return res.Schedules, err
 }
 
+// RunScheduled fires a worker's scheduled handler now, for cron (its first
+// cron trigger when empty). Only the local emulator serves this call:
+// Cloudflare runs cron triggers on their schedule alone.
+func (c *Client) RunScheduled(ctx context.Context, scriptName, cron string) (Schedule, error) {
+	r := request{method: http.MethodPost, path: c.accountPath("workers", "scripts", scriptName, "cfemu", "scheduled")}
+	if cron != "" {
+		r.query = url.Values{"cron": {cron}}
+	}
+	var out Schedule
+	res, err := c.do(ctx, r)
+	if err == nil {
+		err = res.decode(&out)
+	}
+	return out, err
+}
+
 // Secret is a worker secret as Cloudflare lists it: never with its value.
 type Secret struct {
 	Name string `json:"name"`

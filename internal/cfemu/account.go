@@ -22,9 +22,11 @@ type Account struct {
 	// mu guards st, the account's metadata: reads share it, changes take
 	// it alone. It is held only in memory; D1 SQL runs under each
 	// database's own lock and state file writes under saveMu.
-	mu  sync.RWMutex
-	st  *store
-	gen uint64 // counts the changes of st, under mu
+	mu      sync.RWMutex
+	st      *store
+	gen     uint64 // counts the changes of st saved to the state file, under mu
+	version uint64 // counts every change of st, under mu (Deployment.Version)
+	rt      Runtime
 
 	saveMu sync.Mutex // orders state file writes
 	saved  uint64     // the gen last written, under saveMu
@@ -124,17 +126,28 @@ func (a *Account) viewErr(f func() error) error {
 	return f()
 }
 
-// update runs a change of the store and, when it is applied and there is a
+// update runs a change of the store (see change) and then has the
+// runtime, if one is attached, run the account as it now is.
+func (a *Account) update(f func() error) error {
+	if err := a.change(f); err != nil {
+		return err
+	}
+	_ = a.publish() // the runtime reports what it could not start
+	return nil
+}
+
+// change runs a change of the store and, when it is applied and there is a
 // state file, saves it before answering, so that an answer the API gave
 // is on disk. The snapshot is taken under mu and written after mu is
 // released: reads and other changes need not wait for the disk. A save
 // that fails leaves the change in memory and says it is not on disk.
-func (a *Account) update(f func() error) error {
+func (a *Account) change(f func() error) error {
 	a.mu.Lock()
 	if err := f(); err != nil {
 		a.mu.Unlock()
 		return err
 	}
+	a.version++
 	if a.stateFile == "" {
 		a.mu.Unlock()
 		return nil

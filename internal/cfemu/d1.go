@@ -2,6 +2,7 @@ package cfemu
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 )
 
@@ -83,11 +84,32 @@ func (a *Account) GetD1(ctx context.Context, id string) (d1Database, error) {
 
 // d1Stats fills in a database's file_size and num_tables from its SQLite database.
 func (a *Account) d1Stats(ctx context.Context, db *d1Database) error {
+	if rt := a.runtime(); rt != nil {
+		return a.d1StatsRuntime(ctx, rt, db)
+	}
 	size, tables, err := a.d1.stats(ctx, db.UUID)
 	if err != nil {
 		return refuse(http.StatusInternalServerError, 7500, "could not read database %s: %v", db.UUID, err)
 	}
 	db.FileSize, db.NumTables = size, tables
+	return nil
+}
+
+// d1StatsRuntime counts the tables of the runtime's copy of a database.
+// Its size is the runtime's to know; D1 bindings do not report it.
+func (a *Account) d1StatsRuntime(ctx context.Context, rt Runtime, db *d1Database) error {
+	answers, err := rt.QueryD1(ctx, db.UUID, []D1Statement{{SQL: d1TablesSQL, Params: []any{}}}, true)
+	if err != nil {
+		return runtimeFailed("read database "+db.UUID, err)
+	}
+	var res struct {
+		Results d1RawRows `json:"results"`
+	}
+	if len(answers) != 1 || json.Unmarshal(answers[0], &res) != nil || len(res.Results.Rows) != 1 || len(res.Results.Rows[0]) != 1 {
+		return refuse(http.StatusBadGateway, 7500, "the local runtime answered the table count of database %s in an unexpected shape", db.UUID)
+	}
+	n, _ := res.Results.Rows[0][0].(float64)
+	db.NumTables = int(n)
 	return nil
 }
 

@@ -130,8 +130,7 @@ func (f *d1Files) stats(ctx context.Context, uuid string) (size int64, tables in
 	if err != nil {
 		return 0, 0, err
 	}
-	err = db.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type = 'table'
-		AND name NOT LIKE 'sqlite\_%' ESCAPE '\' AND name NOT LIKE '\_cf\_%' ESCAPE '\'`).Scan(&tables)
+	err = db.QueryRowContext(ctx, d1TablesSQL).Scan(&tables)
 	if err != nil {
 		return 0, 0, err
 	}
@@ -140,6 +139,11 @@ func (f *d1Files) stats(ctx context.Context, uuid string) (size int64, tables in
 	}
 	return size, tables, err
 }
+
+// d1TablesSQL counts a database's tables, SQLite's own and Cloudflare's
+// internal ones excluded, as D1 reports num_tables.
+const d1TablesSQL = `SELECT count(*) FROM sqlite_master WHERE type = 'table'
+	AND name NOT LIKE 'sqlite\_%' ESCAPE '\' AND name NOT LIKE '\_cf\_%' ESCAPE '\'`
 
 // querier is a *sql.DB or a *sql.Tx.
 type querier interface {
@@ -203,6 +207,9 @@ func (a *Account) QueryD1(ctx context.Context, id, sql string, params []any, raw
 	if len(params) > 0 && len(stmts) > 1 {
 		return nil, refuse(http.StatusBadRequest, 7400, "The request is malformed: params can only be bound to a single SQL statement, and sql holds %d", len(stmts))
 	}
+	if rt := a.runtime(); rt != nil {
+		return a.queryD1Runtime(ctx, rt, id, stmts, params, raw)
+	}
 	args := make([]any, len(params))
 	for i, p := range params {
 		v, err := bindValue(p)
@@ -220,6 +227,29 @@ func (a *Account) QueryD1(ctx context.Context, id, sql string, params []any, raw
 		return nil, d1SQLError(err)
 	}
 	return results, nil
+}
+
+// queryD1Runtime runs a query on the runtime's copy of the database, the
+// one its workers' D1 bindings use.
+func (a *Account) queryD1Runtime(ctx context.Context, rt Runtime, id string, stmts []string, params []any, raw bool) ([]d1Result, error) {
+	batch := make([]D1Statement, len(stmts))
+	for i, stmt := range stmts {
+		batch[i] = D1Statement{SQL: stmt, Params: []any{}}
+	}
+	if len(params) > 0 {
+		batch[0].Params = params
+	}
+	answers, err := rt.QueryD1(ctx, id, batch, raw)
+	if err != nil {
+		return nil, runtimeFailed("run the query", err)
+	}
+	out := make([]d1Result, len(answers))
+	for i, ans := range answers {
+		if err := json.Unmarshal(ans, &out[i]); err != nil {
+			return nil, runtimeFailed("run the query", err)
+		}
+	}
+	return out, nil
 }
 
 // d1Query answers POST .../d1/database/{id}/query (raw false) and .../raw.

@@ -226,6 +226,12 @@ func (s *statusRecorder) WriteHeader(code int) {
 
 // ServeHTTP answers one API call: faults first, then authentication, then the route.
 func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if host, isWorker := workerHost(r); isWorker {
+		// Cloudflare's edge, not its API: faults, the rate limit and
+		// the request log are the API's.
+		e.serveWorker(w, r, host)
+		return
+	}
 	f := e.takeFaults(r)
 	if f.loseAnswer {
 		loseAnswer(w, r, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { e.serve(w, r, f) }))

@@ -2,8 +2,10 @@ package cfemu
 
 import (
 	"bytes"
+	"context"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -78,10 +80,29 @@ func (a *Account) onKVNamespace(id string, f func(values map[string]KVValue) (ma
 	})
 }
 
+// kvRuntime is the attached runtime, which owns KV values, once the
+// namespace is known to exist; nil when the emulator's own store does.
+func (a *Account) kvRuntime(id string) (Runtime, error) {
+	var rt Runtime
+	err := a.viewErr(func() error {
+		if a.st.KV[id] == nil {
+			return kvNotFound()
+		}
+		rt = a.rt
+		return nil
+	})
+	return rt, err
+}
+
 // PutKV writes a value under key, replacing any.
 func (a *Account) PutKV(namespaceID, key string, v KVValue) error {
 	if key == "" || len(key) > kvMaxKey || key == "." || key == ".." {
 		return refuse(http.StatusBadRequest, 10019, "key must be 1 to %d bytes and not . or ..", kvMaxKey)
+	}
+	if rt, err := a.kvRuntime(namespaceID); err != nil || rt != nil {
+		return errors.Join(err, runtimeErr("write the value", rt, func(rt Runtime) error {
+			return rt.PutKV(context.Background(), namespaceID, key, v)
+		}))
 	}
 	return a.onKVNamespace(namespaceID, func(values map[string]KVValue) (map[string]KVValue, error) {
 		next := maps.Clone(values)
@@ -96,6 +117,17 @@ func (a *Account) PutKV(namespaceID, key string, v KVValue) error {
 // GetKV reads the value under key; an expired one is gone.
 func (a *Account) GetKV(namespaceID, key string) (KVValue, error) {
 	var out KVValue
+	if rt, err := a.kvRuntime(namespaceID); err != nil || rt != nil {
+		found := false
+		err = errors.Join(err, runtimeErr("read the value", rt, func(rt Runtime) (err error) {
+			out, found, err = rt.GetKV(context.Background(), namespaceID, key)
+			return err
+		}))
+		if err == nil && !found {
+			err = kvKeyNotFound()
+		}
+		return out, err
+	}
 	err := a.onKVNamespace(namespaceID, func(values map[string]KVValue) (map[string]KVValue, error) {
 		v, found := values[key]
 		if !found || v.expired(time.Now()) {
@@ -109,6 +141,11 @@ func (a *Account) GetKV(namespaceID, key string) (KVValue, error) {
 
 // DeleteKV removes the value under key; a missing key is no error, as on Cloudflare.
 func (a *Account) DeleteKV(namespaceID, key string) error {
+	if rt, err := a.kvRuntime(namespaceID); err != nil || rt != nil {
+		return errors.Join(err, runtimeErr("delete the value", rt, func(rt Runtime) error {
+			return rt.DeleteKV(context.Background(), namespaceID, key)
+		}))
+	}
 	return a.onKVNamespace(namespaceID, func(values map[string]KVValue) (map[string]KVValue, error) {
 		if _, found := values[key]; !found {
 			return nil, nil
@@ -123,6 +160,15 @@ func (a *Account) DeleteKV(namespaceID, key string) error {
 // named by after; more says whether others follow.
 func (a *Account) ListKV(namespaceID, prefix, after string, limit int) (keys []KVKey, more bool, err error) {
 	keys = []KVKey{}
+	if rt, err := a.kvRuntime(namespaceID); err != nil || rt != nil {
+		var all []KVKey
+		err = errors.Join(err, runtimeErr("list the keys", rt, func(rt Runtime) (err error) {
+			all, err = rt.ListKV(context.Background(), namespaceID, prefix)
+			return err
+		}))
+		keys, more = page(all, func(k KVKey) string { return k.Name }, after, limit)
+		return keys, more, err
+	}
 	err = a.onKVNamespace(namespaceID, func(values map[string]KVValue) (map[string]KVValue, error) {
 		t := time.Now()
 		for _, k := range slices.Sorted(maps.Keys(values)) {

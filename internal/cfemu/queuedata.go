@@ -1,6 +1,7 @@
 package cfemu
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"slices"
@@ -108,15 +109,28 @@ func (a *Account) SendToQueue(key queueKey, queueRef string, msgs []QueueMessage
 		}
 	}
 	var sent []queuedMessage
+	var toRuntime string // the queue's name when a running worker consumes it
+	rt := a.runtime()
 	err := a.viewErr(func() error {
 		q := a.findQueue(key, queueRef)
 		if q == nil {
 			return queueNotFound()
 		}
+		if rt != nil && slices.ContainsFunc(a.queueConsumers(q.ID), func(c *consumer) bool { return c.Type == "worker" }) {
+			toRuntime = q.Name
+			return nil
+		}
 		var err error
 		sent, err = a.enqueue(q.ID, msgs)
 		return err
 	})
+	if err == nil && toRuntime != "" {
+		// The runtime delivers to the consumer with its batching, retries
+		// and dead-letter queue; the messages never wait here.
+		return msgs, runtimeErr("send the messages", rt, func(rt Runtime) error {
+			return rt.SendToQueue(context.Background(), toRuntime, msgs)
+		})
+	}
 	a.announce(sent)
 	out := make([]QueueMessage, len(sent))
 	for i, m := range sent {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 )
 
@@ -110,7 +111,7 @@ func (e *Emulator) routes() *http.ServeMux {
 	}
 	mux := http.NewServeMux()
 	served := map[string]bool{}
-	for _, d := range append(defs, e.entryEndpoints()...) {
+	for _, d := range slices.Concat(defs, e.entryEndpoints(), e.objectEndpoints()) {
 		mux.Handle(d.method+" "+apiPrefix+d.path, e.serveEndpoint(d.handle))
 		if !served[d.path] {
 			served[d.path] = true

@@ -52,9 +52,12 @@ type script struct {
 	Modules       []Module  `json:"modules"`
 	Bindings      []binding `json:"bindings"`
 	scriptSettings
-	MigrationTag string     `json:"migration_tag,omitempty"`
-	Classes      []string   `json:"durable_object_classes,omitempty"` // declared by migrations
-	Schedules    []schedule `json:"schedules"`
+	MigrationTag string   `json:"migration_tag,omitempty"`
+	Classes      []string `json:"durable_object_classes,omitempty"` // declared by migrations
+	// SQLiteClasses are the classes among Classes whose migration made them
+	// SQLite-backed (new_sqlite_classes), as their storage is.
+	SQLiteClasses []string   `json:"durable_object_sqlite_classes,omitempty"`
+	Schedules     []schedule `json:"schedules"`
 }
 
 // scriptSettings are the fields /settings and /script-settings read and patch.
@@ -151,16 +154,38 @@ func (a *Account) UploadScript(up ScriptUpload) (scriptSummaryView, error) {
 	if err := a.code.put(up.Modules); err != nil {
 		return out, refuse(http.StatusInternalServerError, 10001, "the emulator could not save the script's code: %v", err)
 	}
-	err := a.update(func() error {
-		next, err := a.nextScript(up)
-		if err != nil {
+	var prev, next *script
+	err := a.change(func() error {
+		var err error
+		if next, err = a.nextScript(up); err != nil {
 			return err
 		}
+		prev = a.st.Scripts[up.Name]
 		a.st.Scripts[up.Name] = next
 		out = scriptSummary(next)
 		return nil
 	})
-	return out, err
+	if err != nil {
+		return out, err
+	}
+	if se, failed := asStartup(a.publish(), up.Name); failed {
+		// Cloudflare refuses a script that fails as it starts and keeps
+		// the version before, which the runtime went back to.
+		_ = a.change(func() error {
+			if a.st.Scripts[up.Name] != next {
+				return nil // a later upload replaced it already
+			}
+			if prev == nil {
+				delete(a.st.Scripts, up.Name)
+			} else {
+				a.st.Scripts[up.Name] = prev
+			}
+			return nil
+		})
+		_ = a.publish() // changes that raced with the refused one go live now
+		return scriptSummaryView{}, refuseStartup(se)
+	}
+	return out, nil
 }
 
 // nextScript is the script an upload makes, checked against the store.
@@ -203,7 +228,7 @@ func (a *Account) nextScript(up ScriptUpload) (*script, error) {
 
 	prev := a.st.Scripts[up.Name]
 	if prev != nil {
-		next.CreatedOn, next.MigrationTag, next.Classes, next.Schedules = prev.CreatedOn, prev.MigrationTag, prev.Classes, prev.Schedules
+		next.CreatedOn, next.MigrationTag, next.Classes, next.SQLiteClasses, next.Schedules = prev.CreatedOn, prev.MigrationTag, prev.Classes, prev.SQLiteClasses, prev.Schedules
 		next.Logpush = prev.Logpush // an upload without logpush leaves it as it was
 	} else {
 		next.CreatedOn = now()
@@ -355,7 +380,7 @@ func applyMigrations(s *script, m *migrations) error {
 	if len(steps) == 0 {
 		steps = []migrationStep{m.migrationStep}
 	}
-	classes := slices.Clone(s.Classes)
+	classes, sqlite := slices.Clone(s.Classes), slices.Clone(s.SQLiteClasses)
 	for _, st := range steps {
 		for _, c := range slices.Concat(st.NewClasses, st.NewSqliteClasses) {
 			if slices.Contains(classes, c) {
@@ -363,6 +388,7 @@ func applyMigrations(s *script, m *migrations) error {
 			}
 			classes = append(classes, c)
 		}
+		sqlite = append(sqlite, st.NewSqliteClasses...)
 		for _, t := range st.TransferredClasses {
 			if !slices.Contains(classes, t.To) {
 				classes = append(classes, t.To)
@@ -374,6 +400,9 @@ func applyMigrations(s *script, m *migrations) error {
 				return refuse(http.StatusBadRequest, 10074, "Cannot apply rename migration from class %q to %q", r.From, r.To)
 			}
 			classes[i] = r.To
+			if j := slices.Index(sqlite, r.From); j >= 0 {
+				sqlite[j] = r.To
+			}
 		}
 		for _, c := range st.DeletedClasses {
 			i := slices.Index(classes, c)
@@ -381,9 +410,10 @@ func applyMigrations(s *script, m *migrations) error {
 				return refuse(http.StatusBadRequest, 10074, "Cannot apply delete migration to class %q that does not exist", c)
 			}
 			classes = slices.Delete(classes, i, i+1)
+			sqlite = slices.DeleteFunc(sqlite, func(s string) bool { return s == c })
 		}
 	}
-	s.Classes, s.MigrationTag = classes, m.NewTag
+	s.Classes, s.SQLiteClasses, s.MigrationTag = classes, sqlite, m.NewTag
 	return nil
 }
 

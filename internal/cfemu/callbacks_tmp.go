@@ -1,0 +1,5 @@
+package cfemu
+
+import "net/http"
+
+func (e *Emulator) RuntimeCallbacks() http.Handler { return http.NewServeMux() }

@@ -1,0 +1,170 @@
+package cfemu
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+)
+
+// Runtime runs the account's workers (internal/runtime, on workerd). Once
+// attached it is told every change of what runs, it answers the requests
+// that reach a worker's hostname, and it owns the data the workers see:
+// D1 rows, KV values, R2 objects and messages for queues that a worker
+// consumes. The API reaches that data through it, never through a copy,
+// so a row a migration wrote is the row env.DB reads.
+type Runtime interface {
+	// Run makes the runtime run d, a snapshot newer than any it had. A
+	// worker that fails at start-up fails it with a *StartupError; the
+	// runtime then goes on running what it ran before.
+	Run(ctx context.Context, d Deployment) error
+	// Serve answers r with worker, as if it reached the worker's hostname.
+	Serve(w http.ResponseWriter, r *http.Request, worker string)
+	// Scheduled runs worker's scheduled handler for cron.
+	Scheduled(ctx context.Context, worker, cron string) error
+
+	QueryD1(ctx context.Context, id string, stmts []D1Statement, raw bool) ([]json.RawMessage, error)
+	PutKV(ctx context.Context, namespaceID, key string, v KVValue) error
+	GetKV(ctx context.Context, namespaceID, key string) (KVValue, bool, error)
+	DeleteKV(ctx context.Context, namespaceID, key string) error
+	ListKV(ctx context.Context, namespaceID, prefix string) ([]KVKey, error)
+	PutR2(ctx context.Context, bucket, key string, body []byte, contentType string) (R2Object, error)
+	GetR2(ctx context.Context, bucket, key string) (R2Object, bool, error)
+	DeleteR2(ctx context.Context, bucket, key string) error
+	ListR2(ctx context.Context, bucket, prefix string) ([]R2Object, error)
+	SendToQueue(ctx context.Context, queue string, msgs []QueueMessage) error
+}
+
+// D1Statement is one SQL statement of a query with its parameters.
+type D1Statement struct {
+	SQL    string `json:"sql"`
+	Params []any  `json:"params"`
+}
+
+// StartupError is a worker that fails as the runtime starts it: its global
+// scope throws, or it imports what its upload lacks. Cloudflare refuses
+// such an upload with code 10021 and the runtime's message.
+type StartupError struct {
+	Script  string
+	Message string
+}
+
+func (e *StartupError) Error() string {
+	return fmt.Sprintf("worker %q fails at start-up: %s", e.Script, e.Message)
+}
+
+// runTimeout bounds how long a change waits for the runtime to take it.
+const runTimeout = 2 * time.Minute
+
+// Attach hands the account's workers and data to rt and has it run what
+// the account holds now. Data written with no runtime attached stays in
+// the emulator's own stores, which the runtime does not see.
+func (e *Emulator) Attach(rt Runtime) error {
+	a := e.acct
+	a.mu.Lock()
+	a.rt = rt
+	a.mu.Unlock()
+	return a.publish()
+}
+
+// runtime is the attached runtime, or nil.
+func (a *Account) runtime() Runtime {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	return a.rt
+}
+
+// publish has the runtime run the account as it is now. The runtime
+// reports its own failures; callers look only for a *StartupError.
+func (a *Account) publish() error {
+	rt := a.runtime()
+	if rt == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), runTimeout)
+	defer cancel()
+	return rt.Run(ctx, a.Deployment())
+}
+
+// refuseStartup turns a runtime's start-up failure of an uploaded script
+// into Cloudflare's answer to that upload.
+func refuseStartup(e *StartupError) error {
+	return uploadError("%s", e.Message)
+}
+
+// asStartup reports whether err is a start-up failure of script.
+func asStartup(err error, script string) (*StartupError, bool) {
+	var se *StartupError
+	if errors.As(err, &se) && se.Script == script {
+		return se, true
+	}
+	return nil, false
+}
+
+// runtimeFailed is the answer to a data call the runtime could not serve.
+func runtimeFailed(what string, err error) error {
+	var refused *Error
+	if errors.As(err, &refused) {
+		return refused
+	}
+	return refuse(http.StatusBadGateway, 10001, "the local runtime could not %s: %v", what, err)
+}
+
+// runtimeErr runs a data call on rt, when there is one, and words its failure.
+func runtimeErr(what string, rt Runtime, call func(Runtime) error) error {
+	if rt == nil {
+		return nil
+	}
+	if err := call(rt); err != nil {
+		return runtimeFailed(what, err)
+	}
+	return nil
+}
+
+// page cuts a list sorted by key to the items after the key named by
+// after, at most limit of them; more says whether others follow.
+func page[T any](all []T, key func(T) string, after string, limit int) ([]T, bool) {
+	out := []T{}
+	for _, item := range all {
+		if key(item) <= after {
+			continue
+		}
+		if len(out) == limit {
+			return out, true
+		}
+		out = append(out, item)
+	}
+	return out, false
+}
+
+// workerHost reports whether r asks for a worker's hostname rather than for
+// the API, which the emulator serves on a loopback address or localhost.
+func workerHost(r *http.Request) (string, bool) {
+	host := r.Host
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	if host == "" || host == "localhost" || net.ParseIP(host) != nil {
+		return "", false
+	}
+	return host, true
+}
+
+// serveWorker answers a request for a worker's hostname the way
+// Cloudflare's edge routes it: a custom domain, then the zone's routes,
+// then workers.dev. A hostname nothing claims answers 404, as there.
+func (e *Emulator) serveWorker(w http.ResponseWriter, r *http.Request, host string) {
+	rt := e.acct.runtime()
+	worker, found := e.acct.RouteRequest(host, r.URL.Path)
+	switch {
+	case !found:
+		http.Error(w, fmt.Sprintf("no worker answers on %s%s: no custom domain, route or workers.dev subdomain of the account claims it", host, r.URL.Path), http.StatusNotFound)
+	case rt == nil:
+		http.Error(w, fmt.Sprintf("worker %q would answer, but the emulator runs no runtime: start it without -runtime=false", worker), http.StatusServiceUnavailable)
+	default:
+		rt.Serve(w, r, worker)
+	}
+}

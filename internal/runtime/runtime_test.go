@@ -1,0 +1,391 @@
+package runtime
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log"
+	"mime/multipart"
+	"net/http"
+	"net/http/httptest"
+	"net/textproto"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/evanw/esbuild/pkg/api"
+	"github.com/stretchr/testify/require"
+
+	"github.com/dome/infra/internal/cfemu"
+)
+
+const (
+	testToken   = "runtime-test-token"
+	testAccount = "0123456789abcdef0123456789abcdef"
+)
+
+// logBuffer collects the runtime's log lines for assertions.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
+}
+
+// account is an emulator with a runtime attached, served on loopback.
+type account struct {
+	t    *testing.T
+	emu  *cfemu.Emulator
+	rt   *Runtime
+	srv  *httptest.Server
+	logs *logBuffer
+}
+
+// hostDir is the repository's runtime folder, installed by `just runtime-install`.
+func hostDir(t *testing.T) string {
+	t.Helper()
+	dir, err := filepath.Abs("../../runtime")
+	require.NoError(t, err)
+	if _, err := os.Stat(filepath.Join(dir, "node_modules", "miniflare")); err != nil {
+		t.Fatalf("the runtime's npm packages are not installed: run 'just runtime-install' (just test does)")
+	}
+	return dir
+}
+
+func newAccount(t *testing.T) *account {
+	t.Helper()
+	emu, err := cfemu.New(cfemu.Config{Token: testToken, AccountID: testAccount, Zones: []string{"dome.example"}})
+	require.NoError(t, err)
+	logs := &logBuffer{}
+	rt, err := Start(Options{HostDir: hostDir(t), Dir: t.TempDir(), Callback: emu.RuntimeCallbacks(), Log: log.New(logs, "", 0)})
+	require.NoError(t, err)
+	srv := httptest.NewServer(emu)
+	t.Cleanup(func() {
+		srv.Close()
+		require.NoError(t, rt.Stop())
+		require.NoError(t, emu.Close())
+		if t.Failed() {
+			t.Logf("runtime log:\n%s", logs)
+		}
+	})
+	require.NoError(t, emu.Attach(rt))
+	return &account{t: t, emu: emu, rt: rt, srv: srv, logs: logs}
+}
+
+// api calls the emulator's API and returns the envelope's result.
+func (a *account) api(method, path string, body any) (json.RawMessage, error) {
+	a.t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		require.NoError(a.t, err)
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, a.srv.URL+"/client/v4/accounts/"+testAccount+path, rd)
+	require.NoError(a.t, err)
+	req.Header.Set("Authorization", "Bearer "+testToken)
+	req.Header.Set("Content-Type", "application/json")
+	return a.do(req)
+}
+
+func (a *account) do(req *http.Request) (json.RawMessage, error) {
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(a.t, err)
+	defer resp.Body.Close()
+	var env struct {
+		Success bool            `json:"success"`
+		Result  json.RawMessage `json:"result"`
+		Errors  []struct {
+			Code    int    `json:"code"`
+			Message string `json:"message"`
+		} `json:"errors"`
+	}
+	require.NoError(a.t, json.NewDecoder(resp.Body).Decode(&env))
+	if !env.Success {
+		return nil, fmt.Errorf("%d: %s", env.Errors[0].Code, env.Errors[0].Message)
+	}
+	return env.Result, nil
+}
+
+func (a *account) must(method, path string, body any) json.RawMessage {
+	a.t.Helper()
+	out, err := a.api(method, path, body)
+	require.NoError(a.t, err, "%s %s", method, path)
+	return out
+}
+
+// worker is a script upload: TypeScript source, bundled here with a
+// source map, the way the program uploads Dome's workers.
+type worker struct {
+	name     string
+	source   string // TypeScript of src/index.ts
+	bindings []map[string]any
+}
+
+func (a *account) upload(w worker) error {
+	a.t.Helper()
+	built := api.Build(api.BuildOptions{
+		Stdin:     &api.StdinOptions{Contents: w.source, Sourcefile: "src/index.ts", Loader: api.LoaderTS},
+		Bundle:    true,
+		Format:    api.FormatESModule,
+		Sourcemap: api.SourceMapExternal,
+		Outfile:   "index.js",
+		Write:     false,
+	})
+	require.Empty(a.t, built.Errors)
+	var code, srcMap []byte
+	for _, f := range built.OutputFiles {
+		if strings.HasSuffix(f.Path, ".map") {
+			srcMap = f.Contents
+		} else {
+			code = f.Contents
+		}
+	}
+	code = append(code, []byte("\n//# sourceMappingURL=index.js.map\n")...)
+	if w.bindings == nil {
+		w.bindings = []map[string]any{}
+	}
+	meta, err := json.Marshal(map[string]any{"main_module": "index.js", "compatibility_date": "2025-04-15", "bindings": w.bindings})
+	require.NoError(a.t, err)
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	part := func(name, ctype string, content []byte) {
+		h := textproto.MIMEHeader{}
+		h.Set("Content-Disposition", fmt.Sprintf(`form-data; name=%q; filename=%q`, name, name))
+		h.Set("Content-Type", ctype)
+		pw, err := mw.CreatePart(h)
+		require.NoError(a.t, err)
+		_, err = pw.Write(content)
+		require.NoError(a.t, err)
+	}
+	part("metadata", "application/json", meta)
+	part("index.js", "application/javascript+module", code)
+	part("index.js.map", "application/source-map", srcMap)
+	require.NoError(a.t, mw.Close())
+	req, err := http.NewRequest(http.MethodPut, a.srv.URL+"/client/v4/accounts/"+testAccount+"/workers/scripts/"+w.name, &body)
+	require.NoError(a.t, err)
+	req.Header.Set("Authorization", "Bearer "+testToken)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	_, err = a.do(req)
+	return err
+}
+
+// get asks a worker hostname on the emulator's address, as curl with a
+// Host header does.
+func (a *account) get(host, path string) (int, string) {
+	a.t.Helper()
+	req, err := http.NewRequest(http.MethodGet, a.srv.URL+path, nil)
+	require.NoError(a.t, err)
+	req.Host = host
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(a.t, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(a.t, err)
+	return resp.StatusCode, string(b)
+}
+
+func (a *account) enableWorkersDev(name string) {
+	a.must(http.MethodPost, "/workers/scripts/"+name+"/subdomain", map[string]any{"enabled": true})
+}
+
+func dev(name string) string { return name + "." + cfemu.DefaultSubdomain + ".workers.dev" }
+
+func TestWorkersServeWhatTheAPIHolds(t *testing.T) {
+	a := newAccount(t)
+	var db struct {
+		UUID string `json:"uuid"`
+	}
+	require.NoError(t, json.Unmarshal(a.must(http.MethodPost, "/d1/database", map[string]any{"name": "notes"}), &db))
+	// A migration through the API's /query is what env.DB reads.
+	a.must(http.MethodPost, "/d1/database/"+db.UUID+"/query", map[string]any{"sql": "CREATE TABLE notes (id TEXT, title TEXT); INSERT INTO notes VALUES ('n1', 'first')"})
+
+	require.NoError(t, a.upload(worker{name: "silo", source: `
+interface Env { DB: D1Database }
+export default {
+  async fetch(req: Request, env: Env): Promise<Response> {
+    if (req.method === "POST") {
+      await env.DB.prepare("INSERT INTO notes VALUES (?, ?)").bind("n2", await req.text()).run();
+      return new Response("stored", { status: 201 });
+    }
+    const { results } = await env.DB.prepare("SELECT id, title FROM notes ORDER BY id").all();
+    return Response.json(results);
+  },
+};`, bindings: []map[string]any{{"type": "d1", "name": "DB", "id": db.UUID}}}))
+	api := worker{name: "api", source: `
+interface Env { SILO: Fetcher; GREETING: string }
+export default {
+  async fetch(req: Request, env: Env): Promise<Response> {
+    const notes = await (await env.SILO.fetch("https://silo/notes")).json();
+    return Response.json({ greeting: env.GREETING, host: new URL(req.url).host, notes });
+  },
+};`, bindings: []map[string]any{{"type": "service", "name": "SILO", "service": "silo"}, {"type": "plain_text", "name": "GREETING", "text": "hello"}}}
+	require.NoError(t, a.upload(api))
+	a.enableWorkersDev("api")
+
+	status, body := a.get(dev("api"), "/")
+	require.Equal(t, http.StatusOK, status, body)
+	require.JSONEq(t, `{"greeting":"hello","host":"`+dev("api")+`","notes":[{"id":"n1","title":"first"}]}`, body)
+
+	// A row a worker writes is visible through the API.
+	a.enableWorkersDev("silo")
+	req, err := http.NewRequest(http.MethodPost, a.srv.URL+"/", strings.NewReader("second"))
+	require.NoError(t, err)
+	req.Host = dev("silo")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusCreated, resp.StatusCode)
+	rows := a.must(http.MethodPost, "/d1/database/"+db.UUID+"/query", map[string]any{"sql": "SELECT title FROM notes WHERE id = 'n2'"})
+	require.Contains(t, string(rows), `"title":"second"`)
+
+	// A changed var applies on the next request.
+	api.bindings[1]["text"] = "bonjour"
+	require.NoError(t, a.upload(api))
+	_, body = a.get(dev("api"), "/")
+	require.Contains(t, body, `"greeting":"bonjour"`)
+
+	// Nothing claims a hostname of no worker; a deleted worker stops answering.
+	status, _ = a.get(dev("nobody"), "/")
+	require.Equal(t, http.StatusNotFound, status)
+	a.must(http.MethodDelete, "/workers/scripts/api", nil)
+	status, _ = a.get(dev("api"), "/")
+	require.Equal(t, http.StatusNotFound, status)
+}
+
+func TestStartupFailureIsRefusedAtUpload(t *testing.T) {
+	a := newAccount(t)
+	require.NoError(t, a.upload(worker{name: "good", source: `export default { fetch() { return new Response("good") } }`}))
+	a.enableWorkersDev("good")
+
+	err := a.upload(worker{name: "bad", source: `
+const config = JSON.parse("{not json");
+export default { fetch() { return new Response(String(config)) } }`})
+	require.Error(t, err)
+	require.Contains(t, err.Error(), "10021")
+	require.Contains(t, err.Error(), "SyntaxError")
+
+	_, err = a.api(http.MethodGet, "/workers/scripts/bad/settings", nil)
+	require.ErrorContains(t, err, "10007", "a refused upload leaves no script behind")
+	status, body := a.get(dev("good"), "/")
+	require.Equal(t, http.StatusOK, status)
+	require.Equal(t, "good", body)
+}
+
+func TestLogsNameTheWorkerAndTheSourceLine(t *testing.T) {
+	a := newAccount(t)
+	require.NoError(t, a.upload(worker{name: "thrower", source: `
+function explode(): never {
+  throw new Error("kaboom");
+}
+export default {
+  fetch(): Response {
+    console.log("about to throw");
+    explode();
+  },
+};`}))
+	a.enableWorkersDev("thrower")
+	status, _ := a.get(dev("thrower"), "/")
+	require.Equal(t, http.StatusInternalServerError, status)
+	require.Eventually(t, func() bool { return strings.Contains(a.logs.String(), "src/index.ts:3") }, 5*time.Second, 20*time.Millisecond,
+		"the stack names the TypeScript line that threw; log:\n%s", a.logs)
+	require.Contains(t, a.logs.String(), "[thrower] about to throw")
+}
+
+func TestQueuesAndR2NotificationsReachTheConsumer(t *testing.T) {
+	a := newAccount(t)
+	a.must(http.MethodPost, "/r2/buckets", map[string]any{"name": "uploads"})
+	var q struct {
+		ID string `json:"queue_id"`
+	}
+	require.NoError(t, json.Unmarshal(a.must(http.MethodPost, "/queues", map[string]any{"queue_name": "uploaded"}), &q))
+	var ns struct {
+		ID string `json:"id"`
+	}
+	require.NoError(t, json.Unmarshal(a.must(http.MethodPost, "/storage/kv/namespaces", map[string]any{"title": "seen"}), &ns))
+	a.must(http.MethodPut, "/event_notifications/r2/uploads/configuration/queues/"+q.ID,
+		map[string]any{"rules": []map[string]any{{"actions": []string{"PutObject"}, "prefix": "in/"}}})
+
+	require.NoError(t, a.upload(worker{name: "writer", source: `
+interface Env { BUCKET: R2Bucket }
+export default {
+  async fetch(req: Request, env: Env): Promise<Response> {
+    const key = new URL(req.url).pathname.slice(1);
+    await env.BUCKET.put(key, "content of " + key);
+    return new Response("put " + key);
+  },
+};`, bindings: []map[string]any{{"type": "r2_bucket", "name": "BUCKET", "bucket_name": "uploads"}}}))
+	require.NoError(t, a.upload(worker{name: "consumer", source: `
+interface Env { SEEN: KVNamespace }
+export default {
+  async queue(batch: MessageBatch<any>, env: Env): Promise<void> {
+    for (const m of batch.messages) {
+      await env.SEEN.put(m.body.object.key, JSON.stringify({ action: m.body.action, size: m.body.object.size, batch: batch.messages.length }));
+    }
+  },
+};`, bindings: []map[string]any{{"type": "kv_namespace", "name": "SEEN", "namespace_id": ns.ID}}}))
+	a.must(http.MethodPost, "/queues/"+q.ID+"/consumers", map[string]any{"script_name": "consumer", "type": "worker",
+		"settings": map[string]any{"batch_size": 2, "max_wait_time_ms": 100}})
+	a.enableWorkersDev("writer")
+
+	for _, key := range []string{"in/a.txt", "in/b.txt", "out/c.txt"} {
+		status, body := a.get(dev("writer"), "/"+key)
+		require.Equal(t, http.StatusOK, status, body)
+	}
+	value := func(key string) string {
+		req, err := http.NewRequest(http.MethodGet, a.srv.URL+"/client/v4/accounts/"+testAccount+"/storage/kv/namespaces/"+ns.ID+"/values/"+key, nil)
+		require.NoError(t, err)
+		req.Header.Set("Authorization", "Bearer "+testToken)
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != http.StatusOK {
+			return ""
+		}
+		return string(b)
+	}
+	require.Eventually(t, func() bool { return value("in/a.txt") != "" && value("in/b.txt") != "" }, 10*time.Second, 50*time.Millisecond)
+	require.JSONEq(t, `{"action":"PutObject","size":19,"batch":2}`, value("in/a.txt"))
+	require.Empty(t, value("out/c.txt"), "the rule's prefix filters out/")
+
+	// The object the worker wrote is readable through the API.
+	req, err := http.NewRequest(http.MethodGet, a.srv.URL+"/client/v4/accounts/"+testAccount+"/r2/buckets/uploads/objects/in/a.txt", nil)
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+testToken)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	require.Equal(t, "content of in/a.txt", string(b))
+}
+
+func TestCrashedRuntimeIsRestarted(t *testing.T) {
+	a := newAccount(t)
+	require.NoError(t, a.upload(worker{name: "steady", source: `export default { fetch() { return new Response("still here") } }`}))
+	a.enableWorkersDev("steady")
+	a.rt.mu.Lock()
+	proc := a.rt.host.cmd.Process
+	a.rt.mu.Unlock()
+	require.NoError(t, proc.Kill())
+	require.Eventually(t, func() bool { return strings.Contains(a.logs.String(), "starting it again") }, 10*time.Second, 20*time.Millisecond,
+		"a crash is reported, never silent")
+	require.Eventually(t, func() bool {
+		status, body := a.get(dev("steady"), "/")
+		return status == http.StatusOK && body == "still here"
+	}, 30*time.Second, 100*time.Millisecond)
+}
