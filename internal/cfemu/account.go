@@ -36,6 +36,7 @@ type Account struct {
 	kv     kvStore
 	r2     r2Store
 	queues queueStore
+	vec    vecStore
 }
 
 // newAccount returns the account of cfg: empty, or as cfg.StateFile saved it.
@@ -57,6 +58,7 @@ func newAccount(cfg Config) (*Account, error) {
 	a.kv = kvStore{files: newDataFiles(cfg.StateFile, "kv")}
 	a.r2 = r2Store{files: newDataFiles(cfg.StateFile, "r2")}
 	a.queues = queueStore{files: newDataFiles(cfg.StateFile, "queues")}
+	a.vec = vecStore{files: newDataFiles(cfg.StateFile, "vectorize")}
 	var err error
 	if a.kv.ns, err = loadAll[map[string]KVValue](a.kv.files); err != nil {
 		return nil, fmt.Errorf("cfemu: KV values: %w", err)
@@ -66,6 +68,9 @@ func newAccount(cfg Config) (*Account, error) {
 	}
 	if a.queues.pending, err = loadAll[[]QueueMessage](a.queues.files); err != nil {
 		return nil, fmt.Errorf("cfemu: queue messages: %w", err)
+	}
+	if a.vec.indexes, err = loadAll[*vecData](a.vec.files); err != nil {
+		return nil, fmt.Errorf("cfemu: Vectorize vectors: %w", err)
 	}
 	a.seedZones(cfg.Zones)
 	return a, nil

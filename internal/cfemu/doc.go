@@ -3,7 +3,7 @@
 // It serves D1 databases, R2 buckets and their event notifications, Queues
 // and their consumers, Workers KV namespaces, Workers scripts (multipart
 // upload, settings, content, cron schedules, secrets) and Vectorize v2
-// indexes under /client/v4, in Cloudflare's
+// indexes and their vectors under /client/v4, in Cloudflare's
 // response envelope, and applies the checks the real API applies at the same
 // moment (authentication, duplicate names, references made by a worker's
 // bindings at upload time, delete rules), so that a client written for the
@@ -19,15 +19,17 @@
 //
 // Locking: the account's metadata is under one RWMutex, held only in
 // memory (state file writes happen after it is released); each D1
-// database, and the KV, R2 and queue stores, have their own.
+// database, and the KV, R2, queue and vector stores, have their own.
 //
 // The data it owns: D1 databases, each a real SQLite database
 // (modernc.org/sqlite, pure Go) answering /query and /raw; KV values
 // (served by the values and keys endpoints); R2 objects (Go methods only:
 // objects are the S3 API's), whose writes send the buckets' event
-// notifications to queues; and queue messages (the messages endpoints),
-// which OnQueueMessage hears of. It stores no vectors and never runs a
-// worker.
+// notifications to queues; queue messages (the messages endpoints),
+// which OnQueueMessage hears of; and Vectorize vectors (insert, upsert,
+// query with metadata filters, get and delete by ids), which
+// VectorizeBinding also serves to a local Workers runtime's bindings. It
+// never runs a worker.
 //
 // With a state file, state.json holds the metadata only, rewritten on each
 // change; worker code is kept once per content under <state>.data/scripts,

@@ -27,8 +27,9 @@ type Config struct {
 	// StateFile is optional: loaded at New if present, its metadata saved
 	// after every mutation (atomic write). Data lives in folders beside it
 	// named after it: D1 databases as state.d1/<uuid>.sqlite, worker code as
-	// state.data/scripts/<sha256>, KV values, R2 objects and queue messages
-	// under state.data/kv, r2 and queues. Without it all lives in memory.
+	// state.data/scripts/<sha256>, KV values, R2 objects, queue messages
+	// and Vectorize vectors under state.data/kv, r2, queues and vectorize.
+	// Without it all lives in memory.
 	StateFile string
 	// Zones names the zones the account has (routes and custom domains
 	// need one); they are added at New when the state lacks them.

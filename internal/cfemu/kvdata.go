@@ -195,11 +195,11 @@ func (a *Account) ListKV(namespaceID, prefix, after string, limit int) (keys []K
 // goes.
 func (e *Emulator) kvPutValue(c *call) reply {
 	v := KVValue{Value: c.body}
-	if mt, params, err := mime.ParseMediaType(c.r.Header.Get("Content-Type")); err == nil && mt == "multipart/form-data" {
-		parts, err := readMultipart(c.body, params["boundary"])
-		if err != nil {
-			return fail(http.StatusBadRequest, 10001, "malformed multipart body: %v", err)
-		}
+	parts, err := readMultipartBody(c.r.Header.Get("Content-Type"), c.body)
+	if err != nil {
+		return fail(http.StatusBadRequest, 10001, "malformed multipart body: %v", err)
+	}
+	if parts != nil {
 		v.Value = parts["value"]
 		if meta := parts["metadata"]; meta != nil {
 			if !json.Valid(meta) {
@@ -229,12 +229,17 @@ func (e *Emulator) kvPutValue(c *call) reply {
 	return ok(map[string]any{})
 }
 
-// readMultipart reads a multipart body's parts by name.
-func readMultipart(body []byte, boundary string) (map[string][]byte, error) {
-	if boundary == "" {
+// readMultipartBody reads the parts, by name, of a body whose content type
+// is multipart/form-data; any other body has none (nil).
+func readMultipartBody(contentType string, body []byte) (map[string][]byte, error) {
+	mt, params, err := mime.ParseMediaType(contentType)
+	if err != nil || mt != "multipart/form-data" {
+		return nil, nil
+	}
+	if params["boundary"] == "" {
 		return nil, fmt.Errorf("no boundary")
 	}
-	mr := multipart.NewReader(bytes.NewReader(body), boundary)
+	mr := multipart.NewReader(bytes.NewReader(body), params["boundary"])
 	out := map[string][]byte{}
 	for {
 		p, err := mr.NextPart()

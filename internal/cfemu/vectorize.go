@@ -61,13 +61,13 @@ var vecPresets = map[string]vecConfig{
 
 // Vectorize error codes as clients of the real API match them.
 const (
-	vecCodeNotFound      = 3000
-	vecCodeInvalidName   = 3001
-	vecCodeDuplicate     = 3002
-	vecCodeInvalidConfig = 3003
-	vecCodeMetaExists    = 40004
-	vecCodeMetaNotFound  = 40005
-	vecCodeMetaInvalid   = 40026
+	vecCodeNotFound       = 3000
+	vecCodeInvalidName    = 3001
+	vecCodeDuplicate      = 3002
+	vecCodeInvalidConfig  = 3003
+	vecCodeMetaExists     = 40004
+	vecCodeMetaNotFound   = 40005
+	vecCodeInvalidRequest = 40026 // also a data call's body that does not parse
 )
 
 // vecInvalid refuses an index configuration.
@@ -160,27 +160,17 @@ func (a *Account) GetVectorizeIndex(name string) (vecView, error) {
 	return out, err
 }
 
-// DeleteVectorizeIndex deletes an index.
+// DeleteVectorizeIndex deletes an index and its vectors.
 func (a *Account) DeleteVectorizeIndex(name string) error {
 	return a.update(func() error {
-		return a.onIndex(name, func(*vecIndex) error { delete(a.st.Indexes, name); return nil })
-	})
-}
-
-// VectorizeInfo reports an always-empty index: the emulator stores no vectors.
-func (a *Account) VectorizeInfo(name string) (map[string]any, error) {
-	var info map[string]any
-	err := a.viewErr(func() error {
-		return a.onIndex(name, func(v *vecIndex) error {
-			info = map[string]any{"dimensions": v.Config.Dimensions, "vectorCount": 0,
-				"processedUpToDatetime": nil, "processedUpToMutation": nil}
-			if v.Mutation != "" {
-				info["processedUpToDatetime"], info["processedUpToMutation"] = v.ModifiedOn, v.Mutation
+		return a.onIndex(name, func(*vecIndex) error {
+			if err := a.vec.drop(name); err != nil {
+				return refuse(http.StatusInternalServerError, 10001, "could not delete the index's vectors: %v", err)
 			}
+			delete(a.st.Indexes, name)
 			return nil
 		})
 	})
-	return info, err
 }
 
 // CreateMetadataIndex indexes a metadata property of an index's vectors.
@@ -189,18 +179,18 @@ func (a *Account) CreateMetadataIndex(name string, in metadataIndex) (map[string
 	err := a.update(func() error {
 		return a.onIndex(name, func(v *vecIndex) error {
 			if in.PropertyName == "" {
-				return refuse(http.StatusBadRequest, vecCodeMetaInvalid, "propertyName is required")
+				return refuse(http.StatusBadRequest, vecCodeInvalidRequest, "propertyName is required")
 			}
 			switch in.IndexType {
 			case "string", "number", "boolean":
 			default:
-				return refuse(http.StatusBadRequest, vecCodeMetaInvalid, "indexType %q must be one of string, number, boolean", in.IndexType)
+				return refuse(http.StatusBadRequest, vecCodeInvalidRequest, "indexType %q must be one of string, number, boolean", in.IndexType)
 			}
 			if slices.ContainsFunc(v.MetadataIndexes, func(m metadataIndex) bool { return m.PropertyName == in.PropertyName }) {
 				return refuse(http.StatusConflict, vecCodeMetaExists, "a metadata index on property %q already exists", in.PropertyName)
 			}
 			if len(v.MetadataIndexes) >= vecMaxMetadataIndex {
-				return refuse(http.StatusBadRequest, vecCodeMetaInvalid, "an index takes at most %d metadata indexes", vecMaxMetadataIndex)
+				return refuse(http.StatusBadRequest, vecCodeInvalidRequest, "an index takes at most %d metadata indexes", vecMaxMetadataIndex)
 			}
 			v.MetadataIndexes = append(slices.Clone(v.MetadataIndexes), in)
 			out = vecMutated(v)
@@ -227,6 +217,9 @@ func (a *Account) DeleteMetadataIndex(name, property string) (map[string]string,
 			i := slices.IndexFunc(v.MetadataIndexes, func(m metadataIndex) bool { return m.PropertyName == property })
 			if i < 0 {
 				return refuse(http.StatusNotFound, vecCodeMetaNotFound, "no metadata index on property %q", property)
+			}
+			if err := a.vec.unindex(name, property); err != nil {
+				return refuse(http.StatusInternalServerError, 10001, "could not take property %q out of the index's vectors: %v", property, err)
 			}
 			v.MetadataIndexes = slices.Delete(slices.Clone(v.MetadataIndexes), i, i+1)
 			out = vecMutated(v)
