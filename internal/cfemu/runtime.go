@@ -8,6 +8,8 @@ import (
 	"net"
 	"net/http"
 	"time"
+
+	"github.com/dome/infra/internal/workersai"
 )
 
 // Runtime runs the account's workers (internal/runtime, on workerd). Once
@@ -68,6 +70,16 @@ func (e *Emulator) Attach(rt Runtime) error {
 	a.rt = rt
 	a.mu.Unlock()
 	return a.publish()
+}
+
+// RuntimeCallbacks answers the running workers' Vectorize bindings from
+// the account's vectors, the ones the REST API reads and writes, and their
+// AI bindings from the deterministic stand-in for Workers AI.
+func (e *Emulator) RuntimeCallbacks() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/vectorize/", e.acct.VectorizeBinding())
+	mux.Handle("/ai/", workersai.Handler())
+	return mux
 }
 
 // runtime is the attached runtime, or nil.

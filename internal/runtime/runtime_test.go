@@ -389,3 +389,54 @@ func TestCrashedRuntimeIsRestarted(t *testing.T) {
 		return status == http.StatusOK && body == "still here"
 	}, 30*time.Second, 100*time.Millisecond)
 }
+
+func TestVectorizeAndAIBindings(t *testing.T) {
+	a := newAccount(t)
+	a.must(http.MethodPost, "/vectorize/v2/indexes", map[string]any{"name": "notes", "config": map[string]any{"dimensions": 768, "metric": "cosine"}})
+	a.must(http.MethodPost, "/vectorize/v2/indexes/notes/metadata_index/create", map[string]any{"propertyName": "kind", "indexType": "string"})
+	require.NoError(t, a.upload(worker{name: "search", source: `
+interface Env { AI: Ai; INDEX: VectorizeIndex }
+async function embed(env: Env, text: string): Promise<number[]> {
+  const out: any = await env.AI.run("@cf/baai/bge-base-en-v1.5", { text: [text] });
+  return out.data[0];
+}
+export default {
+  async fetch(req: Request, env: Env): Promise<Response> {
+    const url = new URL(req.url);
+    if (req.method === "POST") {
+      const text = await req.text();
+      await env.INDEX.upsert([{ id: url.pathname.slice(1), values: await embed(env, text), metadata: { kind: "note", text } }]);
+      return new Response("upserted");
+    }
+    if (url.pathname === "/summary") {
+      return Response.json(await env.AI.run("@cf/meta/llama-3.1-8b-instruct", { prompt: "Summarise: the cat sat on the mat." }));
+    }
+    const found = await env.INDEX.query(await embed(env, url.searchParams.get("q") ?? ""), { topK: 2, returnMetadata: "all", filter: { kind: "note" } });
+    return Response.json(found.matches.map((m) => ({ id: m.id, text: m.metadata?.text })));
+  },
+};`, bindings: []map[string]any{{"type": "ai", "name": "AI"}, {"type": "vectorize", "name": "INDEX", "index_name": "notes"}}}))
+	a.enableWorkersDev("search")
+	for id, text := range map[string]string{"cats": "cats purr and sleep all day", "rockets": "rockets burn fuel to reach orbit"} {
+		req, err := http.NewRequest(http.MethodPost, a.srv.URL+"/"+id, strings.NewReader(text))
+		require.NoError(t, err)
+		req.Host = dev("search")
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		require.Equal(t, http.StatusOK, resp.StatusCode, string(b))
+	}
+	status, body := a.get(dev("search"), "/?q=do+cats+sleep")
+	require.Equal(t, http.StatusOK, status, body)
+	var matches []struct{ ID, Text string }
+	require.NoError(t, json.Unmarshal([]byte(body), &matches))
+	require.Len(t, matches, 2)
+	require.Equal(t, "cats", matches[0].ID, "the nearer text ranks first")
+
+	// The API's index holds what the binding wrote.
+	info := a.must(http.MethodGet, "/vectorize/v2/indexes/notes/info", nil)
+	require.Contains(t, string(info), `"vectorCount":2`)
+
+	_, body = a.get(dev("search"), "/summary")
+	require.Contains(t, body, "[local stand-in for @cf/meta/llama-3.1-8b-instruct]", "the AI stand-in says what it is")
+}
