@@ -44,6 +44,9 @@ func (r *Runtime) put(ctx context.Context, d cfemu.Deployment) error {
 	if err != nil {
 		return err
 	}
+	if bytes.Equal(body, r.appliedJSON) {
+		return nil // a change of routing or metadata only: nothing to reload
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPut, h.control+"/deployment", bytes.NewReader(body))
 	if err != nil {
 		return err
@@ -70,6 +73,7 @@ func (r *Runtime) put(ctx context.Context, d cfemu.Deployment) error {
 		r.mu.Lock()
 		r.entry, r.secret = out.Entry, out.Secret
 		r.mu.Unlock()
+		r.appliedJSON = body
 		return nil
 	case resp.StatusCode == http.StatusUnprocessableEntity && out.Error.Script != "":
 		return &cfemu.StartupError{Script: out.Error.Script, Message: out.Error.Message}

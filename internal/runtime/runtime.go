@@ -65,6 +65,9 @@ type Runtime struct {
 	tried   uint64     // version of the newest deployment applied or refused
 	lastErr error      // its result
 	applied *cfemu.Deployment
+	// appliedJSON is what the host last took, under applyMu; a restarted
+	// host has taken nothing.
+	appliedJSON []byte
 }
 
 // host is one run of node host.mjs.
@@ -210,6 +213,7 @@ func (r *Runtime) supervise(h *host) {
 		r.host = h
 		r.mu.Unlock()
 		r.applyMu.Lock()
+		r.appliedJSON = nil
 		if r.applied != nil {
 			if err := r.put(context.Background(), *r.applied); err != nil {
 				r.opts.Log.Printf("runtime: restarted, but the workers did not start again: %v", err)

@@ -48,7 +48,7 @@ func (l *logBuffer) String() string {
 
 // account is an emulator with a runtime attached, served on loopback.
 type account struct {
-	t    *testing.T
+	t    testing.TB
 	emu  *cfemu.Emulator
 	rt   *Runtime
 	srv  *httptest.Server
@@ -56,7 +56,7 @@ type account struct {
 }
 
 // hostDir is the repository's runtime folder, installed by `just runtime-install`.
-func hostDir(t *testing.T) string {
+func hostDir(t testing.TB) string {
 	t.Helper()
 	dir, err := filepath.Abs("../../runtime")
 	require.NoError(t, err)
@@ -66,7 +66,7 @@ func hostDir(t *testing.T) string {
 	return dir
 }
 
-func newAccount(t *testing.T) *account {
+func newAccount(t testing.TB) *account {
 	t.Helper()
 	emu, err := cfemu.New(cfemu.Config{Token: testToken, AccountID: testAccount, Zones: []string{"dome.example"}})
 	require.NoError(t, err)
