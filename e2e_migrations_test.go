@@ -85,9 +85,9 @@ func TestSchemaMigrationsOnEngine(t *testing.T) {
 			order = append(order, "upload")
 		}
 	}
-	require.Equal(t, []string{"query", "query", "query", "upload"}, order, "the table read, 0001, 0002, then the worker")
+	require.Equal(t, []string{"query", "query", "query", "query", "upload"}, order, "the table read, 0001, 0002, 0003, then the worker")
 	require.Equal(t, []string{"d1_migrations", "note_tags", "notes", "sqlite_sequence"}, tables())
-	require.Contains(t, e.stateFile(), migrations.Checksum(string(must(os.ReadFile(filepath.Join(dir, "0002_add_tags.sql"))))))
+	require.Contains(t, e.stateFile(), migrations.Checksum(string(must(os.ReadFile(filepath.Join(dir, "0003_note_pipeline.sql"))))))
 
 	// Nothing pending: the preview changes nothing and a second up writes nothing.
 	onlySame(t, e.preview())
@@ -97,17 +97,17 @@ func TestSchemaMigrationsOnEngine(t *testing.T) {
 
 	// A new file shows in the preview by name.
 	bad := "CREATE TABLE note_links (from_id TEXT, to_id TEXT);\nCREATE INDEX note_links_to ON note_linkz (to_id);\n"
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "0003_links.sql"), []byte(bad), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "0004_links.sql"), []byte(bad), 0o644))
 	e.log.Reset()
 	require.Equal(t, map[string]int{"same": 3, "update": 1}, e.preview())
-	require.Contains(t, e.log.String(), "+ [2]: {", "the diff adds the file's entry")
-	require.Contains(t, e.log.String(), "pending migrations: 0003_links.sql")
+	require.Contains(t, e.log.String(), "+ [3]: {", "the diff adds the file's entry")
+	require.Contains(t, e.log.String(), "pending migrations: 0004_links.sql")
 
 	// It fails: the deploy stops with the file, the statement and D1's
 	// message, and the worker binding the database keeps its old code.
 	content = strings.Replace(content, "v1", "v2", 1)
 	err = e.upErr()
-	require.ErrorContains(t, err, "migration 0003_links.sql failed at statement")
+	require.ErrorContains(t, err, "migration 0004_links.sql failed at statement")
 	require.ErrorContains(t, err, "CREATE INDEX note_links_to ON note_linkz (to_id)")
 	require.ErrorContains(t, err, "D1 says: no such table: main.note_linkz: SQLITE_ERROR (code 7500)")
 	live, err := client.GetScriptContent(context.Background(), "e2e-silo")
@@ -117,7 +117,7 @@ func TestSchemaMigrationsOnEngine(t *testing.T) {
 
 	// Fixed, the next up resumes at that file, then updates the worker.
 	fixed := strings.Replace(bad, "note_linkz", "note_links", 1)
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "0003_links.sql"), []byte(fixed), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "0004_links.sql"), []byte(fixed), 0o644))
 	changes := e.up()
 	require.Equal(t, 2, changes["update"], "the migrations, then the worker: %v", changes)
 	require.Contains(t, tables(), "note_links")

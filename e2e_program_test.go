@@ -227,12 +227,13 @@ func TestProgramOnEngine(t *testing.T) {
 			require.Equal(t, matched[1], strconv.Itoa(len(rep.Imported)), "recover imports what the plan matched")
 			require.NotContains(t, e.log.String()+adopted.log.String(), "almost certainly a bug", "no provider warning on importing what the program deployed")
 			// Every resource matches (the 19 of old, each worker's workers.dev
-			// setting, the new queue and notification), but the 6 workers
+			// setting, the new queue and notification, silo's consumer of
+			// silo-content-uploaded), but the 6 workers
 			// update: Cloudflare does not return a source map, so each is
 			// uploaded again with its map; and the two providers gain the
 			// token. The migrations resources are not imported: created in
 			// the adopted stack, they find every file recorded and apply none.
-			require.Equal(t, map[string]int{"same": 21, "update": 8, "create": 2}, adopted.preview())
+			require.Equal(t, map[string]int{"same": 22, "update": 8, "create": 2}, adopted.preview())
 
 			e.destroy()
 		})

@@ -347,7 +347,7 @@ func TestRecipes(t *testing.T) {
 	require.Contains(t, out, "create  worker dome-api (dome-api-dev) (not in the account)")
 	out, err = p.just(nil, "db-status", "local")
 	require.NoError(t, err, out)
-	require.Contains(t, out, "  silo (silo-dev): not created yet\n    pending  0001_init.sql\n    pending  0002_add_tags.sql\n")
+	require.Contains(t, out, "  silo (silo-dev): not created yet\n    pending  0001_init.sql\n    pending  0002_add_tags.sql\n    pending  0003_note_pipeline.sql\n")
 
 	// deploy-local creates the local stack on first use and trusts the emulator.
 	out, err = p.just(nil, "deploy-local")

@@ -403,10 +403,10 @@ func TestProgramRefusesBadConfig(t *testing.T) {
 				dir := t.TempDir()
 				require.NoError(t, os.CopyFS(dir, os.DirFS("testdata/services")))
 				bad := "CREATE TABLE links (from_id TEXT, to_id TEXT);\nCREATE INDEX links_to ON linkz (to_id);\n"
-				require.NoError(t, os.WriteFile(filepath.Join(dir, "silo/migrations/0003_links.sql"), []byte(bad), 0o644))
+				require.NoError(t, os.WriteFile(filepath.Join(dir, "silo/migrations/0004_links.sql"), []byte(bad), 0o644))
 				v.Config["dome:servicesRoot"] = dir
 			},
-			want: []string{"/silo/migrations/0003_links.sql:2: dome:topology.d1Databases[silo].migrationsDir: no such table: main.linkz"},
+			want: []string{"/silo/migrations/0004_links.sql:2: dome:topology.d1Databases[silo].migrationsDir: no such table: main.linkz"},
 		},
 	}
 	for _, tt := range tests {

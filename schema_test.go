@@ -44,12 +44,13 @@ func TestSchemaMigrations(t *testing.T) {
 	require.Equal(t, [][2]string{
 		{"0001_init.sql", readFile(t, "testdata/services/silo/migrations/0001_init.sql")},
 		{"0002_add_tags.sql", readFile(t, "testdata/services/silo/migrations/0002_add_tags.sql")},
+		{"0003_note_pipeline.sql", readFile(t, "testdata/services/silo/migrations/0003_note_pipeline.sql")},
 	}, migrationFiles(t, silo))
 	require.Contains(t, silo.Deps, urn("dev", tD1, "silo"))
 
 	meta := m.find(t, domecf.TypeD1Migrations, "dome-meta")
 	require.Equal(t, "d1database-dome-meta", str(t, meta.Inputs, "databaseId"))
-	require.Len(t, migrationFiles(t, meta), 1)
+	require.Len(t, migrationFiles(t, meta), 2)
 
 	// Schema before code: the worker binding silo waits for its migrations;
 	// a worker binding no database waits for none.

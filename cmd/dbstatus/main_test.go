@@ -31,10 +31,12 @@ func TestRun(t *testing.T) {
 	require.Equal(t, `stack local: D1 schema migrations
   dome-meta (dome-meta-dev, `+meta+`), table d1_migrations
     pending  0001_init.sql
+    pending  0002_cron_runs.sql
   silo (silo-dev, `+silo+`), table d1_migrations
     applied  0001_init.sql                    2026-11-01 10:00:00
     applied  0000_legacy.sql                  2026-10-01 09:00:00  (not in the folder)
     pending  0002_add_tags.sql
+    pending  0003_note_pipeline.sql
 `, out.String())
 
 	// It only read: dome-meta still has no table at all.
@@ -50,6 +52,6 @@ func TestRun(t *testing.T) {
 	t.Run("a database not created yet has everything pending", func(t *testing.T) {
 		out.Reset()
 		require.NoError(t, run(ctx, &out, srv.Project(t, "local", "staging"), "local"))
-		require.Contains(t, out.String(), "  silo (silo-staging): not created yet\n    pending  0001_init.sql\n    pending  0002_add_tags.sql\n")
+		require.Contains(t, out.String(), "  silo (silo-staging): not created yet\n    pending  0001_init.sql\n    pending  0002_add_tags.sql\n    pending  0003_note_pipeline.sql\n")
 	})
 }

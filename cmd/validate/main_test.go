@@ -34,7 +34,7 @@ func TestValidate(t *testing.T) {
   apiHostname        127.0.0.1:8787
   servicesRoot       ROOT/testdata/services
   d1Databases        dome-meta-dev, silo-dev
-  d1 migrations      dome-meta-dev (1, last 0001_init.sql), silo-dev (2, last 0002_add_tags.sql)
+  d1 migrations      dome-meta-dev (2, last 0002_cron_runs.sql), silo-dev (3, last 0003_note_pipeline.sql)
   r2Buckets          dome-raw-dev, silo-content-dev
   kvNamespaces       -
   queues             new-content-constellation-dev, new-content-constellation-dlq-dev, new-content-ai-dev, new-content-ai-dlq-dev, silo-content-uploaded-dev
