@@ -47,7 +47,7 @@ runtime-install:
     command -v node >/dev/null || { echo "error: the local runtime needs Node.js 20 or newer (node on PATH)" >&2; exit 1; }
     stamp=runtime/node_modules/.dome-lockfile
     if ! cmp -s runtime/package-lock.json "$stamp"; then
-      npm ci --prefix runtime --no-audit --no-fund
+      (cd runtime && npm ci --ignore-scripts --no-audit --no-fund)
       cp runtime/package-lock.json "$stamp"
     fi
 

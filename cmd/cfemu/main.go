@@ -108,7 +108,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 	scheme := "http"
 	var certPath string
 	if *useTLS {
-		certPath, srv.TLSConfig, err = cfemu.GenerateCert(*certDir)
+		certPath, srv.TLSConfig, err = cfemu.GenerateCert(*certDir, workerHostnames(*subdomain, zones)...)
 		if err != nil {
 			return err
 		}
@@ -188,6 +188,17 @@ func startRuntime(emu *cfemu.Emulator, hostDir, stateFile string, logger *log.Lo
 	}
 	logger.Printf("runtime: workers answer on this address by hostname: <worker>.%s.workers.dev, and the routes and custom domains of its zones (state: %s)", emu.Account().Subdomain(), dir)
 	return stop, nil
+}
+
+// workerHostnames are the hostnames the account's workers answer on, for
+// the certificate: every workers.dev name of the account, and each zone
+// with its subdomains.
+func workerHostnames(subdomain string, zones []string) []string {
+	out := []string{"*." + subdomain + ".workers.dev"}
+	for _, z := range zones {
+		out = append(out, z, "*."+z)
+	}
+	return out
 }
 
 // parseRateLimit reads N/DURATION; "" is no limit.

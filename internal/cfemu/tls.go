@@ -22,12 +22,14 @@ const (
 	KeyFileName  = "cfemu-key.pem"
 )
 
-// GenerateCert makes a self-signed certificate for 127.0.0.1, ::1 and
-// localhost, writes it (and its key, readable by the owner only) to dir,
+// GenerateCert makes a self-signed certificate for 127.0.0.1, ::1,
+// localhost and the hostnames given (workers' hostnames, so that a client
+// that resolves them to the emulator's address verifies the certificate
+// as it would Cloudflare's), writes it (and its key, readable by the owner only) to dir,
 // and returns the certificate's path and a server TLS config using it.
 // Clients trust it by loading the PEM, e.g. through SSL_CERT_FILE, since
 // the official provider speaks only https.
-func GenerateCert(dir string) (string, *tls.Config, error) {
+func GenerateCert(dir string, hostnames ...string) (string, *tls.Config, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return "", nil, fmt.Errorf("cfemu: generate key: %w", err)
@@ -47,7 +49,7 @@ func GenerateCert(dir string) (string, *tls.Config, error) {
 		BasicConstraintsValid: true,
 		IsCA:                  true, // it is its own root, so it can sit in a trust store
 		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
-		DNSNames:              []string{"localhost"},
+		DNSNames:              append([]string{"localhost"}, hostnames...),
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	if err != nil {
