@@ -174,6 +174,8 @@ async function stop() {
 process.stdin.on("end", stop);
 process.stdin.on("close", stop);
 process.stdin.resume();
+// Nor can anyone read our logs then; a write to the closed pipe must not end us before workerd.
+process.stderr.on("error", stop);
 process.on("SIGTERM", stop);
 process.on("SIGINT", stop);
 

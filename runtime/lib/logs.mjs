@@ -4,25 +4,28 @@ import { readFileSync } from "node:fs";
 import { SourceMap } from "node:module";
 import path from "node:path";
 
-// workerd's own report of a worker failing at start-up (global scope threw, import missing).
-const startupFailure = /^service core:user:([^:\s]+): /;
-// What the console module of every worker (entry.mjs) puts first.
+// workerd's own messages about a worker, e.g. its start-up failure (`Uncaught …`: global scope threw, import
+// missing).
+const serviceMessage = /^service core:user:([^:\s]+): /;
+// What the console module of every worker (deployment.mjs) puts first.
 const workerPrefix = /^\[([^\]\s]+)\] /;
 
 // The parts of a record: the worker it is about ("workerd" when none), the text without its prefix, and whether
 // it is a worker's start-up failure.
 export function parseRecord(message) {
-  const failure = startupFailure.exec(message);
-  const match = failure ?? workerPrefix.exec(message);
+  const service = serviceMessage.exec(message);
+  const match = service ?? workerPrefix.exec(message);
   if (match === null) return { worker: "workerd", text: message, startupFailure: false };
-  return { worker: match[1], text: message.slice(match[0].length), startupFailure: failure !== null };
+  const text = message.slice(match[0].length);
+  return { worker: match[1], text, startupFailure: service !== null && text.startsWith("Uncaught") };
 }
 
 export function writeLines(worker, text) {
   for (const line of text.split("\n")) process.stderr.write(`[${worker}] ${line}\n`);
 }
 
-// Maps `file:///<scripts>/<worker>/<module>:L:C` through the module's source map, read once per deployment.
+// Maps `file:///<scripts>/<worker>/<module>:L:C` through the module's source map, read once per deployment;
+// a position in a module without one becomes `<module>:L:C`, as Cloudflare names it.
 export class StackMapper {
   #scripts;
   #maps = new Map();
@@ -42,9 +45,17 @@ export class StackMapper {
   map(text) {
     return text.replace(this.#position, (whole, file, line, column) => {
       const entry = this.#load(file)?.findEntry(Number(line) - 1, Number(column) - 1);
-      if (entry?.originalSource === undefined) return whole;
+      if (entry?.originalSource === undefined) return `${this.#module(file)}:${line}:${column}`;
       return `${this.#source(file, entry.originalSource)}:${entry.originalLine + 1}:${entry.originalColumn + 1}`;
     });
+  }
+
+  #workerDir(file) {
+    return path.join(this.#scripts, path.relative(this.#scripts, file).split(path.sep)[0]);
+  }
+
+  #module(file) {
+    return path.relative(this.#workerDir(file), file);
   }
 
   #load(file) {
@@ -56,8 +67,7 @@ export class StackMapper {
   // leading `../` that lead out of the bundler's output folder (e.g. `dome-api/src/index.ts`).
   #source(file, source) {
     if (/^[a-z]+:/.test(source)) return source;
-    const worker = path.relative(this.#scripts, file).split(path.sep)[0];
-    const relative = path.relative(path.join(this.#scripts, worker), path.resolve(path.dirname(file), source));
+    const relative = path.relative(this.#workerDir(file), path.resolve(path.dirname(file), source));
     return relative.replace(/^(\.\.\/)+/, "");
   }
 }
