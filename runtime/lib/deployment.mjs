@@ -2,8 +2,9 @@
 // under <dir>/scripts and the miniflare workers that run them.
 import { readFile } from "node:fs/promises";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 
-const here = path.dirname(new URL(import.meta.url).pathname);
+const here = path.dirname(fileURLToPath(import.meta.url));
 const workerdModule = (name) => path.join(here, "workerd", name);
 
 // The workers the host adds beside the account's; their names are the host's (a user worker so named would clash).
@@ -24,6 +25,7 @@ export async function build(deployment, { scriptsDir, callback }) {
     const root = path.join(scriptsDir, w.name);
     const modules = [];
     const add = (name, type, contents) => {
+      if (!(type in moduleTypes) && type !== "sourcemap") throw new Error(`worker ${w.name}: module ${name}: unsupported type ${type}`);
       const file = path.join(root, name);
       files.push({ path: file, contents });
       if (type !== "sourcemap") modules.push({ type: moduleTypes[type], path: file, contents });
@@ -99,7 +101,7 @@ function resourceIndex(d) {
             bucket: b.name,
             binding: `B_${i}`,
             rules: (b.notifications ?? []).map((n) => ({
-              queue: queues[n.queue],
+              queue: queues[n.queue] ?? missing(`bucket ${b.name}: notifications to ${n.queue}: no such queue`),
               actions: n.actions,
               prefix: n.prefix ?? "",
               suffix: n.suffix ?? "",
@@ -111,6 +113,10 @@ function resourceIndex(d) {
   );
   const queueBindings = Object.fromEntries(Object.entries(queues).map(([name, b]) => [b, { queueName: name }]));
   return { d1, kv, queues, r2, bucketBindings, queueBindings };
+}
+
+function missing(message) {
+  throw new Error(message);
 }
 
 function dataWorker(d, index) {
@@ -157,7 +163,7 @@ function workerBindings(w, d, index) {
         o.kvNamespaces[b.name] = b.namespaceId;
         break;
       case "r2_bucket":
-        o.wrappedBindings[b.name] = index.r2[b.bucket];
+        o.wrappedBindings[b.name] = index.r2[b.bucket] ?? missing(`worker ${w.name}: binding ${b.name}: no bucket ${b.bucket}`);
         break;
       case "queue":
         o.queueProducers[b.name] = { queueName: b.queue };

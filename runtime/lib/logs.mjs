@@ -43,7 +43,7 @@ export class StackMapper {
   }
 
   map(text) {
-    return text.replace(this.#position, (whole, file, line, column) => {
+    return text.replace(this.#position, (_, file, line, column) => {
       const entry = this.#load(file)?.findEntry(Number(line) - 1, Number(column) - 1);
       if (entry?.originalSource === undefined) return `${this.#module(file)}:${line}:${column}`;
       return `${this.#source(file, entry.originalSource)}:${entry.originalLine + 1}:${entry.originalColumn + 1}`;
