@@ -5,8 +5,8 @@
 //
 // It prints one line on stdout when ready, {"control":"http://127.0.0.1:<port>"}, logs on stderr (one line per
 // line, prefixed with the worker's name), and exits when its stdin closes, so it never outlives the emulator.
-// Control API: PUT /deployment (run this Deployment), GET /healthz. The contract is the emulator's
-// docs/spec of the local runtime; the Deployment's shape is read in lib/deployment.mjs.
+// Control API: PUT /deployment (run this Deployment), GET /healthz. The contract is docs/local.md's
+// (How it fits) and internal/runtime's; the Deployment's shape is read in lib/deployment.mjs.
 import { randomBytes } from "node:crypto";
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import http from "node:http";
@@ -90,6 +90,7 @@ async function deploy(deployment) {
   try {
     const entry = await apply(built);
     lastGood = built;
+    for (const line of built.notRun) writeLines("host", line);
     return [200, { entry, secret: shared.unsafeProxySharedSecret }];
   } catch (e) {
     // workerd's report of the failing worker may come after miniflare gives up on it.

@@ -440,3 +440,16 @@ export default {
 	_, body = a.get(dev("search"), "/summary")
 	require.Contains(t, body, "[local stand-in for @cf/meta/llama-3.1-8b-instruct]", "the AI stand-in says what it is")
 }
+
+func TestBindingsWorkerdCannotRunLeaveTheWorkerRunning(t *testing.T) {
+	a := newAccount(t)
+	require.NoError(t, a.upload(worker{name: "events", source: `
+interface Env { EVENTS?: AnalyticsEngineDataset }
+export default { fetch(_: Request, env: Env) { return new Response(env.EVENTS === undefined ? "no events locally" : "events") } }`,
+		bindings: []map[string]any{{"type": "analytics_engine", "name": "EVENTS", "dataset": "dome_events"}}}))
+	a.enableWorkersDev("events")
+	status, body := a.get(dev("events"), "/")
+	require.Equal(t, http.StatusOK, status)
+	require.Equal(t, "no events locally", body)
+	require.Contains(t, a.logs.String(), "binding EVENTS of type analytics_engine does not run locally")
+}

@@ -14,13 +14,14 @@ const CALLBACK = "__dome_callback";
 
 const moduleTypes = { esm: "ESModule", cjs: "CommonJS", text: "Text", data: "Data", wasm: "CompiledWasm" };
 
-// Returns {files: [{path, contents}], workers}: every file is read here, so that a failed deployment can be
+// Returns {files: [{path, contents}], workers, notRun}: notRun lists the bindings workerd cannot run. Every file is read here, so that a failed deployment can be
 // replaced by the last good one even after the emulator's content files changed.
 export async function build(deployment, { scriptsDir, callback }) {
   const files = [];
   const index = resourceIndex(deployment);
   const workers = [dataWorker(deployment, index)];
   let usesCallback = false;
+  const notRun = [];
   for (const w of deployment.workers) {
     const root = path.join(scriptsDir, w.name);
     const modules = [];
@@ -34,7 +35,7 @@ export async function build(deployment, { scriptsDir, callback }) {
     add("__dome_entry.mjs", "esm", entryModule(w.mainModule));
     add("__dome_console.mjs", "esm", consoleModule(w.name));
     for (const m of w.modules) add(m.name, m.type, await readFile(m.path));
-    const { options, callback: usesIt } = workerBindings(w, deployment, index);
+    const { options, callback: usesIt } = workerBindings(w, deployment, index, notRun);
     usesCallback ||= usesIt;
     workers.push({
       name: w.name,
@@ -78,7 +79,7 @@ export async function build(deployment, { scriptsDir, callback }) {
       serviceBindings: { CALLBACK: { external: { address: host, http: {} } } },
     });
   }
-  return { files, workers };
+  return { files, workers, notRun };
 }
 
 // Every D1 database, KV namespace, bucket and queue of the deployment under an indexed binding name, for the
@@ -135,8 +136,9 @@ function dataWorker(d, index) {
   };
 }
 
-// The miniflare options of a worker's bindings, and whether one needs the callback server.
-function workerBindings(w, d, index) {
+// The miniflare options of a worker's bindings, and whether one needs the callback server; bindings it cannot
+// run are added to notRun.
+function workerBindings(w, d, index, notRun) {
   const o = {
     bindings: {},
     d1Databases: {},
@@ -190,7 +192,9 @@ function workerBindings(w, d, index) {
         callback = true;
         break;
       default:
-        throw new Error(`worker ${w.name}: binding ${b.name}: unsupported type ${b.type}`);
+        // Cloudflare accepts it (Analytics Engine, Hyperdrive, ...), so the upload stands; the worker runs
+        // without it rather than not at all, and the log says so.
+        notRun.push(`worker ${w.name}: binding ${b.name} of type ${b.type} does not run locally; env.${b.name} is undefined`);
     }
   }
   return { options: o, callback };
