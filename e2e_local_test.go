@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -38,6 +39,7 @@ type localDome struct {
 	cert   string // the emulator's certificate, for SSL_CERT_FILE
 	client *http.Client
 	logs   *syncBuffer
+	rt     *runtime.Runtime
 }
 
 // syncBuffer is the runtime's log, written by its goroutines.
@@ -74,7 +76,7 @@ func startLocalDome(t testing.TB) *localDome {
 	srv.TLS = tlsCfg
 	srv.StartTLS()
 	require.NoError(t, emu.Attach(rt))
-	d := &localDome{t: t, emu: emu, srv: srv, host: must(url.Parse(srv.URL)).Host, cert: certFile, logs: logs}
+	d := &localDome{t: t, emu: emu, srv: srv, host: must(url.Parse(srv.URL)).Host, cert: certFile, logs: logs, rt: rt}
 	pem, err := os.ReadFile(certFile)
 	require.NoError(t, err)
 	roots := x509.NewCertPool()
@@ -112,6 +114,14 @@ func (d *localDome) request(method, rawURL, body string) (int, string) {
 	b, err := io.ReadAll(resp.Body)
 	require.NoError(d.t, err)
 	return resp.StatusCode, string(b)
+}
+
+// serve asks worker directly, whatever hostnames it has, and returns the
+// status it answers.
+func (d *localDome) serve(worker, path string) int {
+	rec := httptest.NewRecorder()
+	d.rt.Serve(rec, httptest.NewRequest(http.MethodGet, path, nil), worker)
+	return rec.Code
 }
 
 // api calls the emulator's API and decodes the envelope's result.
@@ -165,11 +175,20 @@ func (d *localDome) query(name, sql string) []map[string]any {
 func TestLocalDomeRuns(t *testing.T) {
 	requireCloudflarePlugin(t)
 	d := startLocalDome(t)
+	e := d.localStack(t, must(filepath.Abs("testdata/services")))
+	defer e.dump()
+	e.up()
+	useDome(t, d)
+}
 
+// localStack is the local stack's engine, pointed at d, its workers' code
+// under servicesRoot.
+func (d *localDome) localStack(t testing.TB, servicesRoot string) *engine {
+	t.Helper()
 	vals, err := config.ReadFiles(".", "local")
 	require.NoError(t, err)
 	vals.Config["dome:apiHostname"] = d.host
-	vals.Config["dome:servicesRoot"] = must(filepath.Abs("testdata/services"))
+	vals.Config["dome:servicesRoot"] = servicesRoot
 	env := map[string]string{config.EnvAccountID: e2eAccount, config.EnvAPIToken: e2eToken, config.EnvBundleDir: t.TempDir()}
 	program := func(ctx *pulumi.Context) error {
 		outs, err := run(ctx, func(k string) string { return env[k] })
@@ -182,11 +201,64 @@ func TestLocalDomeRuns(t *testing.T) {
 		return nil
 	}
 	e := newEngine(t, "local", program, map[string]string{"SSL_CERT_FILE": d.cert, "CLOUDFLARE_RPS": "100", "PULUMI_HOME": ""})
-	defer e.dump()
 	require.NoError(t, e.stack.SetAllConfig(context.Background(), stackConfig(vals)))
-	e.up()
+	return e
+}
 
-	useDome(t, d)
+// BenchmarkLocalDome measures, through the engine, what a developer waits
+// for: a deploy of the local stack, every worker answering after it ends, a
+// code change live after its up ends, and a request's latency through
+// dome-api → silo → D1. The runtime's memory is in internal/runtime's
+// benchmark of the same name.
+func BenchmarkLocalDome(b *testing.B) {
+	requireCloudflarePlugin(b)
+	for range b.N {
+		d := startLocalDome(b)
+		services := b.TempDir()
+		require.NoError(b, os.CopyFS(services, os.DirFS("testdata/services")))
+		e := d.localStack(b, services)
+
+		t0 := time.Now()
+		e.up()
+		upEnded := time.Now()
+		deploy := upEnded.Sub(t0)
+		for _, w := range []string{"dome-api", "silo", "constellation", "ai-processor", "dome-cron", "dome-notify"} {
+			for d.serve(w+"-dev", "/") == http.StatusServiceUnavailable {
+			}
+		}
+		answering := time.Since(upEnded)
+
+		// A code change: dome-api answers with a new field once it is live.
+		main := filepath.Join(services, "dome-api", "src", "index.ts")
+		src, err := os.ReadFile(main)
+		require.NoError(b, err)
+		changed := strings.Replace(string(src), `service: "dome-api", version: env.VERSION`, `service: "dome-api", version: env.VERSION, changed: true`, 1)
+		require.NotEqual(b, string(src), changed)
+		require.NoError(b, os.WriteFile(main, []byte(changed), 0o644))
+		e.up()
+		upEnded = time.Now()
+		apiURL := "https://dome-api-dev." + cfemu.DefaultSubdomain + ".workers.dev"
+		for {
+			if _, body := d.request(http.MethodGet, apiURL+"/", ""); strings.Contains(body, `"changed":true`) {
+				break
+			}
+		}
+		live := time.Since(upEnded)
+
+		var lat []time.Duration
+		for range 200 {
+			t0 := time.Now()
+			status, body := d.request(http.MethodGet, apiURL+"/notes", "")
+			lat = append(lat, time.Since(t0))
+			require.Equal(b, http.StatusOK, status, body)
+		}
+		slices.Sort(lat)
+		b.ReportMetric(deploy.Seconds(), "deploy-local-s")
+		b.ReportMetric(float64(answering.Milliseconds()), "all-answering-after-up-ms")
+		b.ReportMetric(float64(live.Milliseconds()), "change-live-after-up-ms")
+		b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "api-silo-d1-p50-ms")
+		b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "api-silo-d1-p99-ms")
+	}
 }
 
 // useDome walks a note through the running Dome and checks each hop where

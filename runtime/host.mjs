@@ -10,7 +10,6 @@
 import { randomBytes } from "node:crypto";
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import http from "node:http";
-import net from "node:net";
 import path from "node:path";
 import { parseArgs, stripVTControlCharacters } from "node:util";
 import { Log, LogLevel, Miniflare } from "miniflare";
@@ -45,8 +44,9 @@ function onRecord({ message }) {
 
 const shared = {
   host: "127.0.0.1",
-  // One entry port for the host's life, so the emulator's proxy target stays the same across reloads.
-  port: await freePort(),
+  // workerd binds a port of its own choosing (choosing one here and handing it over races with other
+  // processes), and miniflare keeps it across reloads; the emulator reads it from each PUT's answer.
+  port: 0,
   // Requests carry the original URL; with this secret workerd trusts it and sets Host from it.
   unsafeProxySharedSecret: randomBytes(32).toString("hex"),
   // Cron: GET /cdn-cgi/handler/scheduled?cron=… on the entry socket.
@@ -179,14 +179,3 @@ process.stdin.resume();
 process.stderr.on("error", stop);
 process.on("SIGTERM", stop);
 process.on("SIGINT", stop);
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.on("error", reject);
-    probe.listen(0, "127.0.0.1", () => {
-      const { port } = probe.address();
-      probe.close(() => resolve(port));
-    });
-  });
-}

@@ -133,7 +133,8 @@ func (a *account) must(method, path string, body any) json.RawMessage {
 type worker struct {
 	name     string
 	source   string // TypeScript of src/index.ts
-	bindings []map[string]any
+	bindings   []map[string]any
+	migrations map[string]any // Durable Object migrations, as the upload's metadata carries them
 }
 
 func (a *account) upload(w worker) error {
@@ -144,6 +145,7 @@ func (a *account) upload(w worker) error {
 		Format:    api.FormatESModule,
 		Sourcemap: api.SourceMapExternal,
 		Outfile:   "index.js",
+		External:  []string{"cloudflare:*", "node:*"}, // the runtime's own modules
 		Write:     false,
 	})
 	require.Empty(a.t, built.Errors)
@@ -159,7 +161,11 @@ func (a *account) upload(w worker) error {
 	if w.bindings == nil {
 		w.bindings = []map[string]any{}
 	}
-	meta, err := json.Marshal(map[string]any{"main_module": "index.js", "compatibility_date": "2025-04-15", "bindings": w.bindings})
+	metadata := map[string]any{"main_module": "index.js", "compatibility_date": "2025-04-15", "bindings": w.bindings}
+	if w.migrations != nil {
+		metadata["migrations"] = w.migrations
+	}
+	meta, err := json.Marshal(metadata)
 	require.NoError(a.t, err)
 	var body bytes.Buffer
 	mw := multipart.NewWriter(&body)
@@ -452,4 +458,38 @@ export default { fetch(_: Request, env: Env) { return new Response(env.EVENTS ==
 	require.Equal(t, http.StatusOK, status)
 	require.Equal(t, "no events locally", body)
 	require.Contains(t, a.logs.String(), "binding EVENTS of type analytics_engine does not run locally")
+}
+
+func TestDurableObjectsAndSecrets(t *testing.T) {
+	a := newAccount(t)
+	counter := worker{name: "counter", source: `
+import { DurableObject } from "cloudflare:workers";
+interface Env { COUNTER: DurableObjectNamespace<Counter>; TOKEN: string }
+export class Counter extends DurableObject {
+  async next(): Promise<number> {
+    const n = ((await this.ctx.storage.get<number>("n")) ?? 0) + 1;
+    await this.ctx.storage.put("n", n);
+    return n;
+  }
+}
+export default {
+  async fetch(_: Request, env: Env): Promise<Response> {
+    const n = await env.COUNTER.get(env.COUNTER.idFromName("one")).next();
+    return new Response(n + " " + env.TOKEN);
+  },
+};`, bindings: []map[string]any{
+		{"type": "durable_object_namespace", "name": "COUNTER", "class_name": "Counter"},
+		{"type": "secret_text", "name": "TOKEN", "text": "first"},
+	}, migrations: map[string]any{"new_tag": "v1", "new_sqlite_classes": []string{"Counter"}}}
+	require.NoError(t, a.upload(counter))
+	a.enableWorkersDev("counter")
+	_, body := a.get(dev("counter"), "/")
+	require.Equal(t, "1 first", body)
+
+	// A secret put through the API applies on the next request; the
+	// object's storage outlives the reload.
+	a.must(http.MethodPut, "/workers/scripts/counter/secrets", map[string]any{"name": "TOKEN", "text": "second", "type": "secret_text"})
+	_, body = a.get(dev("counter"), "/")
+	require.Equal(t, "2 second", body)
+	require.NotContains(t, a.logs.String(), "second", "a secret's text is never logged")
 }
