@@ -131,8 +131,8 @@ func (a *account) must(method, path string, body any) json.RawMessage {
 // worker is a script upload: TypeScript source, bundled here with a
 // source map, the way the program uploads Dome's workers.
 type worker struct {
-	name     string
-	source   string // TypeScript of src/index.ts
+	name       string
+	source     string // TypeScript of src/index.ts
 	bindings   []map[string]any
 	migrations map[string]any // Durable Object migrations, as the upload's metadata carries them
 }
