@@ -21,7 +21,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/stretchr/testify/require"
 
 	"github.com/dome/infra/internal/cfemu"
@@ -190,17 +189,7 @@ func (d *localDome) localStack(t testing.TB, servicesRoot string) *engine {
 	vals.Config["dome:apiHostname"] = d.host
 	vals.Config["dome:servicesRoot"] = servicesRoot
 	env := map[string]string{config.EnvAccountID: e2eAccount, config.EnvAPIToken: e2eToken, config.EnvBundleDir: t.TempDir()}
-	program := func(ctx *pulumi.Context) error {
-		outs, err := run(ctx, func(k string) string { return env[k] })
-		if err != nil {
-			return err
-		}
-		for k, v := range outs {
-			ctx.Export(k, v)
-		}
-		return nil
-	}
-	e := newEngine(t, "local", program, map[string]string{"SSL_CERT_FILE": d.cert, "CLOUDFLARE_RPS": "100", "PULUMI_HOME": ""})
+	e := newEngine(t, "local", wholeProgram(func(k string) string { return env[k] }), map[string]string{"SSL_CERT_FILE": d.cert, "CLOUDFLARE_RPS": "100", "PULUMI_HOME": ""})
 	require.NoError(t, e.stack.SetAllConfig(context.Background(), stackConfig(vals)))
 	return e
 }

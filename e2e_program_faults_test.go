@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
-	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/stretchr/testify/require"
 
 	"github.com/dome/infra/internal/adopt"
@@ -67,17 +66,7 @@ func newDome(tb testing.TB, stackName string, emuCfg cfemu.Config, faults *cfemu
 	}
 	cfg, err := config.Load(vals, getenv)
 	require.NoError(tb, err)
-	program := func(ctx *pulumi.Context) error {
-		outs, err := run(ctx, getenv)
-		if err != nil {
-			return err
-		}
-		for k, v := range outs {
-			ctx.Export(k, v)
-		}
-		return nil
-	}
-	e := newEngineOn(tb, cli, stackName, program, map[string]string{
+	e := newEngineOn(tb, cli, stackName, wholeProgram(getenv), map[string]string{
 		"SSL_CERT_FILE":  certFile,
 		"CLOUDFLARE_RPS": "100",
 		"PULUMI_HOME":    "", // the user's, where the official plugin is installed

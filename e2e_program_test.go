@@ -40,6 +40,21 @@ func requireCloudflarePlugin(t testing.TB) {
 	skipWithout(t, "the official Cloudflare provider plugin 5.49.1", "`just plugins` (or `pulumi plugin install resource cloudflare 5.49.1`) installs it where Pulumi's download site is reachable")
 }
 
+// wholeProgram is the program as Pulumi runs it, with its environment
+// read through getenv, exporting its outputs.
+func wholeProgram(getenv func(string) string) pulumi.RunFunc {
+	return func(ctx *pulumi.Context) error {
+		outs, err := run(ctx, getenv)
+		if err != nil {
+			return err
+		}
+		for k, v := range outs {
+			ctx.Export(k, v)
+		}
+		return nil
+	}
+}
+
 // stackConfig is a stack's configuration as the Automation API sets it.
 func stackConfig(vals *config.Values) auto.ConfigMap {
 	cfg := auto.ConfigMap{}
@@ -74,16 +89,7 @@ func TestProgramOnEngine(t *testing.T) {
 			bundles := t.TempDir()
 			env := map[string]string{config.EnvAccountID: e2eAccount, config.EnvAPIToken: e2eToken, config.EnvBundleDir: bundles}
 
-			program := func(ctx *pulumi.Context) error {
-				outs, err := run(ctx, func(k string) string { return env[k] })
-				if err != nil {
-					return err
-				}
-				for k, v := range outs {
-					ctx.Export(k, v)
-				}
-				return nil
-			}
+			program := wholeProgram(func(k string) string { return env[k] })
 			e := newEngine(t, stackName, program, map[string]string{
 				"SSL_CERT_FILE":  certFile,
 				"CLOUDFLARE_RPS": "100",
