@@ -154,6 +154,7 @@ func page[T any](all []T, key func(T) string, after string, limit int) ([]T, boo
 
 // workerHost reports whether r asks for a worker's hostname rather than for
 // the API, which the emulator serves on a loopback address or localhost.
+// Without a runtime every request is the API's: nothing would answer.
 func workerHost(r *http.Request) (string, bool) {
 	host := r.Host
 	if h, _, err := net.SplitHostPort(host); err == nil {
@@ -169,14 +170,10 @@ func workerHost(r *http.Request) (string, bool) {
 // Cloudflare's edge routes it: a custom domain, then the zone's routes,
 // then workers.dev. A hostname nothing claims answers 404, as there.
 func (e *Emulator) serveWorker(w http.ResponseWriter, r *http.Request, host string) {
-	rt := e.acct.runtime()
 	worker, found := e.acct.RouteRequest(host, r.URL.Path)
-	switch {
-	case !found:
+	if !found {
 		http.Error(w, fmt.Sprintf("no worker answers on %s%s: no custom domain, route or workers.dev subdomain of the account claims it", host, r.URL.Path), http.StatusNotFound)
-	case rt == nil:
-		http.Error(w, fmt.Sprintf("worker %q would answer, but the emulator runs no runtime: start it without -runtime=false", worker), http.StatusServiceUnavailable)
-	default:
-		rt.Serve(w, r, worker)
+		return
 	}
+	e.acct.runtime().Serve(w, r, worker)
 }
