@@ -212,16 +212,30 @@ func (r *Runtime) supervise(h *host) {
 		r.mu.Lock()
 		r.host = h
 		r.mu.Unlock()
-		r.applyMu.Lock()
-		r.appliedJSON = nil
-		if r.applied != nil {
-			if err := r.put(context.Background(), *r.applied); err != nil {
-				r.opts.Log.Printf("runtime: restarted, but the workers did not start again: %v", err)
-			} else {
-				r.opts.Log.Printf("runtime: restarted; %d workers serve again", len(r.applied.Workers))
-			}
+		r.restore()
+	}
+}
+
+// restore gives a restarted host the newest deployment asked for, which
+// changes that arrived while it was down hold, else the last one that ran.
+func (r *Runtime) restore() {
+	r.applyMu.Lock()
+	defer r.applyMu.Unlock()
+	r.appliedJSON = nil
+	r.mu.Lock()
+	newest := r.pending
+	r.mu.Unlock()
+	for _, d := range []*cfemu.Deployment{&newest, r.applied} {
+		if d == nil || (d != r.applied && r.applied != nil && d.Version <= r.applied.Version) {
+			continue
 		}
-		r.applyMu.Unlock()
+		err := r.put(context.Background(), *d)
+		if err == nil {
+			r.tried, r.lastErr, r.applied = d.Version, nil, d
+			r.opts.Log.Printf("runtime: restarted; %d workers serve again", len(d.Workers))
+			return
+		}
+		r.opts.Log.Printf("runtime: restarted, but the workers did not start again: %v", err)
 	}
 }
 

@@ -390,9 +390,12 @@ func TestCrashedRuntimeIsRestarted(t *testing.T) {
 	require.NoError(t, proc.Kill())
 	require.Eventually(t, func() bool { return strings.Contains(a.logs.String(), "starting it again") }, 10*time.Second, 20*time.Millisecond,
 		"a crash is reported, never silent")
+	// An upload while the runtime is down is the account's; the restarted
+	// runtime runs it.
+	require.NoError(t, a.upload(worker{name: "steady", source: `export default { fetch() { return new Response("back, newer") } }`}))
 	require.Eventually(t, func() bool {
 		status, body := a.get(dev("steady"), "/")
-		return status == http.StatusOK && body == "still here"
+		return status == http.StatusOK && body == "back, newer"
 	}, 30*time.Second, 100*time.Millisecond)
 }
 
