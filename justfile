@@ -85,6 +85,10 @@ emulator *args: build runtime-install
 cron stack worker expr="": (_known stack)
     @{{ if stack == "local" { "SSL_CERT_FILE=" + justfile_directory() / ".emulator/cfemu-cert.pem" } else { "" } }} go run ./cmd/cron -worker {{worker}} -cron "{{expr}}" {{stack}}
 
+# Watch the workers' sources and upload each change to the local emulator's running workers in under a second (run just emulator and just deploy-local first).
+dev stack="local": (_known stack)
+    @{{ if stack == "local" { "SSL_CERT_FILE=" + justfile_directory() / ".emulator/cfemu-cert.pem" } else { "" } }} go run ./cmd/dev {{stack}}
+
 # Deploy Dome's dev environment to the local emulator (run `just emulator` first), creating the local stack on first use.
 deploy-local: _require-pulumi build
     @[ -f .emulator/cfemu-cert.pem ] || { echo "error: the emulator has not run here yet: start it with 'just emulator' in another terminal" >&2; exit 1; }

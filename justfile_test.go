@@ -188,6 +188,7 @@ func TestRecipes(t *testing.T) {
 		{"deploy-prod with the wrong confirmation", []string{"DOME_CONFIRM_PROD=yes"}, []string{"deploy-prod"}, "set DOME_CONFIRM_PROD=prod"},
 		{"pulumi-up prod is guarded too", nil, []string{"pulumi-up", "prod"}, "set DOME_CONFIRM_PROD=prod"},
 		{"passphrase", nil, []string{"outputs", "dev"}, "error: PULUMI_CONFIG_PASSPHRASE is not set: the dev stack's secrets are encrypted with a passphrase; export it or put it in .env.dev"},
+		{"dev watches only the emulator", []string{"CLOUDFLARE_API_TOKEN=0123456789012345678901234567890123456789", "CLOUDFLARE_ACCOUNT_ID=0123456789abcdef0123456789abcdef"}, []string{"dev", "staging"}, "dev staging: stack staging deploys to Cloudflare (its apiHostname is not set): dev uploads code only to the local emulator"},
 	}
 	for _, tt := range guards {
 		t.Run(tt.name, func(t *testing.T) {

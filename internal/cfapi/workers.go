@@ -88,6 +88,11 @@ type ScriptMetadata struct {
 	Placement          *Placement      `json:"placement,omitempty"`
 	Tags               []string        `json:"tags"`
 	Migrations         *Migrations     `json:"migrations,omitempty"`
+	// KeepBindings lists binding types whose live bindings the upload
+	// keeps, unless Bindings names one the same: an upload of new code
+	// alone (just dev) keeps every binding, secrets' values included,
+	// which GetScriptSettings cannot read back.
+	KeepBindings []string `json:"keep_bindings,omitempty"`
 }
 
 // SourceMapContentType is the part type of a module's source map.
