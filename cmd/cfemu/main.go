@@ -65,11 +65,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 	subdomain := fs.String("subdomain", cfemu.DefaultSubdomain, "the account's workers.dev `subdomain`")
 	runWorkers := fs.Bool("runtime", false, "run the account's workers in workerd (miniflare), reachable by their hostnames on this address")
 	runtimeDir := fs.String("runtime-dir", "runtime", "`dir` of the runtime's Node host and its npm packages (just runtime-install)")
+	crons := fs.Bool("crons", false, "fire the workers' cron triggers on their schedule (UTC), as Cloudflare does; needs -runtime")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil // -h printed the usage; asking for it is not a failure
 		}
 		return err
+	}
+	if *crons && !*runWorkers {
+		return errors.New("-crons needs -runtime: a cron trigger runs its worker's scheduled handler in the local runtime")
 	}
 	*token = orDefault(*token, getenv("CLOUDFLARE_API_TOKEN"))
 	*account = orDefault(*account, orDefault(getenv("CLOUDFLARE_ACCOUNT_ID"), devAccountID))
@@ -103,6 +107,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 			return err
 		}
 		defer func() { err = errors.Join(err, stopRuntime()) }()
+	}
+	if *crons {
+		stopCrons := startCrons(ctx, emu.Account(), logger)
+		defer stopCrons() // deferred after the runtime's stop, so it runs first
 	}
 	srv := &http.Server{Handler: emu, ReadHeaderTimeout: 10 * time.Second}
 	scheme := "http"

@@ -101,6 +101,8 @@ func TestRunRefuses(t *testing.T) {
 		{"rate limit without window", []string{"-token", "t", "-rate-limit", "1200"}, `-rate-limit "1200": want N/DURATION`},
 		{"rate limit of zero", []string{"-token", "t", "-rate-limit", "0/5m"}, "positive count"},
 		{"rate limit bad window", []string{"-token", "t", "-rate-limit", "10/soon"}, "positive Go duration"},
+		{"crons without the runtime", []string{"-token", "t", "-crons"}, "-crons needs -runtime"},
+		{"crons with the runtime off", []string{"-token", "t", "-runtime=false", "-crons"}, "-crons needs -runtime"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -115,7 +117,7 @@ func TestRunHelp(t *testing.T) {
 	env := func(k string) string { return map[string]string{"CLOUDFLARE_API_TOKEN": "secret-token"}[k] }
 	require.NoError(t, run(context.Background(), []string{"-h"}, env, &out))
 	require.NotContains(t, out.String(), "secret-token")
-	for _, flag := range []string{"-addr", "-token", "-account", "-state", "-tls", "-cert-dir", "-log", "-zone", "-subdomain", "-rate-limit"} {
+	for _, flag := range []string{"-addr", "-token", "-account", "-state", "-tls", "-cert-dir", "-log", "-zone", "-subdomain", "-rate-limit", "-runtime", "-crons"} {
 		require.Contains(t, out.String(), flag)
 	}
 }

@@ -63,14 +63,10 @@ func (e *Emulator) scheduledRun(c *call) reply {
 	} else if err := e.acct.ScriptExists(name); err != nil {
 		return failWith(err)
 	}
-	rt := e.acct.runtime()
-	if rt == nil {
-		return fail(http.StatusServiceUnavailable, 10001, "the emulator runs no runtime, so no worker runs: start it with -runtime (just emulator does)")
-	}
 	ctx, cancel := context.WithTimeout(c.r.Context(), time.Minute)
 	defer cancel()
-	if err := rt.Scheduled(ctx, name, cron); err != nil {
-		return fail(http.StatusBadGateway, 10001, "%v", err)
+	if err := e.acct.RunScheduled(ctx, name, cron); err != nil {
+		return failWith(err)
 	}
 	return ok(map[string]any{"script": name, "cron": cron})
 }

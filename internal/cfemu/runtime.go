@@ -89,6 +89,20 @@ func (a *Account) runtime() Runtime {
 	return a.rt
 }
 
+// RunScheduled runs worker's scheduled handler for cron on the attached
+// runtime, as a cron trigger firing does. It refuses when no runtime is
+// attached, and words the runtime's failure as Cloudflare's answer would.
+func (a *Account) RunScheduled(ctx context.Context, worker, cron string) error {
+	rt := a.runtime()
+	if rt == nil {
+		return refuse(http.StatusServiceUnavailable, 10001, "the emulator runs no runtime, so no worker runs: start it with -runtime (just emulator does)")
+	}
+	if err := rt.Scheduled(ctx, worker, cron); err != nil {
+		return refuse(http.StatusBadGateway, 10001, "%v", err)
+	}
+	return nil
+}
+
 // publish has the runtime run the account as it is now. The runtime
 // reports its own failures; callers look only for a *StartupError.
 func (a *Account) publish() error {

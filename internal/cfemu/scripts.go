@@ -12,6 +12,8 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+
+	"github.com/dome/infra/internal/cron"
 )
 
 // binding is one worker binding, kept as the client sent it so that types
@@ -750,25 +752,27 @@ func (a *Account) Schedules(name string) ([]schedule, error) {
 }
 
 // PutSchedules replaces a script's cron triggers; none removes them all. A
-// cron kept from before keeps its creation time.
+// cron kept from before keeps its creation time. An expression Cloudflare's
+// parser would refuse is refused whole, so every schedule the account holds
+// is one a scheduler can run.
 func (a *Account) PutSchedules(name string, crons []string) ([]schedule, error) {
 	var out []schedule
 	err := a.update(func() error {
 		return a.onScript(name, func(s *script) error {
 			t := now()
 			out = []schedule{}
-			for _, cron := range crons {
-				if len(strings.Fields(cron)) != 5 {
-					return refuse(http.StatusBadRequest, 10100, "invalid cron expression %q: want five fields (minute hour day-of-month month day-of-week)", cron)
+			for _, expr := range crons {
+				if _, err := cron.Parse(expr); err != nil {
+					return refuse(http.StatusBadRequest, 10100, "invalid cron expression %q: %v", expr, err)
 				}
-				if slices.ContainsFunc(out, func(o schedule) bool { return o.Cron == cron }) {
+				if slices.ContainsFunc(out, func(o schedule) bool { return o.Cron == expr }) {
 					continue
 				}
 				created := t
-				if i := slices.IndexFunc(s.Schedules, func(o schedule) bool { return o.Cron == cron }); i >= 0 {
+				if i := slices.IndexFunc(s.Schedules, func(o schedule) bool { return o.Cron == expr }); i >= 0 {
 					created = s.Schedules[i].CreatedOn
 				}
-				out = append(out, schedule{Cron: cron, CreatedOn: created, ModifiedOn: t})
+				out = append(out, schedule{Cron: expr, CreatedOn: created, ModifiedOn: t})
 			}
 			s.Schedules = out
 			return nil

@@ -409,6 +409,10 @@ func TestSchedules(t *testing.T) {
 
 	mustFail(t, h.call(http.MethodPut, "/workers/scripts/cron/schedules", map[string]string{"cron": "* * * * *"}), http.StatusBadRequest, 6007)
 	mustFail(t, h.call(http.MethodPut, "/workers/scripts/cron/schedules", []map[string]string{{"cron": "every minute"}}), http.StatusBadRequest, 10100)
+	mustFail(t, h.call(http.MethodPut, "/workers/scripts/cron/schedules", []map[string]string{{"cron": "0 1 * * *"}, {"cron": "0 25 * * *"}}), http.StatusBadRequest, 10100)
+	kept := get()
+	require.Len(t, kept, 1, "a refused list changes nothing")
+	require.Equal(t, "*/5 * * * *", kept[0]["cron"])
 
 	mustOK(t, h.call(http.MethodPut, "/workers/scripts/cron/schedules", []any{}))
 	require.Empty(t, get())

@@ -12,6 +12,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/dome/infra/internal/cron"
 	"github.com/dome/infra/internal/graph"
 	"github.com/dome/infra/internal/migrations"
 	"github.com/dome/infra/internal/naming"
@@ -371,17 +372,17 @@ func (c *Config) validateWorker(ps *Problems, w Worker, targets map[string]targe
 	}
 
 	seen := map[string]bool{}
-	for i, cron := range w.Crons {
+	for i, expr := range w.Crons {
 		ck := fmt.Sprintf("%s[%d]", c.FieldKey(w.Name, "crons"), i)
-		if len(strings.Fields(cron)) != len(cronFields) {
-			ps.add(ck, "%q is not a cron expression; use five fields: minute hour day-of-month month day-of-week, e.g. \"*/5 * * * *\"", cron)
-		} else if err := checkCron(cron); err != nil {
-			ps.add(ck, "%q would be refused by Cloudflare: %v; minute is 0-59, hour 0-23, day-of-month 1-31, month 1-12 or JAN-DEC, day-of-week 1-7 or SUN-SAT (1 is Sunday)", cron, err)
+		if _, err := cron.Parse(expr); errors.Is(err, cron.ErrFieldCount) {
+			ps.add(ck, "%q is not a cron expression; use five fields: minute hour day-of-month month day-of-week, e.g. \"*/5 * * * *\"", expr)
+		} else if err != nil {
+			ps.add(ck, "%q would be refused by Cloudflare: %v; minute is 0-59, hour 0-23, day-of-month 1-31, month 1-12 or JAN-DEC, day-of-week 1-7 or SUN-SAT (1 is Sunday)", expr, err)
 		}
-		if seen[cron] {
-			ps.add(ck, "%q is listed twice; remove one", cron)
+		if seen[expr] {
+			ps.add(ck, "%q is listed twice; remove one", expr)
 		}
-		seen[cron] = true
+		seen[expr] = true
 	}
 	validateMigrations(ps, k+".migrations", w.Migrations)
 }
