@@ -1,7 +1,6 @@
 package main
 
 import (
-	"github.com/pulumi/pulumi-cloudflare/sdk/v5/go/cloudflare"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/dome/infra/internal/bindings"
@@ -24,27 +23,26 @@ const (
 	outQueueConsumers   = "queueConsumers"
 )
 
-// identified is what every exported resource has: an id.
-type identified interface {
-	ID() pulumi.IDOutput
-}
-
-// refs exports {name, id} for each resource of one kind.
-func refs[R identified](m map[string]R, name func(R) pulumi.StringOutput) pulumi.Map {
+// refMap exports {name, id} for each resource of one kind.
+func refMap(m map[string]bindings.Ref) pulumi.Map {
 	out := make(pulumi.Map, len(m))
 	for logical, r := range m {
-		out[logical] = pulumi.Map{"name": name(r), "id": r.ID().ToStringOutput()}
+		out[logical] = pulumi.Map{"name": r.Name, "id": r.ID}
 	}
 	return out
 }
 
 func outputs(cfg *config.Config, res bindings.Resources, ws map[string]*workers.Worker, entries map[string]*entrypoints.Entry, consumers map[string]*domecf.QueueConsumer) pulumi.Map {
 	out := pulumi.Map{outEnvironment: pulumi.String(cfg.Environment)}
-	out[outD1Databases] = refs(res.Databases, func(r *cloudflare.D1Database) pulumi.StringOutput { return r.Name })
-	out[outR2Buckets] = refs(res.Buckets, func(r *cloudflare.R2Bucket) pulumi.StringOutput { return r.Name })
-	out[outKVNamespaces] = refs(res.Namespaces, func(r *cloudflare.WorkersKvNamespace) pulumi.StringOutput { return r.Title })
-	out[outQueues] = refs(res.Queues, func(r *cloudflare.Queue) pulumi.StringOutput { return r.Name })
-	out[outVectorizeIndexes] = refs(res.Indexes, func(r *domecf.VectorizeIndex) pulumi.StringOutput { return r.Name })
+	out[outD1Databases] = refMap(res.Databases)
+	out[outR2Buckets] = refMap(res.Buckets)
+	out[outKVNamespaces] = refMap(res.Namespaces)
+	out[outQueues] = refMap(res.Queues)
+	indexes := make(map[string]bindings.Ref, len(res.Indexes))
+	for logical, ix := range res.Indexes {
+		indexes[logical] = bindings.Ref{ID: ix.ID().ToStringOutput(), Name: ix.Name}
+	}
+	out[outVectorizeIndexes] = refMap(indexes)
 
 	workerOut := make(pulumi.Map, len(ws))
 	for _, wc := range cfg.Topology.Workers {

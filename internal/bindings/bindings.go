@@ -9,19 +9,26 @@ import (
 	"maps"
 	"slices"
 
-	"github.com/pulumi/pulumi-cloudflare/sdk/v5/go/cloudflare"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/dome/infra/internal/config"
 	"github.com/dome/infra/internal/domecf"
 )
 
+// Ref is what a binding, and a resource that follows another, needs of a
+// resource: its id and its physical name, as outputs of the resource, so
+// that using them is also a dependency edge Pulumi waits on.
+type Ref struct {
+	ID   pulumi.StringOutput
+	Name pulumi.StringOutput
+}
+
 // Resources is everything a binding can point at, keyed by logical name.
 type Resources struct {
-	Databases  map[string]*cloudflare.D1Database
-	Buckets    map[string]*cloudflare.R2Bucket
-	Namespaces map[string]*cloudflare.WorkersKvNamespace
-	Queues     map[string]*cloudflare.Queue
+	Databases  map[string]Ref
+	Buckets    map[string]Ref
+	Namespaces map[string]Ref
+	Queues     map[string]Ref
 	Indexes    map[string]*domecf.VectorizeIndex
 	// Migrations holds the schema migrations of the databases that have
 	// them: a worker binding such a database waits for them.
@@ -69,15 +76,15 @@ func resolve(self string, b config.Binding, r Resources) (domecf.Binding, error)
 	var err error
 	switch b.Type {
 	case config.BindD1:
-		err = use(r.Databases, b.Target, "D1 database", func(db *cloudflare.D1Database) { out.ID = db.ID().ToStringOutput() })
+		err = use(r.Databases, b.Target, "D1 database", func(db Ref) { out.ID = db.ID })
 	case config.BindR2:
-		err = use(r.Buckets, b.Target, "R2 bucket", func(bucket *cloudflare.R2Bucket) { out.BucketName = bucket.Name })
+		err = use(r.Buckets, b.Target, "R2 bucket", func(bucket Ref) { out.BucketName = bucket.Name })
 	case config.BindQueue:
-		err = use(r.Queues, b.Target, "queue", func(q *cloudflare.Queue) { out.QueueName = q.Name })
+		err = use(r.Queues, b.Target, "queue", func(q Ref) { out.QueueName = q.Name })
 	case config.BindVectorize:
 		err = use(r.Indexes, b.Target, "Vectorize index", func(ix *domecf.VectorizeIndex) { out.IndexName = ix.Name })
 	case config.BindKV:
-		err = use(r.Namespaces, b.Target, "KV namespace", func(ns *cloudflare.WorkersKvNamespace) { out.NamespaceID = ns.ID().ToStringOutput() })
+		err = use(r.Namespaces, b.Target, "KV namespace", func(ns Ref) { out.NamespaceID = ns.ID })
 	case config.BindService:
 		err = use(r.Workers, b.Target, "worker", func(w *domecf.WorkerScript) { out.Service = w.Name })
 		if b.Environment != "" {

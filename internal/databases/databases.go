@@ -8,14 +8,15 @@ import (
 	"github.com/pulumi/pulumi-cloudflare/sdk/v5/go/cloudflare"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/dome/infra/internal/bindings"
 	"github.com/dome/infra/internal/config"
 	"github.com/dome/infra/internal/domecf"
 	"github.com/dome/infra/internal/migrations"
 )
 
 // Create creates every D1 database in the topology, keyed by logical name.
-func Create(ctx *pulumi.Context, cfg *config.Config, opts ...pulumi.ResourceOption) (map[string]*cloudflare.D1Database, error) {
-	out := make(map[string]*cloudflare.D1Database, len(cfg.Topology.D1Databases))
+func Create(ctx *pulumi.Context, cfg *config.Config, opts ...pulumi.ResourceOption) (map[string]bindings.Ref, error) {
+	out := make(map[string]bindings.Ref, len(cfg.Topology.D1Databases))
 	for _, d := range cfg.Topology.D1Databases {
 		db, err := cloudflare.NewD1Database(ctx, d.Name, &cloudflare.D1DatabaseArgs{
 			AccountId: pulumi.String(cfg.AccountID),
@@ -24,7 +25,7 @@ func Create(ctx *pulumi.Context, cfg *config.Config, opts ...pulumi.ResourceOpti
 		if err != nil {
 			return nil, fmt.Errorf("d1 database %q: %w", d.Name, err)
 		}
-		out[d.Name] = db
+		out[d.Name] = bindings.Ref{ID: db.ID().ToStringOutput(), Name: db.Name}
 	}
 	return out, nil
 }
@@ -33,7 +34,7 @@ func Create(ctx *pulumi.Context, cfg *config.Config, opts ...pulumi.ResourceOpti
 // migrationsDir, keyed by the database's logical name. Each depends on its
 // database; workers binding the database depend on it in turn, so the
 // schema is in place before the code that needs it.
-func Migrate(ctx *pulumi.Context, cfg *config.Config, dbs map[string]*cloudflare.D1Database, opts ...pulumi.ResourceOption) (map[string]*domecf.D1Migrations, error) {
+func Migrate(ctx *pulumi.Context, cfg *config.Config, dbs map[string]bindings.Ref, opts ...pulumi.ResourceOption) (map[string]*domecf.D1Migrations, error) {
 	out := map[string]*domecf.D1Migrations{}
 	for _, d := range cfg.Topology.D1Databases {
 		dir := cfg.MigrationsDir(d)
@@ -45,7 +46,7 @@ func Migrate(ctx *pulumi.Context, cfg *config.Config, dbs map[string]*cloudflare
 			return nil, fmt.Errorf("d1 database %q: %w", d.Name, err)
 		}
 		m, err := domecf.NewD1Migrations(ctx, d.Name, domecf.D1MigrationsArgs{
-			DatabaseID: dbs[d.Name].ID().ToStringOutput(),
+			DatabaseID: dbs[d.Name].ID,
 			Table:      d.MigrationsTable,
 			Files:      files,
 		}, opts...)

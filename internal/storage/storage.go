@@ -9,13 +9,14 @@ import (
 	"github.com/pulumi/pulumi-cloudflare/sdk/v5/go/cloudflare"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/dome/infra/internal/bindings"
 	"github.com/dome/infra/internal/config"
 	"github.com/dome/infra/internal/domecf"
 )
 
 // Create creates every R2 bucket in the topology, keyed by logical name.
-func Create(ctx *pulumi.Context, cfg *config.Config, opts ...pulumi.ResourceOption) (map[string]*cloudflare.R2Bucket, error) {
-	out := make(map[string]*cloudflare.R2Bucket, len(cfg.Topology.R2Buckets))
+func Create(ctx *pulumi.Context, cfg *config.Config, opts ...pulumi.ResourceOption) (map[string]bindings.Ref, error) {
+	out := make(map[string]bindings.Ref, len(cfg.Topology.R2Buckets))
 	for _, b := range cfg.Topology.R2Buckets {
 		args := &cloudflare.R2BucketArgs{
 			AccountId: pulumi.String(cfg.AccountID),
@@ -28,7 +29,7 @@ func Create(ctx *pulumi.Context, cfg *config.Config, opts ...pulumi.ResourceOpti
 		if err != nil {
 			return nil, fmt.Errorf("r2 bucket %q: %w", b.Name, err)
 		}
-		out[b.Name] = bucket
+		out[b.Name] = bindings.Ref{ID: bucket.ID().ToStringOutput(), Name: bucket.Name}
 	}
 	return out, nil
 }
@@ -37,13 +38,14 @@ func Create(ctx *pulumi.Context, cfg *config.Config, opts ...pulumi.ResourceOpti
 // resource per (bucket, queue) pair, keyed "<bucket>/<queue>" by logical
 // names. They take the bucket's name and the queue's id as outputs, so
 // each waits for both.
-func Notify(ctx *pulumi.Context, cfg *config.Config, buckets map[string]*cloudflare.R2Bucket, queues map[string]*cloudflare.Queue, opts ...pulumi.ResourceOption) (map[string]*domecf.R2EventNotification, error) {
+func Notify(ctx *pulumi.Context, cfg *config.Config, buckets, queues map[string]bindings.Ref, opts ...pulumi.ResourceOption) (map[string]*domecf.R2EventNotification, error) {
 	out := map[string]*domecf.R2EventNotification{}
 	for _, b := range cfg.Topology.R2Buckets {
 		for _, q := range b.NotifiedQueues() {
 			name := b.Name + "/" + q
-			bucket, queue := buckets[b.Name], queues[q]
-			if bucket == nil || queue == nil {
+			bucket, hasBucket := buckets[b.Name]
+			queue, hasQueue := queues[q]
+			if !hasBucket || !hasQueue {
 				return nil, fmt.Errorf("event notifications %s: bucket or queue not created", name)
 			}
 			var rules []domecf.R2NotificationRule
@@ -54,7 +56,7 @@ func Notify(ctx *pulumi.Context, cfg *config.Config, buckets map[string]*cloudfl
 			}
 			n, err := domecf.NewR2EventNotification(ctx, name, domecf.R2EventNotificationArgs{
 				BucketName: bucket.Name,
-				QueueID:    queue.ID().ToStringOutput(),
+				QueueID:    queue.ID,
 				Rules:      rules,
 			}, opts...)
 			if err != nil {
