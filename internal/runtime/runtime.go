@@ -210,8 +210,17 @@ func (r *Runtime) supervise(h *host) {
 			time.Sleep(time.Duration(min(attempt+1, 10)) * time.Second)
 		}
 		r.mu.Lock()
-		r.host = h
+		stopped = r.stopped
+		if !stopped {
+			r.host = h
+		}
 		r.mu.Unlock()
+		if stopped {
+			// Stop came while this host started: it saw none to end.
+			_ = h.stdin.Close()
+			<-h.exited
+			return
+		}
 		r.restore()
 	}
 }
