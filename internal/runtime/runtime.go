@@ -208,6 +208,12 @@ func (r *Runtime) supervise(h *host) {
 			}
 			r.opts.Log.Printf("runtime: could not start again: %v", err)
 			time.Sleep(time.Duration(min(attempt+1, 10)) * time.Second)
+			r.mu.Lock()
+			stopped = r.stopped
+			r.mu.Unlock()
+			if stopped {
+				return
+			}
 		}
 		r.mu.Lock()
 		stopped = r.stopped
