@@ -81,6 +81,13 @@ diagram-docs:
 emulator *args: build runtime-install
     set -a; . ./.env.local; set +a; exec bin/cfemu -addr 127.0.0.1:8787 -tls -log -cert-dir .emulator -state .emulator/state.json -zone dome.example -runtime {{args}}
 
+# Start the local stack over: remove the emulator's state (.emulator) and forget the local stack (its Pulumi.local.yaml stays), so the next just emulator and just deploy-local begin from nothing. Stop the emulator first.
+reset-local: _require-pulumi
+    @! curl -sk -o /dev/null --max-time 2 https://127.0.0.1:8787/ || { echo "error: an emulator answers on 127.0.0.1:8787: stop it first (Ctrl-C in its terminal)" >&2; exit 1; }
+    rm -rf .emulator
+    @if {{on}} local stack ls --json | grep -q '"name": *"local"'; then {{on}} local stack rm local --force --yes --preserve-config; fi
+    @echo "the local stack starts over: run just emulator, then just deploy-local"
+
 # Run a worker's scheduled handler now on the local runtime, for its first cron trigger or the expression given: just cron local dome-cron ['*/5 * * * *'].
 cron stack worker expr="": (_known stack)
     @{{ if stack == "local" { "SSL_CERT_FILE=" + justfile_directory() / ".emulator/cfemu-cert.pem" } else { "" } }} go run ./cmd/cron -worker {{worker}} -cron "{{expr}}" {{stack}}

@@ -104,9 +104,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 	if *runWorkers {
 		stopRuntime, err := startRuntime(emu, *runtimeDir, *state, logger)
 		if err != nil {
-			return err
+			return withFix(err)
 		}
 		defer func() { err = errors.Join(err, stopRuntime()) }()
+	} else if err := emu.KeepDataHere(); err != nil {
+		return withFix(err)
 	}
 	if *crons {
 		stopCrons := startCrons(ctx, emu.Account(), logger)
@@ -207,6 +209,20 @@ func workerHostnames(subdomain string, zones []string) []string {
 		out = append(out, z, "*."+z)
 	}
 	return out
+}
+
+// withFix adds, to a state folder refused for the keeper of its data, the
+// two ways on: keep that keeper, or start the local stack over.
+func withFix(err error) error {
+	var owner *cfemu.DataOwnerError
+	if !errors.As(err, &owner) {
+		return err
+	}
+	keep := "start the emulator with -runtime=false (just emulator -runtime=false)"
+	if owner.Runtime {
+		keep = "start the emulator with -runtime (just emulator)"
+	}
+	return fmt.Errorf("%w.\nEither %s, or start the local stack over: 'just reset-local' (it removes .emulator and forgets the local stack), then 'just emulator' and 'just deploy-local'", err, keep)
 }
 
 // parseRateLimit reads N/DURATION; "" is no limit.

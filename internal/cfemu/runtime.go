@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/dome/infra/internal/workersai"
@@ -62,10 +64,14 @@ func (e *StartupError) Error() string {
 const runTimeout = 2 * time.Minute
 
 // Attach hands the account's workers and data to rt and has it run what
-// the account holds now. Data written with no runtime attached stays in
-// the emulator's own stores, which the runtime does not see.
+// the account holds now. A saved account whose data the emulator's own
+// stores keep is refused with a *DataOwnerError: the runtime would not see
+// that data.
 func (e *Emulator) Attach(rt Runtime) error {
 	a := e.acct
+	if err := a.claimForRuntime(); err != nil {
+		return err
+	}
 	a.mu.Lock()
 	a.rt = rt
 	a.mu.Unlock()
@@ -80,6 +86,69 @@ func (e *Emulator) RuntimeCallbacks() http.Handler {
 	mux.Handle("/vectorize/", e.acct.VectorizeBinding())
 	mux.Handle("/ai/", workersai.Handler())
 	return mux
+}
+
+// KeepDataHere checks that the emulator's own stores keep a saved
+// account's data, as they do with no runtime attached: an account whose
+// data a runtime keeps is refused with a *DataOwnerError.
+func (e *Emulator) KeepDataHere() error {
+	a := e.acct
+	var kept bool
+	a.view(func() { kept = a.st.RuntimeData })
+	if kept {
+		return &DataOwnerError{StateFile: a.stateFile, Runtime: true}
+	}
+	return nil
+}
+
+// DataOwnerError refuses to serve a saved account with another keeper of
+// its data than the one that wrote it: its D1 rows, KV values and R2
+// objects would be out of sight, and a deploy would trip over them.
+type DataOwnerError struct {
+	StateFile string
+	Runtime   bool // the runtime keeps the data; else the emulator's own stores
+}
+
+func (e *DataOwnerError) Error() string {
+	if e.Runtime {
+		return fmt.Sprintf("%s was written with the local runtime, which keeps its data (D1 rows, KV values, R2 objects); without it they are out of sight", e.StateFile)
+	}
+	return fmt.Sprintf("%s holds data (D1 rows, KV values, R2 objects) in the emulator's own stores, which running workers would not see: it was written without the local runtime, or before the emulator recorded which of them keeps its data", e.StateFile)
+}
+
+// claimForRuntime records that the runtime keeps a saved account's data,
+// unless the emulator's own stores hold some already (an account saved
+// with no runtime, or before there was one).
+func (a *Account) claimForRuntime() error {
+	if a.stateFile == "" {
+		return nil // in memory: nothing outlives this run
+	}
+	return a.change(func() error {
+		if !a.st.RuntimeData && a.holdsData() {
+			return &DataOwnerError{StateFile: a.stateFile}
+		}
+		a.st.RuntimeData = true
+		return nil
+	})
+}
+
+// holdsData reports whether the emulator's own stores may hold data: any
+// D1 database (its schema and rows live in its SQLite file), KV value, R2
+// object or waiting queue message. The caller holds the account's lock.
+func (a *Account) holdsData() bool {
+	if len(a.st.D1) > 0 {
+		return true
+	}
+	a.kv.mu.Lock()
+	kv := slices.ContainsFunc(slices.Collect(maps.Values(a.kv.ns)), func(v map[string]KVValue) bool { return len(v) > 0 })
+	a.kv.mu.Unlock()
+	a.r2.mu.Lock()
+	r2 := slices.ContainsFunc(slices.Collect(maps.Values(a.r2.buckets)), func(o map[string]*R2Object) bool { return len(o) > 0 })
+	a.r2.mu.Unlock()
+	a.queues.mu.Lock()
+	queued := slices.ContainsFunc(slices.Collect(maps.Values(a.queues.pending)), func(m []QueueMessage) bool { return len(m) > 0 })
+	a.queues.mu.Unlock()
+	return kv || r2 || queued
 }
 
 // runtime is the attached runtime, or nil.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -52,6 +53,61 @@ func TestScheduledRun(t *testing.T) {
 			}
 			if tc.rt != nil {
 				require.Equal(t, tc.wantRan, tc.rt.ran)
+			}
+		})
+	}
+}
+
+// TestDataKeptByOneKeeper: a saved account's data is kept either by the
+// emulator's own stores or by a runtime, and the other is refused, so that
+// no row or object silently drops out of sight.
+func TestDataKeptByOneKeeper(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		before      func(t *testing.T, e *Emulator) // with no runtime, before the restart
+		attachFirst bool                            // a runtime was attached before the restart
+		attach      string                          // "" or the error Attach gives after it
+		keepHere    string                          // "" or the error KeepDataHere gives after it
+	}{
+		{name: "empty account", attach: "", keepHere: ""},
+		{name: "data written without a runtime", before: func(t *testing.T, e *Emulator) {
+			_, err := e.Account().CreateD1("notes", "")
+			require.NoError(t, err)
+		}, attach: "in the emulator's own stores", keepHere: ""},
+		{name: "data kept by a runtime", attachFirst: true, attach: "", keepHere: "was written with the local runtime"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			state := filepath.Join(t.TempDir(), "state.json")
+			first, err := New(Config{Token: testToken, AccountID: testAccount, StateFile: state})
+			require.NoError(t, err)
+			if tc.before != nil {
+				tc.before(t, first)
+			}
+			if tc.attachFirst {
+				require.NoError(t, first.Attach(&scheduledRuntime{}))
+				_, err := first.Account().CreateD1("notes", "")
+				require.NoError(t, err)
+			}
+			require.NoError(t, first.Close())
+
+			for _, step := range []struct {
+				want string
+				do   func(*Emulator) error
+			}{
+				{tc.keepHere, func(e *Emulator) error { return e.KeepDataHere() }},
+				{tc.attach, func(e *Emulator) error { return e.Attach(&scheduledRuntime{}) }},
+			} {
+				again, err := New(Config{Token: testToken, AccountID: testAccount, StateFile: state})
+				require.NoError(t, err)
+				err = step.do(again)
+				if step.want == "" {
+					require.NoError(t, err)
+				} else {
+					var owner *DataOwnerError
+					require.ErrorAs(t, err, &owner)
+					require.ErrorContains(t, err, step.want)
+				}
+				require.NoError(t, again.Close())
 			}
 		})
 	}

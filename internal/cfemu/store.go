@@ -23,6 +23,9 @@ type store struct {
 	// Notifications are R2 event notification rules, by bucket name.
 	Notifications map[string][]*notificationRule `json:"r2_event_notifications"`
 	entryStore
+	// RuntimeData says a runtime keeps the data of this saved account;
+	// otherwise the emulator's own stores do.
+	RuntimeData bool `json:"runtime_data,omitempty"`
 }
 
 func newStore() *store {
