@@ -496,3 +496,60 @@ export default {
 	require.Equal(t, "2 second", body)
 	require.NotContains(t, a.logs.String(), "second", "a secret's text is never logged")
 }
+
+func TestRetriesEndInTheDeadLetterQueue(t *testing.T) {
+	a := newAccount(t)
+	var jobs, dead struct {
+		ID string `json:"queue_id"`
+	}
+	require.NoError(t, json.Unmarshal(a.must(http.MethodPost, "/queues", map[string]any{"queue_name": "jobs"}), &jobs))
+	require.NoError(t, json.Unmarshal(a.must(http.MethodPost, "/queues", map[string]any{"queue_name": "jobs-dlq"}), &dead))
+	var ns struct {
+		ID string `json:"id"`
+	}
+	require.NoError(t, json.Unmarshal(a.must(http.MethodPost, "/storage/kv/namespaces", map[string]any{"title": "seen"}), &ns))
+	require.NoError(t, a.upload(worker{name: "failing", source: `
+interface Env { SEEN: KVNamespace }
+export default {
+  async queue(batch: MessageBatch<any>, env: Env): Promise<void> {
+    for (const m of batch.messages) {
+      const tries = Number((await env.SEEN.get("tries:" + m.body.job)) ?? 0) + 1;
+      await env.SEEN.put("tries:" + m.body.job, String(tries));
+    }
+    throw new Error("the job fails every time");
+  },
+};`, bindings: []map[string]any{{"type": "kv_namespace", "name": "SEEN", "namespace_id": ns.ID}}}))
+	require.NoError(t, a.upload(worker{name: "undertaker", source: `
+interface Env { SEEN: KVNamespace }
+export default {
+  async queue(batch: MessageBatch<any>, env: Env): Promise<void> {
+    for (const m of batch.messages) await env.SEEN.put("dead:" + m.body.job, "yes");
+  },
+  async fetch(req: Request, env: Env): Promise<Response> {
+    return new Response(await env.SEEN.get(new URL(req.url).pathname.slice(1)));
+  },
+};`, bindings: []map[string]any{{"type": "kv_namespace", "name": "SEEN", "namespace_id": ns.ID}}}))
+	a.must(http.MethodPost, "/queues/"+jobs.ID+"/consumers", map[string]any{"script_name": "failing", "type": "worker", "dead_letter_queue": "jobs-dlq",
+		"settings": map[string]any{"batch_size": 1, "max_retries": 2, "max_wait_time_ms": 100}})
+	a.must(http.MethodPost, "/queues/"+dead.ID+"/consumers", map[string]any{"script_name": "undertaker", "type": "worker",
+		"settings": map[string]any{"batch_size": 1, "max_wait_time_ms": 100}})
+
+	// A value put through the API is what the worker reads.
+	req, err := http.NewRequest(http.MethodPut, a.srv.URL+"/client/v4/accounts/"+testAccount+"/storage/kv/namespaces/"+ns.ID+"/values/greeting", strings.NewReader("hello from the API"))
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+testToken)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	a.enableWorkersDev("undertaker")
+	_, body := a.get(dev("undertaker"), "/greeting")
+	require.Equal(t, "hello from the API", body)
+
+	a.must(http.MethodPost, "/queues/"+jobs.ID+"/messages", map[string]any{"body": map[string]any{"job": "j1"}})
+	require.Eventually(t, func() bool {
+		_, body := a.get(dev("undertaker"), "/dead:j1")
+		return body == "yes"
+	}, 30*time.Second, 100*time.Millisecond, "after its retries the message reaches the dead-letter queue's consumer")
+	_, body = a.get(dev("undertaker"), "/tries:j1")
+	require.Equal(t, "3", body, "the first delivery and max_retries (2) more")
+}
