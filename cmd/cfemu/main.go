@@ -194,7 +194,7 @@ func startRuntime(emu *cfemu.Emulator, hostDir, stateFile string, logger *log.Lo
 		if !errors.As(err, &se) {
 			return nil, errors.Join(err, stop())
 		}
-		logger.Printf("runtime: %v; the other workers serve", err)
+		logger.Printf("runtime: %v; upload a fixed version (just deploy-local) to run the account's workers", err)
 	}
 	logger.Printf("runtime: workers answer on this address by hostname: <worker>.%s.workers.dev, and the routes and custom domains of its zones (state: %s)", emu.Account().Subdomain(), dir)
 	return stop, nil
