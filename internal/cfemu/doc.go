@@ -14,22 +14,27 @@
 // send to a queue, ...) that apply those checks and refuse with an *Error
 // carrying Cloudflare's status, code and message. The HTTP handlers only
 // decode a request, call one operation and encode its answer; failWith maps
-// every refusal to the envelope. A local runtime is meant to be the other
-// caller, so that both sides see one copy of the data.
+// every refusal to the envelope.
+//
+// A Runtime (internal/runtime) may be attached: the account then hands it
+// a Deployment after every change, routes requests for its workers'
+// hostnames to it (custom domains, routes, workers.dev), refuses an upload
+// whose script fails at start-up as Cloudflare does (10021), and reaches D1
+// rows, KV values, R2 objects and the messages of queues a worker consumes
+// through it, so the API and the workers see one copy of the data.
 //
 // Locking: the account's metadata is under one RWMutex, held only in
 // memory (state file writes happen after it is released); each D1
 // database, and the KV, R2, queue and vector stores, have their own.
 //
-// The data it owns: D1 databases, each a real SQLite database
-// (modernc.org/sqlite, pure Go) answering /query and /raw; KV values
-// (served by the values and keys endpoints); R2 objects (Go methods only:
-// objects are the S3 API's), whose writes send the buckets' event
-// notifications to queues; queue messages (the messages endpoints),
-// which OnQueueMessage hears of; and Vectorize vectors (insert, upsert,
-// query with metadata filters, get and delete by ids), which
-// VectorizeBinding also serves to a local Workers runtime's bindings. It
-// never runs a worker.
+// The data it owns with no runtime attached: D1 databases, each a real
+// SQLite database (modernc.org/sqlite, pure Go) answering /query and /raw;
+// KV values (served by the values and keys endpoints); R2 objects (the
+// objects endpoints wrangler uses), whose writes send the buckets' event
+// notifications to queues; and queue messages (the messages endpoints),
+// which OnQueueMessage hears of. Vectorize vectors (insert, upsert, query
+// with metadata filters, get and delete by ids) are always its own, and
+// VectorizeBinding serves them to the runtime's bindings.
 //
 // With a state file, state.json holds the metadata only, rewritten on each
 // change; worker code is kept once per content under <state>.data/scripts,
