@@ -227,11 +227,13 @@ func (s *statusRecorder) WriteHeader(code int) {
 
 // ServeHTTP answers one API call: faults first, then authentication, then the route.
 func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if host, isWorker := workerHost(r); isWorker && e.acct.runtime() != nil {
-		// Cloudflare's edge, not its API: faults, the rate limit and
-		// the request log are the API's.
-		e.serveWorker(w, r, host)
-		return
+	if host, isWorker := workerHost(r); isWorker {
+		if rt := e.acct.runtime(); rt != nil {
+			// Cloudflare's edge, not its API: faults, the rate limit
+			// and the request log are the API's.
+			e.serveWorker(w, r, rt, host)
+			return
+		}
 	}
 	f := e.takeFaults(r)
 	if f.loseAnswer {

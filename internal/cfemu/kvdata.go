@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -80,18 +79,14 @@ func (a *Account) onKVNamespace(id string, f func(values map[string]KVValue) (ma
 	})
 }
 
-// kvRuntime is the attached runtime, which owns KV values, once the
-// namespace is known to exist; nil when the emulator's own store does.
+// kvRuntime is the runtime that owns KV values (see dataRuntime).
 func (a *Account) kvRuntime(id string) (Runtime, error) {
-	var rt Runtime
-	err := a.viewErr(func() error {
+	return a.dataRuntime(func() error {
 		if a.st.KV[id] == nil {
 			return kvNotFound()
 		}
-		rt = a.rt
 		return nil
 	})
-	return rt, err
 }
 
 // PutKV writes a value under key, replacing any.
@@ -99,10 +94,12 @@ func (a *Account) PutKV(namespaceID, key string, v KVValue) error {
 	if key == "" || len(key) > kvMaxKey || key == "." || key == ".." {
 		return refuse(http.StatusBadRequest, 10019, "key must be 1 to %d bytes and not . or ..", kvMaxKey)
 	}
-	if rt, err := a.kvRuntime(namespaceID); err != nil || rt != nil {
-		return errors.Join(err, runtimeErr("write the value", rt, func(rt Runtime) error {
-			return rt.PutKV(context.Background(), namespaceID, key, v)
-		}))
+	rt, err := a.kvRuntime(namespaceID)
+	if err != nil {
+		return err
+	}
+	if rt != nil {
+		return runtimeFailed("write the value", rt.PutKV(context.Background(), namespaceID, key, v))
 	}
 	return a.onKVNamespace(namespaceID, func(values map[string]KVValue) (map[string]KVValue, error) {
 		next := maps.Clone(values)
@@ -116,19 +113,22 @@ func (a *Account) PutKV(namespaceID, key string, v KVValue) error {
 
 // GetKV reads the value under key; an expired one is gone.
 func (a *Account) GetKV(namespaceID, key string) (KVValue, error) {
-	var out KVValue
-	if rt, err := a.kvRuntime(namespaceID); err != nil || rt != nil {
-		found := false
-		err = errors.Join(err, runtimeErr("read the value", rt, func(rt Runtime) (err error) {
-			out, found, err = rt.GetKV(context.Background(), namespaceID, key)
-			return err
-		}))
-		if err == nil && !found {
-			err = kvKeyNotFound()
-		}
-		return out, err
+	rt, err := a.kvRuntime(namespaceID)
+	if err != nil {
+		return KVValue{}, err
 	}
-	err := a.onKVNamespace(namespaceID, func(values map[string]KVValue) (map[string]KVValue, error) {
+	if rt != nil {
+		v, found, err := rt.GetKV(context.Background(), namespaceID, key)
+		switch {
+		case err != nil:
+			return v, runtimeFailed("read the value", err)
+		case !found:
+			return v, kvKeyNotFound()
+		}
+		return v, nil
+	}
+	var out KVValue
+	err = a.onKVNamespace(namespaceID, func(values map[string]KVValue) (map[string]KVValue, error) {
 		v, found := values[key]
 		if !found || v.expired(time.Now()) {
 			return nil, kvKeyNotFound()
@@ -141,10 +141,12 @@ func (a *Account) GetKV(namespaceID, key string) (KVValue, error) {
 
 // DeleteKV removes the value under key; a missing key is no error, as on Cloudflare.
 func (a *Account) DeleteKV(namespaceID, key string) error {
-	if rt, err := a.kvRuntime(namespaceID); err != nil || rt != nil {
-		return errors.Join(err, runtimeErr("delete the value", rt, func(rt Runtime) error {
-			return rt.DeleteKV(context.Background(), namespaceID, key)
-		}))
+	rt, err := a.kvRuntime(namespaceID)
+	if err != nil {
+		return err
+	}
+	if rt != nil {
+		return runtimeFailed("delete the value", rt.DeleteKV(context.Background(), namespaceID, key))
 	}
 	return a.onKVNamespace(namespaceID, func(values map[string]KVValue) (map[string]KVValue, error) {
 		if _, found := values[key]; !found {
@@ -160,14 +162,17 @@ func (a *Account) DeleteKV(namespaceID, key string) error {
 // named by after; more says whether others follow.
 func (a *Account) ListKV(namespaceID, prefix, after string, limit int) (keys []KVKey, more bool, err error) {
 	keys = []KVKey{}
-	if rt, err := a.kvRuntime(namespaceID); err != nil || rt != nil {
-		var all []KVKey
-		err = errors.Join(err, runtimeErr("list the keys", rt, func(rt Runtime) (err error) {
-			all, err = rt.ListKV(context.Background(), namespaceID, prefix)
-			return err
-		}))
+	rt, err := a.kvRuntime(namespaceID)
+	if err != nil {
+		return keys, false, err
+	}
+	if rt != nil {
+		all, err := rt.ListKV(context.Background(), namespaceID, prefix)
+		if err != nil {
+			return keys, false, runtimeFailed("list the keys", err)
+		}
 		keys, more = page(all, func(k KVKey) string { return k.Name }, after, limit)
-		return keys, more, err
+		return keys, more, nil
 	}
 	err = a.onKVNamespace(namespaceID, func(values map[string]KVValue) (map[string]KVValue, error) {
 		t := time.Now()

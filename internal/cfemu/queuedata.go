@@ -127,9 +127,7 @@ func (a *Account) SendToQueue(key queueKey, queueRef string, msgs []QueueMessage
 	if err == nil && toRuntime != "" {
 		// The runtime delivers to the consumer with its batching, retries
 		// and dead-letter queue; the messages never wait here.
-		return msgs, runtimeErr("send the messages", rt, func(rt Runtime) error {
-			return rt.SendToQueue(context.Background(), toRuntime, msgs)
-		})
+		return msgs, runtimeFailed("send the messages", rt.SendToQueue(context.Background(), toRuntime, msgs))
 	}
 	a.announce(sent)
 	out := make([]QueueMessage, len(sent))

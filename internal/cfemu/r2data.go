@@ -5,7 +5,6 @@ import (
 	"crypto/md5"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -110,18 +109,18 @@ func r2ObjectNotFound(key string) error {
 // PutR2 writes an object, replacing any under its key, and sends the
 // bucket's PutObject event notifications.
 func (a *Account) PutR2(bucket, key string, body []byte, contentType string) (R2Object, error) {
-	if rt, err := a.r2Runtime(bucket); err != nil || rt != nil {
-		var out R2Object
-		err = errors.Join(err, runtimeErr("write the object", rt, func(rt Runtime) (err error) {
-			out, err = rt.PutR2(context.Background(), bucket, key, body, contentType)
-			return err
-		}))
-		return out, err
+	rt, err := a.r2Runtime(bucket)
+	if err != nil {
+		return R2Object{}, err
+	}
+	if rt != nil {
+		o, err := rt.PutR2(context.Background(), bucket, key, body, contentType)
+		return o, runtimeFailed("write the object", err)
 	}
 	sum := md5.Sum(body)
 	o := &R2Object{Key: key, Size: int64(len(body)), ETag: hex.EncodeToString(sum[:]), ContentType: contentType,
 		Uploaded: time.Now().UTC(), Body: body}
-	err := a.onBucket(bucket, func() (*r2Event, error) {
+	err = a.onBucket(bucket, func() (*r2Event, error) {
 		if key == "" || len(key) > 1024 {
 			return nil, refuse(http.StatusBadRequest, 10020, "The specified object name is not valid.")
 		}
@@ -135,19 +134,22 @@ func (a *Account) PutR2(bucket, key string, body []byte, contentType string) (R2
 
 // GetR2 reads an object, body included.
 func (a *Account) GetR2(bucket, key string) (R2Object, error) {
-	var out R2Object
-	if rt, err := a.r2Runtime(bucket); err != nil || rt != nil {
-		found := false
-		err = errors.Join(err, runtimeErr("read the object", rt, func(rt Runtime) (err error) {
-			out, found, err = rt.GetR2(context.Background(), bucket, key)
-			return err
-		}))
-		if err == nil && !found {
-			err = r2ObjectNotFound(key)
-		}
-		return out, err
+	rt, err := a.r2Runtime(bucket)
+	if err != nil {
+		return R2Object{}, err
 	}
-	err := a.onBucket(bucket, func() (*r2Event, error) {
+	if rt != nil {
+		o, found, err := rt.GetR2(context.Background(), bucket, key)
+		switch {
+		case err != nil:
+			return o, runtimeFailed("read the object", err)
+		case !found:
+			return o, r2ObjectNotFound(key)
+		}
+		return o, nil
+	}
+	var out R2Object
+	err = a.onBucket(bucket, func() (*r2Event, error) {
 		a.r2.mu.Lock()
 		defer a.r2.mu.Unlock()
 		o := a.r2.buckets[bucket][key]
@@ -163,10 +165,12 @@ func (a *Account) GetR2(bucket, key string) (R2Object, error) {
 // DeleteR2 deletes an object and sends the bucket's DeleteObject event
 // notifications; a missing key is no error, as on R2.
 func (a *Account) DeleteR2(bucket, key string) error {
-	if rt, err := a.r2Runtime(bucket); err != nil || rt != nil {
-		return errors.Join(err, runtimeErr("delete the object", rt, func(rt Runtime) error {
-			return rt.DeleteR2(context.Background(), bucket, key)
-		}))
+	rt, err := a.r2Runtime(bucket)
+	if err != nil {
+		return err
+	}
+	if rt != nil {
+		return runtimeFailed("delete the object", rt.DeleteR2(context.Background(), bucket, key))
 	}
 	return a.onBucket(bucket, func() (*r2Event, error) {
 		found, err := a.r2.remove(bucket, key)
@@ -184,14 +188,17 @@ func (a *Account) DeleteR2(bucket, key string) error {
 // comes after startAfter, without bodies; more says whether others follow.
 func (a *Account) ListR2(bucket, prefix, startAfter string, limit int) (objects []R2Object, more bool, err error) {
 	objects = []R2Object{}
-	if rt, err := a.r2Runtime(bucket); err != nil || rt != nil {
-		var all []R2Object
-		err = errors.Join(err, runtimeErr("list the objects", rt, func(rt Runtime) (err error) {
-			all, err = rt.ListR2(context.Background(), bucket, prefix)
-			return err
-		}))
+	rt, err := a.r2Runtime(bucket)
+	if err != nil {
+		return objects, false, err
+	}
+	if rt != nil {
+		all, err := rt.ListR2(context.Background(), bucket, prefix)
+		if err != nil {
+			return objects, false, runtimeFailed("list the objects", err)
+		}
 		objects, more = page(all, func(o R2Object) string { return o.Key }, startAfter, limit)
-		return objects, more, err
+		return objects, more, nil
 	}
 	err = a.onBucket(bucket, func() (*r2Event, error) {
 		a.r2.mu.Lock()
@@ -218,19 +225,15 @@ func (a *Account) ListR2(bucket, prefix, startAfter string, limit int) (objects 
 	return objects, more, err
 }
 
-// r2Runtime is the attached runtime, which owns R2 objects and sends their
-// event notifications, once the bucket is known to exist; nil when the
-// emulator's own store does.
+// r2Runtime is the runtime that owns R2 objects and sends their event
+// notifications (see dataRuntime).
 func (a *Account) r2Runtime(bucket string) (Runtime, error) {
-	var rt Runtime
-	err := a.viewErr(func() error {
+	return a.dataRuntime(func() error {
 		if a.st.Buckets[bucket] == nil {
 			return r2NotFound()
 		}
-		rt = a.rt
 		return nil
 	})
-	return rt, err
 }
 
 // onBucket runs f on an existing bucket under the account's read lock, so

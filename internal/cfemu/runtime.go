@@ -199,8 +199,12 @@ func asStartup(err error, script string) (*StartupError, bool) {
 	return nil, false
 }
 
-// runtimeFailed is the answer to a data call the runtime could not serve.
+// runtimeFailed is the answer to a data call the runtime could not serve;
+// nil when it served it.
 func runtimeFailed(what string, err error) error {
+	if err == nil {
+		return nil
+	}
 	var refused *Error
 	if errors.As(err, &refused) {
 		return refused
@@ -208,15 +212,19 @@ func runtimeFailed(what string, err error) error {
 	return refuse(http.StatusBadGateway, 10001, "the local runtime could not %s: %v", what, err)
 }
 
-// runtimeErr runs a data call on rt, when there is one, and words its failure.
-func runtimeErr(what string, rt Runtime, call func(Runtime) error) error {
-	if rt == nil {
+// dataRuntime is the attached runtime, which owns the data workers see,
+// once exists (run under the account's read lock) finds the resource that
+// holds it; nil when the emulator's own stores keep the data.
+func (a *Account) dataRuntime(exists func() error) (Runtime, error) {
+	var rt Runtime
+	err := a.viewErr(func() error {
+		if err := exists(); err != nil {
+			return err
+		}
+		rt = a.rt
 		return nil
-	}
-	if err := call(rt); err != nil {
-		return runtimeFailed(what, err)
-	}
-	return nil
+	})
+	return rt, err
 }
 
 // page cuts a list sorted by key to the items after the key named by
@@ -252,11 +260,11 @@ func workerHost(r *http.Request) (string, bool) {
 // serveWorker answers a request for a worker's hostname the way
 // Cloudflare's edge routes it: a custom domain, then the zone's routes,
 // then workers.dev. A hostname nothing claims answers 404, as there.
-func (e *Emulator) serveWorker(w http.ResponseWriter, r *http.Request, host string) {
+func (e *Emulator) serveWorker(w http.ResponseWriter, r *http.Request, rt Runtime, host string) {
 	worker, found := e.acct.RouteRequest(host, r.URL.Path)
 	if !found {
 		http.Error(w, fmt.Sprintf("no worker answers on %s%s: no custom domain, route or workers.dev subdomain of the account claims it", host, r.URL.Path), http.StatusNotFound)
 		return
 	}
-	e.acct.runtime().Serve(w, r, worker)
+	rt.Serve(w, r, worker)
 }
