@@ -95,11 +95,31 @@ func (a *account) api(method, path string, body any) (json.RawMessage, error) {
 		require.NoError(a.t, err)
 		rd = bytes.NewReader(b)
 	}
-	req, err := http.NewRequest(method, a.srv.URL+"/client/v4/accounts/"+testAccount+path, rd)
+	return a.do(a.request(method, path, rd, "application/json"))
+}
+
+// request is a call of the API below the account, with the token.
+func (a *account) request(method, path string, body io.Reader, contentType string) *http.Request {
+	a.t.Helper()
+	req, err := http.NewRequest(method, a.srv.URL+"/client/v4/accounts/"+testAccount+path, body)
 	require.NoError(a.t, err)
 	req.Header.Set("Authorization", "Bearer "+testToken)
-	req.Header.Set("Content-Type", "application/json")
-	return a.do(req)
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	return req
+}
+
+// raw sends an API call whose answer is the data itself (a KV value, an
+// R2 object), not an envelope, and returns its status and body.
+func (a *account) raw(method, path string, body io.Reader) (int, string) {
+	a.t.Helper()
+	resp, err := http.DefaultClient.Do(a.request(method, path, body, ""))
+	require.NoError(a.t, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(a.t, err)
+	return resp.StatusCode, string(b)
 }
 
 func (a *account) do(req *http.Request) (json.RawMessage, error) {
@@ -182,11 +202,7 @@ func (a *account) upload(w worker) error {
 	part("index.js", "application/javascript+module", code)
 	part("index.js.map", "application/source-map", srcMap)
 	require.NoError(a.t, mw.Close())
-	req, err := http.NewRequest(http.MethodPut, a.srv.URL+"/client/v4/accounts/"+testAccount+"/workers/scripts/"+w.name, &body)
-	require.NoError(a.t, err)
-	req.Header.Set("Authorization", "Bearer "+testToken)
-	req.Header.Set("Content-Type", mw.FormDataContentType())
-	_, err = a.do(req)
+	_, err = a.do(a.request(http.MethodPut, "/workers/scripts/"+w.name, &body, mw.FormDataContentType()))
 	return err
 }
 
@@ -194,7 +210,13 @@ func (a *account) upload(w worker) error {
 // Host header does.
 func (a *account) get(host, path string) (int, string) {
 	a.t.Helper()
-	req, err := http.NewRequest(http.MethodGet, a.srv.URL+path, nil)
+	return a.send(http.MethodGet, host, path, "")
+}
+
+// send is get with any method and a body.
+func (a *account) send(method, host, path, body string) (int, string) {
+	a.t.Helper()
+	req, err := http.NewRequest(method, a.srv.URL+path, strings.NewReader(body))
 	require.NoError(a.t, err)
 	req.Host = host
 	resp, err := http.DefaultClient.Do(req)
@@ -249,13 +271,8 @@ export default {
 
 	// A row a worker writes is visible through the API.
 	a.enableWorkersDev("silo")
-	req, err := http.NewRequest(http.MethodPost, a.srv.URL+"/", strings.NewReader("second"))
-	require.NoError(t, err)
-	req.Host = dev("silo")
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	resp.Body.Close()
-	require.Equal(t, http.StatusCreated, resp.StatusCode)
+	status, body = a.send(http.MethodPost, dev("silo"), "/", "second")
+	require.Equal(t, http.StatusCreated, status, body)
 	rows := a.must(http.MethodPost, "/d1/database/"+db.UUID+"/query", map[string]any{"sql": "SELECT title FROM notes WHERE id = 'n2'"})
 	require.Contains(t, string(rows), `"title":"second"`)
 
@@ -353,31 +370,20 @@ export default {
 		require.Equal(t, http.StatusOK, status, body)
 	}
 	value := func(key string) string {
-		req, err := http.NewRequest(http.MethodGet, a.srv.URL+"/client/v4/accounts/"+testAccount+"/storage/kv/namespaces/"+ns.ID+"/values/"+key, nil)
-		require.NoError(t, err)
-		req.Header.Set("Authorization", "Bearer "+testToken)
-		resp, err := http.DefaultClient.Do(req)
-		require.NoError(t, err)
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		if resp.StatusCode != http.StatusOK {
+		status, body := a.raw(http.MethodGet, "/storage/kv/namespaces/"+ns.ID+"/values/"+key, nil)
+		if status != http.StatusOK {
 			return ""
 		}
-		return string(b)
+		return body
 	}
 	require.Eventually(t, func() bool { return value("in/a.txt") != "" && value("in/b.txt") != "" }, 10*time.Second, 50*time.Millisecond)
 	require.JSONEq(t, `{"action":"PutObject","size":19,"batch":2}`, value("in/a.txt"))
 	require.Empty(t, value("out/c.txt"), "the rule's prefix filters out/")
 
 	// The object the worker wrote is readable through the API.
-	req, err := http.NewRequest(http.MethodGet, a.srv.URL+"/client/v4/accounts/"+testAccount+"/r2/buckets/uploads/objects/in/a.txt", nil)
-	require.NoError(t, err)
-	req.Header.Set("Authorization", "Bearer "+testToken)
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	require.Equal(t, "content of in/a.txt", string(b))
+	status, object := a.raw(http.MethodGet, "/r2/buckets/uploads/objects/in/a.txt", nil)
+	require.Equal(t, http.StatusOK, status, object)
+	require.Equal(t, "content of in/a.txt", object)
 }
 
 func TestCrashedRuntimeIsRestarted(t *testing.T) {
@@ -426,14 +432,8 @@ export default {
 };`, bindings: []map[string]any{{"type": "ai", "name": "AI"}, {"type": "vectorize", "name": "INDEX", "index_name": "notes"}}}))
 	a.enableWorkersDev("search")
 	for id, text := range map[string]string{"cats": "cats purr and sleep all day", "rockets": "rockets burn fuel to reach orbit"} {
-		req, err := http.NewRequest(http.MethodPost, a.srv.URL+"/"+id, strings.NewReader(text))
-		require.NoError(t, err)
-		req.Host = dev("search")
-		resp, err := http.DefaultClient.Do(req)
-		require.NoError(t, err)
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		require.Equal(t, http.StatusOK, resp.StatusCode, string(b))
+		status, body := a.send(http.MethodPost, dev("search"), "/"+id, text)
+		require.Equal(t, http.StatusOK, status, body)
 	}
 	status, body := a.get(dev("search"), "/?q=do+cats+sleep")
 	require.Equal(t, http.StatusOK, status, body)
@@ -535,12 +535,8 @@ export default {
 		"settings": map[string]any{"batch_size": 1, "max_wait_time_ms": 100}})
 
 	// A value put through the API is what the worker reads.
-	req, err := http.NewRequest(http.MethodPut, a.srv.URL+"/client/v4/accounts/"+testAccount+"/storage/kv/namespaces/"+ns.ID+"/values/greeting", strings.NewReader("hello from the API"))
-	require.NoError(t, err)
-	req.Header.Set("Authorization", "Bearer "+testToken)
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	resp.Body.Close()
+	status, answer := a.raw(http.MethodPut, "/storage/kv/namespaces/"+ns.ID+"/values/greeting", strings.NewReader("hello from the API"))
+	require.Equal(t, http.StatusOK, status, answer)
 	a.enableWorkersDev("undertaker")
 	_, body := a.get(dev("undertaker"), "/greeting")
 	require.Equal(t, "hello from the API", body)
