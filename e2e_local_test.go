@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log"
@@ -132,8 +133,8 @@ func (d *localDome) serve(worker, path string) int {
 	return rec.Code
 }
 
-// api calls the emulator's API and decodes the envelope's result.
-func (d *localDome) api(method, path, body string, out any) {
+// apiCall sends a call of the emulator's API, below the account.
+func (d *localDome) apiCall(method, path, body string) *http.Response {
 	d.t.Helper()
 	req, err := http.NewRequest(method, "https://"+d.host+"/client/v4/accounts/"+e2eAccount+path, strings.NewReader(body))
 	require.NoError(d.t, err)
@@ -141,6 +142,13 @@ func (d *localDome) api(method, path, body string, out any) {
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := d.client.Do(req)
 	require.NoError(d.t, err)
+	return resp
+}
+
+// api calls the emulator's API and decodes the envelope's result.
+func (d *localDome) api(method, path, body string, out any) {
+	d.t.Helper()
+	resp := d.apiCall(method, path, body)
 	defer resp.Body.Close()
 	var env struct {
 		Success bool            `json:"success"`
@@ -355,13 +363,10 @@ func useDome(t *testing.T, d *localDome, official bool) {
 	// silo: the D1 row, and the R2 object it stored.
 	rows := d.query("silo-dev", fmt.Sprintf("SELECT r2_key FROM notes WHERE id = '%s'", note.ID))
 	require.Len(t, rows, 1)
-	req, err := http.NewRequest(http.MethodGet, "https://"+d.host+"/client/v4/accounts/"+e2eAccount+"/r2/buckets/silo-content-dev/objects/"+rows[0]["r2_key"].(string), nil)
-	require.NoError(t, err)
-	req.Header.Set("Authorization", "Bearer "+e2eToken)
-	resp, err := d.client.Do(req)
-	require.NoError(t, err)
-	object, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	resp := d.apiCall(http.MethodGet, "/r2/buckets/silo-content-dev/objects/"+rows[0]["r2_key"].(string), "")
+	object, err := io.ReadAll(resp.Body)
+	require.NoError(t, errors.Join(err, resp.Body.Close()))
+	require.Equal(t, http.StatusOK, resp.StatusCode, string(object))
 	require.Contains(t, string(object), "Cats purr")
 
 	// The R2 notification reached silo's consumer; silo's queues reached
