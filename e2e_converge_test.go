@@ -39,12 +39,7 @@ func deployLocal(t *testing.T, seed uint64, reset float64) (string, *dome, error
 	target, err := url.Parse(api.URL)
 	require.NoError(t, err)
 	net := cfemu.NewFaultyNetwork(httputil.NewSingleHostReverseProxy(target), cfemu.NetworkFaults{Seed: seed, Reset: reset})
-	front := httptest.NewUnstartedServer(net)
-	certFile, tlsCfg, err := cfemu.GenerateCert(filepath.Join(p.dir, ".emulator"))
-	require.NoError(t, err)
-	front.TLS = tlsCfg
-	front.StartTLS()
-	t.Cleanup(front.Close)
+	front, certFile := serveTLS(t, net, filepath.Join(p.dir, ".emulator"))
 	require.Equal(t, filepath.Join(p.dir, ".emulator", "cfemu-cert.pem"), certFile, "where the recipes trust the emulator")
 	stackFile := filepath.Join(p.dir, "Pulumi.local.yaml")
 	yaml := string(must(os.ReadFile(stackFile)))

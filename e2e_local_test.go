@@ -79,11 +79,7 @@ func startLocalDome(t testing.TB) *localDome {
 	logs := &syncBuffer{}
 	rt, err := runtime.Start(runtime.Options{HostDir: "runtime", Dir: t.TempDir(), Callback: emu.RuntimeCallbacks(), Log: log.New(logs, "", 0)})
 	require.NoError(t, err)
-	certFile, tlsCfg, err := cfemu.GenerateCert(t.TempDir())
-	require.NoError(t, err)
-	srv := httptest.NewUnstartedServer(emu)
-	srv.TLS = tlsCfg
-	srv.StartTLS()
+	srv, certFile := serveTLS(t, emu, t.TempDir())
 	require.NoError(t, emu.Attach(rt))
 	d := &localDome{t: t, emu: emu, srv: srv, host: must(url.Parse(srv.URL)).Host, cert: certFile, logs: logs, rt: rt}
 	pem, err := os.ReadFile(certFile)

@@ -47,12 +47,8 @@ func newDome(tb testing.TB, stackName string, emuCfg cfemu.Config, faults *cfemu
 		env.net = cfemu.NewFaultyNetwork(httputil.NewSingleHostReverseProxy(target), *faults)
 		front = env.net
 	}
-	certFile, tlsCfg, err := cfemu.GenerateCert(tb.TempDir())
-	require.NoError(tb, err)
-	env.front = httptest.NewUnstartedServer(front)
-	env.front.TLS = tlsCfg
-	env.front.StartTLS()
-	tb.Cleanup(env.front.Close)
+	var certFile string
+	env.front, certFile = serveTLS(tb, front, tb.TempDir())
 	env.client, err = cfapi.New(cfapi.Options{BaseURL: api.URL + "/client/v4", Token: e2eToken, AccountID: e2eAccount})
 	require.NoError(tb, err)
 

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -74,12 +73,7 @@ func TestProgramOnEngine(t *testing.T) {
 			// The zone the stacks' routes and custom domains name.
 			emu, err := cfemu.New(cfemu.Config{Token: e2eToken, AccountID: e2eAccount, Zones: []string{"dome.example"}})
 			require.NoError(t, err)
-			certFile, tlsCfg, err := cfemu.GenerateCert(t.TempDir())
-			require.NoError(t, err)
-			srv := httptest.NewUnstartedServer(emu)
-			srv.TLS = tlsCfg
-			srv.StartTLS()
-			defer srv.Close()
+			srv, certFile := serveTLS(t, emu, t.TempDir())
 			host := must(url.Parse(srv.URL)).Host
 
 			vals, err := config.ReadFiles(".", stackName)

@@ -150,6 +150,21 @@ var scratch = sync.OnceValue(func() string { return must(os.MkdirTemp("", "dome-
 
 // workerCode writes a test program's worker code where the provider reads
 // it, one file per content hash as the program's bundle store keeps them.
+// serveTLS serves h over https until the test ends, with the emulator's
+// certificate written to certDir, as `just emulator -tls` serves: the
+// official provider speaks only https. It returns the server and the
+// certificate's file, for SSL_CERT_FILE.
+func serveTLS(tb testing.TB, h http.Handler, certDir string) (*httptest.Server, string) {
+	tb.Helper()
+	certFile, tlsCfg, err := cfemu.GenerateCert(certDir)
+	require.NoError(tb, err)
+	srv := httptest.NewUnstartedServer(h)
+	srv.TLS = tlsCfg
+	srv.StartTLS()
+	tb.Cleanup(srv.Close)
+	return srv, certFile
+}
+
 func workerCode(text string) domecf.Code {
 	sum := sha256.Sum256([]byte(text))
 	c := domecf.Code{File: filepath.Join(scratch(), hex.EncodeToString(sum[:])+".js"), SHA256: hex.EncodeToString(sum[:])}

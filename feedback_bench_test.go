@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"fmt"
-	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
@@ -218,21 +217,10 @@ func startEmulator(b *testing.B, dir string, env []string) []string {
 	if err != nil {
 		b.Fatal(err)
 	}
-	certDir := filepath.Join(dir, ".emulator")
-	if err := os.MkdirAll(certDir, 0o755); err != nil {
-		b.Fatal(err)
-	}
-	certFile, tlsCfg, err := cfemu.GenerateCert(certDir)
-	if err != nil {
-		b.Fatal(err)
-	}
+	srv, certFile := serveTLS(b, emu, filepath.Join(dir, ".emulator"))
 	if filepath.Base(certFile) != "cfemu-cert.pem" {
 		b.Fatalf("the emulator's certificate is %s, not where the justfile looks", certFile)
 	}
-	srv := httptest.NewUnstartedServer(emu)
-	srv.TLS = tlsCfg
-	srv.StartTLS()
-	b.Cleanup(srv.Close)
 	u, err := url.Parse(srv.URL)
 	if err != nil {
 		b.Fatal(err)
