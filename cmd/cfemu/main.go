@@ -3,6 +3,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -75,8 +76,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 	if *crons && !*runWorkers {
 		return errors.New("-crons needs -runtime: a cron trigger runs its worker's scheduled handler in the local runtime")
 	}
-	*token = orDefault(*token, getenv("CLOUDFLARE_API_TOKEN"))
-	*account = orDefault(*account, orDefault(getenv("CLOUDFLARE_ACCOUNT_ID"), devAccountID))
+	*token = cmp.Or(*token, getenv("CLOUDFLARE_API_TOKEN"))
+	*account = cmp.Or(*account, getenv("CLOUDFLARE_ACCOUNT_ID"), devAccountID)
 	if *token == "" {
 		return errors.New("an API token is required: pass -token or set CLOUDFLARE_API_TOKEN")
 	}
@@ -235,13 +236,6 @@ func parseRateLimit(v string) (cfemu.RateLimit, error) {
 		return cfemu.RateLimit{}, fmt.Errorf("-rate-limit %q: %w", v, err)
 	}
 	return cfemu.RateLimit{Requests: b.Requests, Window: b.Window}, nil
-}
-
-func orDefault(v, def string) string {
-	if v == "" {
-		return def
-	}
-	return v
 }
 
 // checkLoopback refuses an address other machines could reach: the

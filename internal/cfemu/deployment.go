@@ -70,8 +70,9 @@ type DOClass struct {
 	SQLite    bool   `json:"sqlite"`
 }
 
-// Consumer is a worker's subscription to a queue, with Cloudflare's
-// delivery settings.
+// Consumer is a worker's subscription to a queue, with its delivery
+// settings as stored: Cloudflare's defaults were filled in when the
+// consumer was created.
 type Consumer struct {
 	Queue             string `json:"queue"`
 	MaxBatchSize      int    `json:"maxBatchSize"`
@@ -100,13 +101,6 @@ type Schedule struct {
 	Worker string
 	Cron   string
 }
-
-// Cloudflare's defaults for a consumer's settings left unset.
-const (
-	defaultBatchSize  = 10
-	defaultMaxWaitMs  = 5000
-	defaultMaxRetries = 3
-)
 
 // Deployment is a snapshot of what runs in the account now.
 func (a *Account) Deployment() Deployment {
@@ -137,8 +131,8 @@ func (a *Account) Deployment() Deployment {
 			continue // an HTTP pull consumer reads through the API
 		}
 		d.Workers[i].Consumers = append(d.Workers[i].Consumers, Consumer{Queue: q.Name,
-			MaxBatchSize: orDefault(c.Settings.BatchSize, defaultBatchSize), MaxWaitTimeMs: orDefault(c.Settings.MaxWaitTimeMs, defaultMaxWaitMs),
-			MaxRetries: orDefault(c.Settings.MaxRetries, defaultMaxRetries), RetryDelaySeconds: c.Settings.RetryDelay, DeadLetterQueue: c.DeadLetterQueue})
+			MaxBatchSize: c.Settings.BatchSize, MaxWaitTimeMs: c.Settings.MaxWaitTimeMs,
+			MaxRetries: c.Settings.MaxRetries, RetryDelaySeconds: c.Settings.RetryDelay, DeadLetterQueue: c.DeadLetterQueue})
 	}
 	for _, db := range inOrder(a.st.D1, func(db *d1Database) string { return db.CreatedAt }) {
 		d.D1Databases = append(d.D1Databases, db.UUID)
@@ -162,13 +156,6 @@ func (a *Account) Deployment() Deployment {
 		d.VectorizeIndexes = append(d.VectorizeIndexes, ix.Name)
 	}
 	return d
-}
-
-func orDefault(v, def int) int {
-	if v == 0 {
-		return def
-	}
-	return v
 }
 
 // moduleType maps an upload part's Content-Type to the runtime's module kind.

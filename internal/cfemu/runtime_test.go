@@ -112,3 +112,30 @@ func TestDataKeptByOneKeeper(t *testing.T) {
 		})
 	}
 }
+
+// TestDeploymentConsumers: a consumer's settings reach the runtime as
+// stored, Cloudflare's defaults for those left out and an explicit zero
+// (no retries, no wait) kept as zero.
+func TestDeploymentConsumers(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		settings map[string]any
+		want     Consumer
+	}{
+		{"defaults", map[string]any{}, Consumer{Queue: "jobs", MaxBatchSize: 10, MaxWaitTimeMs: 5000, MaxRetries: 3}},
+		{"explicit zeros", map[string]any{"max_retries": 0, "max_wait_time_ms": 0, "batch_size": 1},
+			Consumer{Queue: "jobs", MaxBatchSize: 1}},
+		{"all set", map[string]any{"max_retries": 5, "max_wait_time_ms": 250, "batch_size": 20, "retry_delay": 30},
+			Consumer{Queue: "jobs", MaxBatchSize: 20, MaxWaitTimeMs: 250, MaxRetries: 5, RetryDelaySeconds: 30}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t)
+			mustOK(t, h.upload("worker", nil))
+			id := mustOK(t, h.call(http.MethodPost, "/queues", map[string]string{"queue_name": "jobs"})).obj(t)["queue_id"].(string)
+			mustOK(t, h.call(http.MethodPost, "/queues/"+id+"/consumers", map[string]any{"script_name": "worker", "type": "worker", "settings": tc.settings}))
+			d := h.emu.Account().Deployment()
+			require.Len(t, d.Workers, 1)
+			require.Equal(t, []Consumer{tc.want}, d.Workers[0].Consumers)
+		})
+	}
+}
