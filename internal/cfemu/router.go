@@ -99,6 +99,8 @@ func (e *Emulator) routes() *http.ServeMux {
 		{"DELETE", acc + "/workers/scripts/{script}/secrets/{secret}", e.secretDelete},
 		{"GET", acc + "/workers/scripts/{script}/schedules", e.schedulesGet},
 		{"PUT", acc + "/workers/scripts/{script}/schedules", e.onScript(e.schedulesPut)},
+		// The emulator's own: Cloudflare's API cannot fire a cron trigger.
+		{"POST", acc + "/workers/scripts/{script}/cfemu/scheduled", e.scheduledRun},
 
 		{"GET", acc + "/vectorize/v2/indexes", e.vecList},
 		{"POST", acc + "/vectorize/v2/indexes", e.vecCreate},

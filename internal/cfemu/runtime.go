@@ -268,3 +268,28 @@ func (e *Emulator) serveWorker(w http.ResponseWriter, r *http.Request, rt Runtim
 	}
 	rt.Serve(w, r, worker)
 }
+
+// scheduledRun fires a worker's scheduled handler now, for its first cron
+// trigger or the ?cron= given, as `just cron local <worker>` asks.
+func (e *Emulator) scheduledRun(c *call) reply {
+	name := c.r.PathValue("script")
+	cron := c.r.URL.Query().Get("cron")
+	if cron == "" {
+		crons, err := e.acct.Schedules(name)
+		if err != nil {
+			return failWith(err)
+		}
+		if len(crons) == 0 {
+			return fail(http.StatusBadRequest, 10021, "worker %q has no cron trigger; pass ?cron=<expression> to run its scheduled handler anyway", name)
+		}
+		cron = crons[0].Cron
+	} else if err := e.acct.ScriptExists(name); err != nil {
+		return failWith(err)
+	}
+	ctx, cancel := context.WithTimeout(c.r.Context(), time.Minute)
+	defer cancel()
+	if err := e.acct.RunScheduled(ctx, name, cron); err != nil {
+		return failWith(err)
+	}
+	return ok(map[string]any{"script": name, "cron": cron})
+}
