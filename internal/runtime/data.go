@@ -62,13 +62,11 @@ func dataError(resp *http.Response) error {
 	return fmt.Errorf("%s: %s", resp.Status, e.Error)
 }
 
-func escape(s string) string { return url.PathEscape(s) }
-
 // QueryD1 runs statements as one batch on a D1 database.
 func (r *Runtime) QueryD1(ctx context.Context, id string, stmts []cfemu.D1Statement, raw bool) ([]json.RawMessage, error) {
 	var out []json.RawMessage
 	in := map[string]any{"statements": stmts, "raw": raw}
-	if _, err := r.dataCall(ctx, http.MethodPost, "/d1/"+escape(id)+"/query", in, &out); err != nil {
+	if _, err := r.dataCall(ctx, http.MethodPost, "/d1/"+url.PathEscape(id)+"/query", in, &out); err != nil {
 		return nil, err
 	}
 	return out, nil
@@ -76,7 +74,7 @@ func (r *Runtime) QueryD1(ctx context.Context, id string, stmts []cfemu.D1Statem
 
 // PutKV writes a KV value with its metadata and expiration.
 func (r *Runtime) PutKV(ctx context.Context, ns, key string, v cfemu.KVValue) error {
-	path := "/kv/" + escape(ns) + "/values/" + escape(key)
+	path := "/kv/" + url.PathEscape(ns) + "/values/" + url.PathEscape(key)
 	if v.Expiration != 0 {
 		path += "?expiration=" + strconv.FormatInt(v.Expiration, 10)
 	}
@@ -92,7 +90,7 @@ func (r *Runtime) PutKV(ctx context.Context, ns, key string, v cfemu.KVValue) er
 
 // GetKV reads a KV value; found is false when there is none.
 func (r *Runtime) GetKV(ctx context.Context, ns, key string) (cfemu.KVValue, bool, error) {
-	resp, err := r.call(ctx, dataWorker, http.MethodGet, "/kv/"+escape(ns)+"/values/"+escape(key), "", nil)
+	resp, err := r.call(ctx, dataWorker, http.MethodGet, "/kv/"+url.PathEscape(ns)+"/values/"+url.PathEscape(key), "", nil)
 	if err != nil {
 		return cfemu.KVValue{}, false, err
 	}
@@ -115,7 +113,7 @@ func (r *Runtime) GetKV(ctx context.Context, ns, key string) (cfemu.KVValue, boo
 
 // DeleteKV deletes a KV value.
 func (r *Runtime) DeleteKV(ctx context.Context, ns, key string) error {
-	_, err := r.dataCall(ctx, http.MethodDelete, "/kv/"+escape(ns)+"/values/"+escape(key), nil, nil)
+	_, err := r.dataCall(ctx, http.MethodDelete, "/kv/"+url.PathEscape(ns)+"/values/"+url.PathEscape(key), nil, nil)
 	return err
 }
 
@@ -130,7 +128,7 @@ func (r *Runtime) ListKV(ctx context.Context, ns, prefix string) ([]cfemu.KVKey,
 			Cursor       string        `json:"cursor"`
 		}
 		q := url.Values{"prefix": {prefix}, "cursor": {cursor}, "limit": {"1000"}}
-		if _, err := r.dataCall(ctx, http.MethodGet, "/kv/"+escape(ns)+"/keys?"+q.Encode(), nil, &page); err != nil {
+		if _, err := r.dataCall(ctx, http.MethodGet, "/kv/"+url.PathEscape(ns)+"/keys?"+q.Encode(), nil, &page); err != nil {
 			return nil, err
 		}
 		keys = append(keys, page.Keys...)
@@ -151,7 +149,7 @@ type r2Listed struct {
 
 // PutR2 writes an object; the bucket's event notifications follow.
 func (r *Runtime) PutR2(ctx context.Context, bucket, key string, body []byte, contentType string) (cfemu.R2Object, error) {
-	req, err := r.request(ctx, dataWorker, http.MethodPut, "/r2/"+escape(bucket)+"/objects/"+escape(key), bytes.NewReader(body))
+	req, err := r.request(ctx, dataWorker, http.MethodPut, "/r2/"+url.PathEscape(bucket)+"/objects/"+url.PathEscape(key), bytes.NewReader(body))
 	if err != nil {
 		return cfemu.R2Object{}, err
 	}
@@ -175,7 +173,7 @@ func (r *Runtime) PutR2(ctx context.Context, bucket, key string, body []byte, co
 
 // GetR2 reads an object, body included; found is false when there is none.
 func (r *Runtime) GetR2(ctx context.Context, bucket, key string) (cfemu.R2Object, bool, error) {
-	resp, err := r.call(ctx, dataWorker, http.MethodGet, "/r2/"+escape(bucket)+"/objects/"+escape(key), "", nil)
+	resp, err := r.call(ctx, dataWorker, http.MethodGet, "/r2/"+url.PathEscape(bucket)+"/objects/"+url.PathEscape(key), "", nil)
 	if err != nil {
 		return cfemu.R2Object{}, false, err
 	}
@@ -196,7 +194,7 @@ func (r *Runtime) GetR2(ctx context.Context, bucket, key string) (cfemu.R2Object
 
 // DeleteR2 deletes an object; the bucket's event notifications follow.
 func (r *Runtime) DeleteR2(ctx context.Context, bucket, key string) error {
-	_, err := r.dataCall(ctx, http.MethodDelete, "/r2/"+escape(bucket)+"/objects/"+escape(key), nil, nil)
+	_, err := r.dataCall(ctx, http.MethodDelete, "/r2/"+url.PathEscape(bucket)+"/objects/"+url.PathEscape(key), nil, nil)
 	return err
 }
 
@@ -211,7 +209,7 @@ func (r *Runtime) ListR2(ctx context.Context, bucket, prefix string) ([]cfemu.R2
 			Cursor    string     `json:"cursor"`
 		}
 		q := url.Values{"prefix": {prefix}, "cursor": {cursor}, "limit": {"1000"}}
-		if _, err := r.dataCall(ctx, http.MethodGet, "/r2/"+escape(bucket)+"/objects?"+q.Encode(), nil, &page); err != nil {
+		if _, err := r.dataCall(ctx, http.MethodGet, "/r2/"+url.PathEscape(bucket)+"/objects?"+q.Encode(), nil, &page); err != nil {
 			return nil, err
 		}
 		for _, o := range page.Objects {
@@ -240,7 +238,7 @@ func (r *Runtime) SendToQueue(ctx context.Context, queue string, msgs []cfemu.Qu
 		}
 		in.Messages = append(in.Messages, message{Body: m.Body, ContentType: ct})
 	}
-	_, err := r.dataCall(ctx, http.MethodPost, "/queues/"+escape(queue)+"/messages", in, nil)
+	_, err := r.dataCall(ctx, http.MethodPost, "/queues/"+url.PathEscape(queue)+"/messages", in, nil)
 	return err
 }
 
