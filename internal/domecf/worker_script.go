@@ -8,6 +8,9 @@ type WorkerScript struct {
 
 	Name          pulumi.StringOutput `pulumi:"name"`
 	ContentSha256 pulumi.StringOutput `pulumi:"contentSha256"`
+	// URL is https://<script>.<account subdomain>.workers.dev while the
+	// worker is served there, else empty.
+	URL pulumi.StringOutput `pulumi:"url"`
 }
 
 // Code is a file a worker uploads, named by the hash of its bytes. The
@@ -35,6 +38,18 @@ type WorkerScriptArgs struct {
 	Migrations []Migration
 	// SourceMap is the main module's source map; nil uploads none.
 	SourceMap *Code
+	// WorkersDev is the worker's workers.dev setting; nil leaves it as
+	// Cloudflare has it.
+	WorkersDev *WorkersDev
+}
+
+// WorkersDev is whether a worker is served on workers.dev, and whether its
+// versions get public preview URLs there. Both are always sent, false
+// included: Cloudflare turns previews on with workers.dev when the
+// previews setting is left out.
+type WorkersDev struct {
+	Enabled  bool // served on <script>.<account subdomain>.workers.dev
+	Previews bool // each uploaded version gets a public preview URL
 }
 
 // Binding is one entry of a worker's env. Type is Cloudflare's binding type
@@ -122,6 +137,10 @@ func NewWorkerScript(ctx *pulumi.Context, name string, args WorkerScriptArgs, op
 	if m := args.SourceMap; m != nil {
 		props["sourceMapFile"] = pulumi.String(m.File)
 		props["sourceMapSha256"] = pulumi.String(m.SHA256)
+	}
+	if d := args.WorkersDev; d != nil {
+		props["workersDev"] = pulumi.Bool(d.Enabled)
+		props["previewUrls"] = pulumi.Bool(d.Previews)
 	}
 	var w WorkerScript
 	if err := ctx.RegisterResource(TypeWorkerScript, name, props, &w, opts...); err != nil {
