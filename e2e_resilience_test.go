@@ -67,16 +67,13 @@ func fleetProgram(cfg *config.Config, baseURL string) pulumi.RunFunc {
 			}
 		}
 		for _, w := range cfg.Topology.Workers {
-			script, err := domecf.NewWorkerScript(ctx, w.Name, domecf.WorkerScriptArgs{
+			if _, err := domecf.NewWorkerScript(ctx, w.Name, domecf.WorkerScriptArgs{
 				Name:              pulumi.String(cfg.Name(w.Name)),
 				Content:           workerCode("export default { fetch() { return new Response('" + w.Name + "'); } };"),
 				CompatibilityDate: w.CompatibilityDate,
-			}, use)
-			if err != nil {
-				return err
-			}
-			// As the program does: every worker's workers.dev setting is managed.
-			if _, err := domecf.NewWorkerSubdomain(ctx, w.Name, domecf.WorkerSubdomainArgs{ScriptName: script.Name}, use); err != nil {
+				// As the program does: every worker's workers.dev setting is managed.
+				WorkersDev: &domecf.WorkersDev{Enabled: w.WorkersDev, Previews: w.PreviewURLs},
+			}, use); err != nil {
 				return err
 			}
 		}
@@ -285,7 +282,7 @@ func TestRateLimitedDeploy(t *testing.T) {
 	defer e.dump()
 
 	start := time.Now()
-	require.Equal(t, map[string]int{"create": 2*workers + 2}, e.up())
+	require.Equal(t, map[string]int{"create": workers + 2}, e.up())
 	wall := time.Since(start)
 
 	reqs := env.emu.Requests()

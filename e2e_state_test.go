@@ -349,11 +349,9 @@ func TestDriftNamesWhatChanged(t *testing.T) {
 			Name:              pulumi.String("e2e-api"),
 			Content:           workerCode("export default { fetch() { return new Response('api'); }, queue() {} };"),
 			CompatibilityDate: "2025-04-15",
+			WorkersDev:        &domecf.WorkersDev{Enabled: true},
 		}, use)
 		if err != nil {
-			return err
-		}
-		if _, err := domecf.NewWorkerSubdomain(ctx, "api", domecf.WorkerSubdomainArgs{ScriptName: api.Name, Enabled: true}, use); err != nil {
 			return err
 		}
 		batch := 10
@@ -390,7 +388,7 @@ func TestDriftNamesWhatChanged(t *testing.T) {
 	for _, want := range []string{
 		"~ domecf:index:VectorizeIndex: (update)", "~ dimensions: 32 => 64", `~ metric    : "cosine" => "euclidean"`,
 		"~ domecf:index:QueueConsumer: (update)", "~ batchSize      : 10 => 50", `- deadLetterQueue: "e2e-jobs-dlq"`,
-		"~ domecf:index:WorkerSubdomain: (update)", "~ previewsEnabled: false => true",
+		"~ domecf:index:WorkerScript: (update)", "~ previewUrls: false => true",
 	} {
 		require.Contains(t, out, want)
 	}

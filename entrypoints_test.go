@@ -39,13 +39,12 @@ func TestEntryPointsPerStack(t *testing.T) {
 			wo := d.outputs["workers"].(map[string]any)
 
 			for _, w := range workers {
-				sub := m.find(t, tSubdomain, w)
+				script := m.find(t, tWorker, w)
 				on := w == "dome-api" && len(tt.workersDev) > 0 || w == "silo" && len(tt.workersDev) > 1
-				require.Equal(t, on, sub.Inputs["enabled"].BoolValue(), "%s workers.dev", w)
-				require.False(t, sub.Inputs["previewsEnabled"].BoolValue(), "%s preview URLs stay off, on workers.dev too", w)
-				require.True(t, sub.Inputs["previewsEnabled"].IsBool(), "%s: previews are always sent", w)
-				require.Equal(t, w+tt.suffix, str(t, sub.Inputs, "scriptName"))
-				require.Contains(t, sub.Deps, urn(tt.stack, tWorker, w), "set after the upload")
+				require.True(t, script.Inputs["workersDev"].IsBool(), "%s: workers.dev is always sent, off included", w)
+				require.Equal(t, on, script.Inputs["workersDev"].BoolValue(), "%s workers.dev", w)
+				require.False(t, script.Inputs["previewUrls"].BoolValue(), "%s preview URLs stay off, on workers.dev too", w)
+				require.True(t, script.Inputs["previewUrls"].IsBool(), "%s: previews are always sent", w)
 				out := wo[w].(map[string]any)
 				if on {
 					require.Equal(t, "https://"+w+tt.suffix+".dome-team.workers.dev", out["url"])

@@ -54,8 +54,8 @@ func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 	}
 	r := &registered{Type: args.TypeToken, Name: args.Name, ID: id, Inputs: args.Inputs}
 	outs := args.Inputs.Copy()
-	if args.TypeToken == tSubdomain && args.Inputs["enabled"].BoolValue() {
-		outs["url"] = resource.NewProperty("https://" + args.Inputs["scriptName"].StringValue() + ".dome-team.workers.dev")
+	if args.TypeToken == tWorker && args.Inputs["workersDev"].BoolValue() {
+		outs["url"] = resource.NewProperty("https://" + args.Inputs["name"].StringValue() + ".dome-team.workers.dev")
 	}
 	if rpc := args.RegisterRPC; rpc != nil {
 		r.Protect = rpc.GetProtect()
@@ -183,17 +183,16 @@ func bindingsOf(t testing.TB, r *registered) map[string]resource.PropertyMap {
 }
 
 const (
-	tD1        = "cloudflare:index/d1Database:D1Database"
-	tR2        = "cloudflare:index/r2Bucket:R2Bucket"
-	tQueue     = "cloudflare:index/queue:Queue"
-	tCron      = "cloudflare:index/workersCronTrigger:WorkersCronTrigger"
-	tWorker    = "domecf:index:WorkerScript"
-	tIndex     = "domecf:index:VectorizeIndex"
-	tConsumer  = "domecf:index:QueueConsumer"
-	tSubdomain = "domecf:index:WorkerSubdomain"
-	tRoute     = "cloudflare:index/workersRoute:WorkersRoute"
-	tDomain    = "cloudflare:index/workersDomain:WorkersDomain"
-	tNotify    = "domecf:index:R2EventNotification"
+	tD1       = "cloudflare:index/d1Database:D1Database"
+	tR2       = "cloudflare:index/r2Bucket:R2Bucket"
+	tQueue    = "cloudflare:index/queue:Queue"
+	tCron     = "cloudflare:index/workersCronTrigger:WorkersCronTrigger"
+	tWorker   = "domecf:index:WorkerScript"
+	tIndex    = "domecf:index:VectorizeIndex"
+	tConsumer = "domecf:index:QueueConsumer"
+	tRoute    = "cloudflare:index/workersRoute:WorkersRoute"
+	tDomain   = "cloudflare:index/workersDomain:WorkersDomain"
+	tNotify   = "domecf:index:R2EventNotification"
 )
 
 func TestStacks(t *testing.T) {

@@ -65,7 +65,7 @@ func outputs(cfg *config.Config, res bindings.Resources, ws map[string]*workers.
 		// The URL is exported only where workers.dev is on, so its absence
 		// says the worker is not on workers.dev.
 		if wc.WorkersDev {
-			one["url"] = e.Subdomain.URL
+			one["url"] = w.Script.URL
 		}
 		workerOut[wc.Name] = one
 	}

@@ -30,7 +30,6 @@ func TestRun(t *testing.T) {
 	require.NoError(t, run(ctx, &out, dir, "local", file))
 	require.Contains(t, out.String(), "stack local: 2 existing resources match the config; wrote "+file)
 	require.Contains(t, out.String(), "  adopt   domecf:index:WorkerScript")
-	require.Contains(t, out.String(), "  adopt   domecf:index:WorkerSubdomain")
 	require.Contains(t, out.String(), "  create  D1 database silo (silo-dev) (not in the account)")
 	require.Contains(t, out.String(), "To adopt them into stack local, run in this folder:\n\n  just recover local\n\n")
 	require.NotContains(t, out.String(), "pulumi import", "the one way in is the recipe, which loads the stack's .env")

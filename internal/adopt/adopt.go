@@ -183,10 +183,9 @@ func Build(ctx context.Context, cfg *config.Config, acct Account) (*Plan, error)
 			missing("worker", w.Name)
 			continue
 		}
+		// The script's import reads its workers.dev setting too, so the
+		// next preview shows whether it differs from the config.
 		add(domecf.TypeWorkerScript, w.Name, name, domecfProvider)
-		// Every existing script has a workers.dev setting; adopting it lets
-		// the next preview show whether it differs from the config.
-		add(domecf.TypeWorkerSubdomain, w.Name, name, domecfProvider)
 		for _, r := range w.Routes {
 			if id, ok := entry.routes[r.Zone+" "+r.Pattern]; ok {
 				add(typeRoute, r.Pattern, entry.zones[r.Zone]+"/"+id, cloudflareProvider) // named as entrypoints names it

@@ -114,13 +114,11 @@ func TestBuild(t *testing.T) {
 		{Type: "domecf:index:R2EventNotification", Name: "silo-content/jobs", ID: "silo-content-dev/" + queue, Provider: "domecf"},
 		{Type: "domecf:index:VectorizeIndex", Name: "notes", ID: "notes-dev", Provider: "domecf"},
 		{Type: "domecf:index:WorkerScript", Name: "worker", ID: "worker-dev", Provider: "domecf"},
-		{Type: "domecf:index:WorkerSubdomain", Name: "worker", ID: "worker-dev", Provider: "domecf"},
 		{Type: typeCron, Name: "worker", ID: account + "/worker-dev", Provider: "cloudflare", Version: "5.49.1"},
 		{Type: "domecf:index:QueueConsumer", Name: "jobs", ID: queue + "/" + consumer.ConsumerID, Provider: "domecf"},
 		{Type: "domecf:index:WorkerScript", Name: "cron", ID: "cron-dev", Provider: "domecf"},
-		{Type: "domecf:index:WorkerSubdomain", Name: "cron", ID: "cron-dev", Provider: "domecf"},
 	}, plan.File.Resources)
-	require.Equal(t, 12, plan.Found())
+	require.Equal(t, 10, plan.Found())
 	require.Equal(t, []string{
 		"D1 database meta (meta-dev)",
 		"KV namespace cache (cache-dev)",
@@ -160,7 +158,6 @@ func TestBuildEntryPoints(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, []Spec{
 		{Type: "domecf:index:WorkerScript", Name: "api", ID: "api", Provider: "domecf"},
-		{Type: "domecf:index:WorkerSubdomain", Name: "api", ID: "api", Provider: "domecf"},
 		{Type: typeRoute, Name: "dome.example/api/*", ID: zone + "/" + created.Result.ID, Provider: "cloudflare", Version: "5.49.1"},
 		{Type: typeDomain, Name: "api.dome.example", ID: account + "/" + domain, Provider: "cloudflare", Version: "5.49.1"},
 	}, plan.File.Resources[2:])

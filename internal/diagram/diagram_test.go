@@ -66,9 +66,9 @@ func TestPreview(t *testing.T) {
 			name: "a worker's parts and settings, consumers and notifications",
 			preview: &Preview{Steps: []Step{
 				step("update", "domecf:index:D1Migrations", "dome-meta", nil),
-				// dome-notify is not on workers.dev: the change is to its setting.
-				step("update", "domecf:index:WorkerSubdomain", "dome-notify", nil),
-				step("update", "domecf:index:WorkerSubdomain", "silo", nil),
+				// dome-notify stays off workers.dev; silo is turned on.
+				step("update", "domecf:index:WorkerScript", "dome-notify", map[string]any{"workersDev": false}),
+				step("update", "domecf:index:WorkerScript", "silo", map[string]any{"workersDev": false}),
 				step("update", "cloudflare:index/workersCronTrigger:WorkersCronTrigger", "dome-cron", nil),
 				step("update", "domecf:index:QueueConsumer", "new-content-ai", nil),
 				step("create", "domecf:index:R2EventNotification", "silo-content/silo-content-uploaded", nil),
@@ -76,16 +76,25 @@ func TestPreview(t *testing.T) {
 			nodes: map[string]Change{
 				"d1:dome-meta":                 Updated,
 				"worker:dome-notify":           Updated,
-				"workers_dev:silo/workers.dev": Updated,
+				"worker:silo":                  Updated,
+				"workers_dev:silo/workers.dev": Created,
 				"cron:dome-cron/0 * * * *":     Updated,
 			},
 			edges: map[config.Edge]Change{
 				{From: "queue:new-content-ai", To: "worker:ai-processor", Kind: config.EdgeConsumer}:        Updated,
 				{From: "queue:new-content-ai", To: "queue:new-content-ai-dlq", Kind: config.EdgeDeadLetter}: Updated,
 				{From: "r2:silo-content", To: "queue:silo-content-uploaded", Kind: config.EdgeNotification}: Created,
-				{From: "workers_dev:silo/workers.dev", To: "worker:silo", Kind: config.EdgeEntry}:           Updated,
+				{From: "workers_dev:silo/workers.dev", To: "worker:silo", Kind: config.EdgeEntry}:           Created,
 				{From: "cron:dome-cron/0 * * * *", To: "worker:dome-cron", Kind: config.EdgeCron}:           Updated,
 			},
+		},
+		{
+			name: "workers.dev moving into the script: its old resource is not drawn, and the route was already on",
+			preview: &Preview{Steps: []Step{
+				step("update", "domecf:index:WorkerScript", "silo", map[string]any{"name": "silo-dev"}),
+				step("delete", "domecf:index:WorkerSubdomain", "silo", map[string]any{"enabled": true}),
+			}},
+			nodes: map[string]Change{"worker:silo": Updated},
 		},
 		{
 			name: "deleted resources the configuration no longer has are still drawn",
@@ -94,7 +103,8 @@ func TestPreview(t *testing.T) {
 				step("delete", "domecf:index:QueueConsumer", "old-jobs", map[string]any{"scriptName": "ai-processor-dev"}),
 				step("delete", "cloudflare:index/workersRoute:WorkersRoute", "dome.example/old/*", map[string]any{"scriptName": "dome-api-dev"}),
 				step("delete", "cloudflare:index/workersCronTrigger:WorkersCronTrigger", "dome-notify", nil),
-				step("delete", "domecf:index:WorkerSubdomain", "dome-notify", map[string]any{"enabled": true}),
+				// Turned off workers.dev.
+				step("update", "domecf:index:WorkerScript", "dome-notify", map[string]any{"workersDev": true}),
 				step("delete", "cloudflare:index/queue:Queue", "old-jobs", map[string]any{"name": "old-jobs-dev"}),
 				step("delete", "cloudflare:index/workersKvNamespace:WorkersKvNamespace", "sessions", map[string]any{"title": "sessions-dev"}),
 			}},
@@ -103,6 +113,7 @@ func TestPreview(t *testing.T) {
 				"kv:sessions":                         Deleted,
 				"route:dome-api/dome.example/old/*":   Deleted,
 				"cron:dome-notify/cron triggers":      Deleted,
+				"worker:dome-notify":                  Updated,
 				"workers_dev:dome-notify/workers.dev": Deleted,
 			},
 			edges: map[config.Edge]Change{

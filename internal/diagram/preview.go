@@ -128,8 +128,7 @@ const (
 	// migrations); any change to it updates that node.
 	asPart
 	// ofWorker: named by its worker, it is that worker's nodes of its kind
-	// (workers.dev, the cron triggers), or a setting of the worker when it
-	// has none (workers.dev turned off).
+	// (the cron triggers), or a setting of the worker when it has none.
 	ofWorker
 	// asEntry: the entry point of its kind and name (a route's pattern, a
 	// domain's hostname); its worker, once deleted, is read from the input
@@ -156,7 +155,6 @@ var resources = map[string]struct {
 	"cloudflare:index/workersKvNamespace:WorkersKvNamespace": {role: asNode, kind: config.NodeKV},
 	"cloudflare:index/queue:Queue":                           {role: asNode, kind: config.NodeQueue},
 	"domecf:index:VectorizeIndex":                            {role: asNode, kind: config.NodeVectorize},
-	"domecf:index:WorkerSubdomain":                           {role: ofWorker, kind: config.NodeWorkersDev},
 	"cloudflare:index/workersCronTrigger:WorkersCronTrigger": {role: ofWorker, kind: config.NodeCron},
 	"cloudflare:index/workersRoute:WorkersRoute":             {role: asEntry, kind: config.NodeRoute, workerInput: "scriptName"},
 	"cloudflare:index/workersDomain:WorkersDomain":           {role: asEntry, kind: config.NodeCustomDomain, workerInput: "service"},
@@ -195,6 +193,10 @@ func (p *Picture) mark(steps []Step) {
 		}
 		c, name := s.Change(), s.Name()
 		switch r.role {
+		case asNode:
+			if r.kind == config.NodeWorker {
+				p.markWorkersDev(s)
+			}
 		case asPart:
 			if id := (config.Node{Kind: r.kind, Name: name}).ID(); p.has(id) {
 				p.markNode(id, Updated)
@@ -202,19 +204,15 @@ func (p *Picture) mark(steps []Step) {
 		case ofWorker:
 			worker := config.Node{Kind: config.NodeWorker, Name: name}.ID()
 			ids := p.find(func(n config.Node) bool { return n.Kind == r.kind && n.Worker == name })
-			// workers.dev that was on, or cron triggers, taken away.
-			gone := c == Deleted && p.has(worker) && (r.kind != config.NodeWorkersDev || s.OldState != nil && s.OldState.Inputs["enabled"] == true)
+			// Cron triggers taken away.
+			gone := c == Deleted && p.has(worker)
 			switch {
 			case len(ids) > 0:
 				for _, id := range ids {
 					p.markNode(id, c)
 				}
 			case gone:
-				label := "workers.dev"
-				if r.kind == config.NodeCron {
-					label = "cron triggers"
-				}
-				p.addEntry(config.Node{Kind: r.kind, Name: label, Worker: name}, c)
+				p.addEntry(config.Node{Kind: r.kind, Name: "cron triggers", Worker: name}, c)
 			case p.has(worker):
 				p.markNode(worker, Updated)
 			}
@@ -246,6 +244,28 @@ func (p *Picture) mark(steps []Step) {
 				p.addEdge(e, c)
 			}
 		}
+	}
+}
+
+// markWorkersDev draws a change to a worker's workers.dev route, which is
+// a setting of its script: the route appears with a worker created on it
+// or a worker turned on, and is drawn deleted when the worker was on it
+// and is gone or turned off. The state says whether it was on; state from
+// before the setting moved into the script does not, and then the worker's
+// own mark stands for the change.
+func (p *Picture) markWorkersDev(s Step) {
+	name, c := s.Name(), s.Change()
+	ids := p.find(func(n config.Node) bool { return n.Kind == config.NodeWorkersDev && n.Worker == name })
+	was, known := false, c == Created
+	if s.OldState != nil {
+		was, known = s.OldState.Inputs["workersDev"].(bool)
+	}
+	switch {
+	case !known:
+	case len(ids) > 0 && !was:
+		p.markNode(ids[0], Created)
+	case len(ids) == 0 && was && p.has(config.Node{Kind: config.NodeWorker, Name: name}.ID()):
+		p.addEntry(config.Node{Kind: config.NodeWorkersDev, Name: "workers.dev", Worker: name}, Deleted)
 	}
 }
 

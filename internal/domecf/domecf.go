@@ -17,8 +17,6 @@ const (
 
 	TypeR2EventNotification = Package + ":index:R2EventNotification"
 	TypeD1Migrations        = Package + ":index:D1Migrations"
-	// TypeWorkerSubdomain is a worker's workers.dev setting.
-	TypeWorkerSubdomain = Package + ":index:WorkerSubdomain"
 )
 
 // Provider is an explicit instance of the companion provider.

@@ -65,9 +65,6 @@ func TestWrappersMatchTheProviderSchema(t *testing.T) {
 		}); err != nil {
 			return err
 		}
-		if _, err := NewWorkerSubdomain(ctx, "sd", WorkerSubdomainArgs{ScriptName: s("w"), Enabled: true, PreviewsEnabled: true}); err != nil {
-			return err
-		}
 		_, err := NewWorkerScript(ctx, "w", WorkerScriptArgs{
 			Name: s("w"), MainModule: "index.js", Content: Code{File: "/b/0.js", SHA256: strings.Repeat("0", 64)}, CompatibilityDate: "2025-04-15",
 			CompatibilityFlags: []string{"nodejs_als"},
@@ -83,7 +80,8 @@ func TestWrappersMatchTheProviderSchema(t *testing.T) {
 				Tag: "v2", OldTag: "v1", NewClasses: []string{"A"}, NewSqliteClasses: []string{"B"},
 				RenamedClasses: []RenamedClass{{From: "C", To: "D"}}, DeletedClasses: []string{"E"},
 			}},
-			SourceMap: &Code{File: "/b/0.js.map", SHA256: strings.Repeat("1", 64)},
+			SourceMap:  &Code{File: "/b/0.js.map", SHA256: strings.Repeat("1", 64)},
+			WorkersDev: &WorkersDev{Enabled: true, Previews: true},
 		})
 		return err
 	}, pulumi.WithMocks("dome", "test", c))
@@ -95,7 +93,7 @@ func TestWrappersMatchTheProviderSchema(t *testing.T) {
 		checkObject(t, spec, token, props, resource.NewObjectProperty(inputs))
 	}
 	check("pulumi:providers:domecf", spec.Config.Variables)
-	for _, token := range []string{TypeWorkerScript, TypeVectorizeIndex, TypeQueueConsumer, TypeR2EventNotification, TypeWorkerSubdomain} {
+	for _, token := range []string{TypeWorkerScript, TypeVectorizeIndex, TypeQueueConsumer, TypeR2EventNotification} {
 		res, ok := spec.Resources[token]
 		require.True(t, ok, "the provider has no resource %s", token)
 		check(token, res.InputProperties)

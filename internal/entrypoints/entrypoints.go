@@ -1,7 +1,7 @@
-// Package entrypoints makes Dome's workers reachable: each worker's
-// workers.dev route (companion provider), and its routes and custom
+// Package entrypoints attaches Dome's workers to their routes and custom
 // domains (official provider) in zones the config names by name and the
-// program resolves to ids from the account.
+// program resolves to ids from the account. A worker's workers.dev route is
+// a setting of its script (package workers).
 package entrypoints
 
 import (
@@ -66,16 +66,13 @@ func LookupZones(ctx *pulumi.Context, cfg *config.Config, opts ...pulumi.InvokeO
 	return zones, nil
 }
 
-// Entry is how one worker is reached.
+// Entry is where one worker is attached in the account's zones.
 type Entry struct {
-	Subdomain *domecf.WorkerSubdomain
-	Routes    []*cloudflare.WorkersRoute  // in the config's order
-	Domains   []*cloudflare.WorkersDomain // in the config's order
+	Routes  []*cloudflare.WorkersRoute  // in the config's order
+	Domains []*cloudflare.WorkersDomain // in the config's order
 }
 
-// Create sets a worker's workers.dev route and preview URLs (on or off, so
-// a script that wrangler left on workers.dev is turned off unless the
-// config asks for it) and attaches its routes and custom domains. A route is named by its
+// Create attaches a worker's routes and custom domains. A route is named by its
 // pattern and a custom domain by its hostname, not by the worker: moving
 // one to another worker is then an update, which Cloudflare applies in
 // place. Named by the worker, the move would create the new one and then
@@ -83,15 +80,6 @@ type Entry struct {
 // would end detached.
 func Create(ctx *pulumi.Context, cfg *config.Config, w config.Worker, script *domecf.WorkerScript, zones Zones, opts ...pulumi.ResourceOption) (*Entry, error) {
 	e := &Entry{}
-	var err error
-	e.Subdomain, err = domecf.NewWorkerSubdomain(ctx, w.Name, domecf.WorkerSubdomainArgs{
-		ScriptName:      script.Name,
-		Enabled:         w.WorkersDev,
-		PreviewsEnabled: w.PreviewURLs,
-	}, opts...)
-	if err != nil {
-		return nil, fmt.Errorf("worker %q: workers.dev: %w", w.Name, err)
-	}
 	for _, r := range w.Routes {
 		route, err := cloudflare.NewWorkersRoute(ctx, r.Pattern, &cloudflare.WorkersRouteArgs{
 			ZoneId:     pulumi.String(zones[r.Zone]),

@@ -1,6 +1,6 @@
-// Package workers bundles and uploads Dome's workers (companion provider,
-// which knows every binding type) and sets their cron triggers (official
-// provider).
+// Package workers bundles and uploads Dome's workers with their
+// workers.dev setting (companion provider, which knows every binding type)
+// and sets their cron triggers (official provider).
 package workers
 
 import (
@@ -60,6 +60,9 @@ func Create(ctx *pulumi.Context, cfg *config.Config, res bindings.Resources, opt
 			Tags:       w.Tags,
 			Migrations: migrations(w.Migrations),
 			SourceMap:  sourceMap(mod),
+			// Always sent, off included, so a script that wrangler left
+			// on workers.dev is turned off unless the config asks for it.
+			WorkersDev: &domecf.WorkersDev{Enabled: w.WorkersDev, Previews: w.PreviewURLs},
 		}, append(opts, schemaFirst(w, res))...)
 		if err != nil {
 			return nil, fmt.Errorf("worker %q: %w", w.Name, err)
