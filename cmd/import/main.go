@@ -52,7 +52,11 @@ func run(ctx context.Context, w io.Writer, dir, stack, out string) error {
 		return err
 	}
 
-	fmt.Fprintf(w, "stack %s: %d existing resources match the config; wrote %s\n", stack, plan.Found(), out)
+	matches := "existing resources match"
+	if plan.Found() == 1 {
+		matches = "existing resource matches"
+	}
+	fmt.Fprintf(w, "stack %s: %d %s the config; wrote %s\n", stack, plan.Found(), matches, out)
 	for _, s := range plan.File.Resources {
 		if s.ID != "" {
 			fmt.Fprintf(w, "  adopt   %-42s %-28s %s\n", s.Type, s.Name, s.ID)

@@ -28,7 +28,7 @@ func TestRun(t *testing.T) {
 	var out bytes.Buffer
 	file := filepath.Join(dir, "import-local.json")
 	require.NoError(t, run(ctx, &out, dir, "local", file))
-	require.Contains(t, out.String(), "stack local: 2 existing resources match the config; wrote "+file)
+	require.Contains(t, out.String(), "stack local: 1 existing resource matches the config; wrote "+file)
 	require.Contains(t, out.String(), "  adopt   domecf:index:WorkerScript")
 	require.Contains(t, out.String(), "  create  D1 database silo (silo-dev) (not in the account)")
 	require.Contains(t, out.String(), "To adopt them into stack local, run in this folder:\n\n  just recover local\n\n")
