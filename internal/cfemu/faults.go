@@ -125,6 +125,9 @@ type NetworkFaults struct {
 	Seed        uint64
 	Unavailable float64 // share of calls answered 503 without being forwarded
 	Reset       float64 // share of calls forwarded, then reset after the headers
+	// FirstWrites resets, besides, the first call of every method and
+	// path that writes: each kind of create loses its answer once.
+	FirstWrites bool
 }
 
 // FaultCounts is how many calls a FaultyNetwork failed, by kind.
@@ -176,6 +179,9 @@ func (n *FaultyNetwork) draw(r *http.Request) int {
 	_, _ = fmt.Fprintf(h, "%d\x00%s\x00%d", n.faults.Seed, key, n.seen[key])
 	u := float64(mix(h.Sum64())>>11) / (1 << 53) // uniform in [0, 1)
 	switch {
+	case n.faults.FirstWrites && n.seen[key] == 1 && r.Method != http.MethodGet && r.Method != http.MethodHead:
+		n.counts.Reset++
+		return 2
 	case u < n.faults.Unavailable:
 		n.counts.Unavailable++
 		return 1

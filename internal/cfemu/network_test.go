@@ -114,3 +114,24 @@ func d1Names(emu *Emulator) []string {
 	}
 	return names
 }
+
+// TestFirstWrites: the first write of each method and path loses its
+// answer, after being carried out; reads, and later writes, go through.
+func TestFirstWrites(t *testing.T) {
+	net := NewFaultyNetwork(http.NotFoundHandler(), NetworkFaults{FirstWrites: true})
+	for _, tt := range []struct {
+		method, path string
+		reset        bool
+	}{
+		{http.MethodGet, "/client/v4/accounts/acc/d1/database", false},
+		{http.MethodPost, "/client/v4/accounts/acc/d1/database", true},
+		{http.MethodPost, "/client/v4/accounts/acc/d1/database", false},
+		{http.MethodPut, "/client/v4/accounts/acc/workers/scripts/a", true},
+		{http.MethodPut, "/client/v4/accounts/acc/workers/scripts/b", true},
+		{http.MethodPut, "/client/v4/accounts/acc/workers/scripts/a", false},
+		{http.MethodGet, "/client/v4/accounts/acc/workers/scripts/c", false},
+	} {
+		require.Equal(t, tt.reset, net.draw(httptest.NewRequest(tt.method, tt.path, nil)) == 2, "%s %s", tt.method, tt.path)
+	}
+	require.Equal(t, FaultCounts{Calls: 7, Reset: 3}, net.Counts())
+}
