@@ -493,6 +493,20 @@ func (*WorkerScript) Update(ctx context.Context, req infer.UpdateRequest[WorkerS
 	return infer.UpdateResponse[WorkerScriptState]{Output: state}, nil
 }
 
+// workersDevURL is the URL a script answers on while it is enabled on
+// workers.dev, else empty. It costs a read of the account's subdomain, so
+// it is made only then.
+func workersDevURL(ctx context.Context, client *cfapi.Client, script string, enabled bool) (string, error) {
+	if !enabled {
+		return "", nil
+	}
+	sub, err := client.GetAccountSubdomain(ctx)
+	if err != nil {
+		return "", fmt.Errorf("worker %s: reading the account's workers.dev subdomain (register one in the dashboard's Workers overview if the account has none): %w", script, err)
+	}
+	return "https://" + script + "." + sub + ".workers.dev", nil
+}
+
 // removedSecrets names the secret bindings the old inputs had and the new
 // ones lack. Cloudflare keeps a script's secrets across uploads, so each
 // must be deleted explicitly; a name the new inputs reuse for another

@@ -109,15 +109,9 @@ func setSubdomain(ctx context.Context, in WorkerSubdomainArgs) (WorkerSubdomainS
 // subdomainState records what Cloudflare answered, with the URL when enabled.
 func subdomainState(ctx context.Context, client *cfapi.Client, script string, got cfapi.ScriptSubdomain) (WorkerSubdomainState, error) {
 	s := WorkerSubdomainState{WorkerSubdomainArgs: WorkerSubdomainArgs{ScriptName: script, Enabled: got.Enabled, PreviewsEnabled: ptr(got.PreviewsEnabled)}}
-	if !got.Enabled {
-		return s, nil
-	}
-	sub, err := client.GetAccountSubdomain(ctx)
-	if err != nil {
-		return s, fmt.Errorf("worker %q: reading the account's workers.dev subdomain (register one in the dashboard's Workers overview if the account has none): %w", script, err)
-	}
-	s.URL = "https://" + script + "." + sub + ".workers.dev"
-	return s, nil
+	url, err := workersDevURL(ctx, client, script, got.Enabled)
+	s.URL = url
+	return s, err
 }
 
 // Read reports the live settings, previews included, so that previews
