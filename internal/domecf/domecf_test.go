@@ -83,7 +83,8 @@ func TestWrappersMatchTheProviderSchema(t *testing.T) {
 				Tag: "v2", OldTag: "v1", NewClasses: []string{"A"}, NewSqliteClasses: []string{"B"},
 				RenamedClasses: []RenamedClass{{From: "C", To: "D"}}, DeletedClasses: []string{"E"},
 			}},
-			SourceMap: &Code{File: "/b/0.js.map", SHA256: strings.Repeat("1", 64)},
+			SourceMap:  &Code{File: "/b/0.js.map", SHA256: strings.Repeat("1", 64)},
+			WorkersDev: &WorkersDev{Enabled: true, Previews: true},
 		})
 		return err
 	}, pulumi.WithMocks("dome", "test", c))

@@ -128,7 +128,8 @@ func TestSchema(t *testing.T) {
 	}{
 		"domecf:index:WorkerScript": {
 			inputs: []string{"name", "mainModule", "contentFile", "contentSha256", "compatibilityDate", "compatibilityFlags", "bindings",
-				"observability", "logpush", "placement", "tags", "migrations", "sourceMapFile", "sourceMapSha256", "content", "sourceMap"},
+				"observability", "logpush", "placement", "tags", "migrations", "sourceMapFile", "sourceMapSha256", "workersDev", "previewUrls",
+				"content", "sourceMap"},
 			required: []string{"name", "contentSha256"}, replace: "name",
 		},
 		"domecf:index:VectorizeIndex": {
