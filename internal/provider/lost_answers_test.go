@@ -9,6 +9,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/property"
 	"github.com/stretchr/testify/require"
 
+	"github.com/dome/infra/internal/cfapi"
 	"github.com/dome/infra/internal/cfemu"
 )
 
@@ -32,6 +33,20 @@ func TestCreateSurvivesLostAnswers(t *testing.T) {
 		resp := w.create(apiWorker(t, f, "export default {}"))
 		require.Equal(t, "dome-api", resp.ID)
 		require.Equal(t, str("v1"), resp.Properties.Get("migrationTag"))
+		w.requireNoRefreshDiff()
+	})
+	t.Run("worker upload, then its workers.dev setting", func(t *testing.T) {
+		e := newEnv(t)
+		e.loseAnswers("PUT", devScript, 100)
+		e.loseAnswers("POST", devPath, 1)
+		w := e.resource("WorkerScript", "w")
+		// The read back compares what the upload carries: workers.dev is
+		// still off then, and is set after, the lost answer retried.
+		resp := w.create(devWorker(t, "export default {}", devOn))
+		require.Equal(t, "dome-w", resp.ID)
+		require.Equal(t, str(devURL), resp.Properties.Get("url"))
+		require.NotContains(t, e.calls(), getDev, "the setting is not read back")
+		require.Equal(t, cfapi.ScriptSubdomain{Enabled: true}, e.live())
 		w.requireNoRefreshDiff()
 	})
 	t.Run("vectorize index", func(t *testing.T) {

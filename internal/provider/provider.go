@@ -53,6 +53,8 @@ func newProvider(client cfapi.Options) p.Provider {
 			infer.Resource(&VectorizeIndex{}),
 			infer.Resource(&QueueConsumer{}),
 			infer.Resource(&R2EventNotification{}),
+			// Retired, but registered: stacks deployed before hold one per
+			// worker, which their next deploy deletes.
 			infer.Resource(&WorkerSubdomain{}),
 			infer.Resource(&D1Migrations{}),
 		).

@@ -114,7 +114,8 @@ func TestSchema(t *testing.T) {
 			InputProperties map[string]struct {
 				ReplaceOnChanges bool `json:"replaceOnChanges"`
 			} `json:"inputProperties"`
-			RequiredInputs []string `json:"requiredInputs"`
+			RequiredInputs     []string `json:"requiredInputs"`
+			DeprecationMessage string   `json:"deprecationMessage"`
 		} `json:"resources"`
 	}
 	require.NoError(t, json.Unmarshal([]byte(resp.Schema), &spec))
@@ -125,10 +126,12 @@ func TestSchema(t *testing.T) {
 	want := map[string]struct {
 		inputs, required []string
 		replace          string
+		deprecated       bool
 	}{
 		"domecf:index:WorkerScript": {
 			inputs: []string{"name", "mainModule", "contentFile", "contentSha256", "compatibilityDate", "compatibilityFlags", "bindings",
-				"observability", "logpush", "placement", "tags", "migrations", "sourceMapFile", "sourceMapSha256", "content", "sourceMap"},
+				"observability", "logpush", "placement", "tags", "migrations", "sourceMapFile", "sourceMapSha256", "workersDev", "previewUrls",
+				"content", "sourceMap"},
 			required: []string{"name", "contentSha256"}, replace: "name",
 		},
 		"domecf:index:VectorizeIndex": {
@@ -148,8 +151,10 @@ func TestSchema(t *testing.T) {
 			required: []string{"databaseId"}, replace: "databaseId",
 		},
 		"domecf:index:WorkerSubdomain": {
-			// previewsEnabled is optional so that state from before it decodes.
+			// Retired, for the state of stacks deployed before; previewsEnabled
+			// is optional so that state from before it existed decodes.
 			inputs: []string{"scriptName", "enabled", "previewsEnabled"}, required: []string{"scriptName", "enabled"}, replace: "scriptName",
+			deprecated: true,
 		},
 	}
 	require.ElementsMatch(t, slices.Collect(maps.Keys(want)), slices.Collect(maps.Keys(spec.Resources)))
@@ -158,5 +163,6 @@ func TestSchema(t *testing.T) {
 		require.ElementsMatch(t, w.inputs, slices.Collect(maps.Keys(r.InputProperties)), tok)
 		require.ElementsMatch(t, w.required, r.RequiredInputs, tok)
 		require.True(t, r.InputProperties[w.replace].ReplaceOnChanges, tok)
+		require.Equal(t, w.deprecated, r.DeprecationMessage != "", tok)
 	}
 }

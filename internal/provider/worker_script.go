@@ -38,6 +38,11 @@ type WorkerScriptArgs struct {
 	Migrations         []WorkerMigration    `pulumi:"migrations,optional"`
 	SourceMapFile      *string              `pulumi:"sourceMapFile,optional"`
 	SourceMapSha256    *string              `pulumi:"sourceMapSha256,optional"`
+	// WorkersDev and PreviewURLs are the worker's workers.dev setting,
+	// which Cloudflare keeps apart from the upload: an upload leaves it as
+	// it was. Nil WorkersDev leaves it to whoever else sets it.
+	WorkersDev  *bool `pulumi:"workersDev,optional"`
+	PreviewURLs *bool `pulumi:"previewUrls,optional"`
 	// LegacyContent and LegacySourceMap are the code and map inline, as
 	// versions before contentFile took them. Check refuses them; they are
 	// here so that state written then decodes and its diff names them.
@@ -96,6 +101,8 @@ type WorkerRenamedClass struct {
 type WorkerScriptState struct {
 	WorkerScriptArgs
 	MigrationTag *string `pulumi:"migrationTag,optional"`
+	// URL is optional so that state written before it existed still decodes.
+	URL string `pulumi:"url,optional"`
 }
 
 const defaultMainModule = "index.js"
@@ -133,7 +140,7 @@ var bindingTypes = func() []string {
 func (w *WorkerScript) Annotate(a infer.Annotator) {
 	a.Describe(w, "An ES-module Cloudflare worker, uploaded with its whole configuration: every binding type "+
 		"(AI, Vectorize and Durable Objects included), compatibility settings, observability, logpush, "+
-		"placement, tags and Durable Object migrations. The resource id is the script name.")
+		"placement, tags and Durable Object migrations, and its workers.dev setting. The resource id is the script name.")
 }
 
 // Annotate documents the inputs.
@@ -156,6 +163,12 @@ func (a *WorkerScriptArgs) Annotate(an infer.Annotator) {
 	an.Describe(&a.SourceMapFile, "Absolute path of the main module's source map, uploaded beside it as <mainModule>.map "+
 		"so Workers Logs shows stack traces in the original sources.")
 	an.Describe(&a.SourceMapSha256, "Hex SHA-256 of sourceMapFile's bytes.")
+	an.Describe(&a.WorkersDev, "Serve the worker on https://<name>.<account subdomain>.workers.dev. Set after each upload; "+
+		"a change is one call, not an upload. Unset, the provider leaves the setting as it is (off for a script uploaded "+
+		"through the API) and does not read it back; unsetting it leaves it as it was.")
+	an.Describe(&a.PreviewURLs, "Give each uploaded version a public preview URL on workers.dev. Needs workersDev; "+
+		"unset with workersDev set means false. Always sent with workersDev, since Cloudflare turns previews on with "+
+		"workers.dev when the setting is left out.")
 	an.Deprecate(&a.LegacyContent, "Inline code kept the code in state; use contentFile and contentSha256.")
 	an.Deprecate(&a.LegacySourceMap, "An inline map kept it in state; use sourceMapFile and sourceMapSha256.")
 }
@@ -181,6 +194,7 @@ func (b *WorkerBinding) Annotate(a infer.Annotator) {
 // Annotate documents the state.
 func (s *WorkerScriptState) Annotate(a infer.Annotator) {
 	a.Describe(&s.MigrationTag, "Durable Object migration tag the script is at.")
+	a.Describe(&s.URL, "https://<name>.<account subdomain>.workers.dev while workersDev is true, else empty.")
 }
 
 // Annotate documents a migration step.
@@ -222,6 +236,15 @@ func (*WorkerScript) Check(ctx context.Context, req infer.CheckRequest) (infer.C
 	}
 	if args.SourceMapFile != nil || args.SourceMapSha256 != nil {
 		failures = append(failures, checkCode("sourceMap", args.SourceMapFile, args.SourceMapSha256)...)
+	}
+	switch {
+	case args.PreviewURLs != nil && args.WorkersDev == nil:
+		failures = append(failures, p.CheckFailure{Property: "previewUrls", Reason: "previewUrls is part of the workers.dev setting " +
+			"and is sent only with it; set workersDev too (false keeps the worker off workers.dev), or leave both out"})
+	case args.WorkersDev != nil && args.PreviewURLs == nil:
+		// Spelled out, as it is sent: Cloudflare would turn previews on
+		// with workers.dev.
+		args.PreviewURLs = ptr(false)
 	}
 	return infer.CheckResponse[WorkerScriptArgs]{Inputs: args, Failures: failures}, nil
 }
@@ -347,14 +370,16 @@ func (*WorkerScript) Diff(_ context.Context, req infer.DiffRequest[WorkerScriptA
 }
 
 // workerDiff is how a worker's inputs are compared; uploadDiff is the part
-// of that which Cloudflare holds, whose change needs an upload.
+// of that which the upload carries, whose change needs an upload. The
+// workers.dev setting is not part of the upload: it has a call of its own.
 var (
 	workerDiff = diffPolicy{
 		replace: map[string]bool{"name": true},
 		ignore:  map[string]bool{"contentFile": true, "sourceMapFile": true},
 	}
 	uploadDiff = diffPolicy{
-		ignore: map[string]bool{"contentFile": true, "sourceMapFile": true, "content": true, "sourceMap": true},
+		ignore: map[string]bool{"contentFile": true, "sourceMapFile": true, "content": true, "sourceMap": true,
+			"workersDev": true, "previewUrls": true},
 	}
 )
 
@@ -423,21 +448,25 @@ func (*WorkerScript) Create(ctx context.Context, req infer.CreateRequest[WorkerS
 		return infer.CreateResponse[WorkerScriptState]{}, err
 	}
 	state.MigrationTag = tag
-	return infer.CreateResponse[WorkerScriptState]{ID: in.Name, Output: state}, nil
+	err = setWorkersDev(ctx, client, &state)
+	return infer.CreateResponse[WorkerScriptState]{ID: in.Name, Output: state}, err
 }
 
 // uploaded reads the script named in back after an upload whose outcome is
 // unknown. found says whether Cloudflare has a script by that name; the
 // state is nil when what it holds differs from in (content hash, settings,
-// bindings or migration tag).
+// bindings or migration tag). The workers.dev setting is neither read nor
+// compared: it is set after the upload, so it cannot tell this create's
+// script from someone else's.
 func uploaded(ctx context.Context, in WorkerScriptArgs) (live *WorkerScriptState, found bool, err error) {
+	in.WorkersDev, in.PreviewURLs = nil, nil
 	read, err := (&WorkerScript{}).Read(ctx, infer.ReadRequest[WorkerScriptArgs, WorkerScriptState]{
 		ID: in.Name, Inputs: in, State: WorkerScriptState{WorkerScriptArgs: in},
 	})
 	if err != nil || read.ID == "" {
 		return nil, false, err
 	}
-	same := !diffInputs(defaultRate(read.Inputs), defaultRate(in), workerDiff).HasChanges
+	same := !diffInputs(defaultRate(read.Inputs), defaultRate(in), uploadDiff).HasChanges
 	if want := lastTag(in.Migrations); want != nil && deref(read.State.MigrationTag) != *want {
 		same = false
 	}
@@ -447,50 +476,116 @@ func uploaded(ctx context.Context, in WorkerScriptArgs) (live *WorkerScriptState
 	return &read.State, true, nil
 }
 
-// Update re-uploads the script with its new code and settings.
+// Update re-uploads the script when what the upload carries changed, and
+// sends the workers.dev setting when it changed or after an upload (see
+// setWorkersDev): a change of the setting alone is one call, not an upload.
 func (*WorkerScript) Update(ctx context.Context, req infer.UpdateRequest[WorkerScriptArgs, WorkerScriptState]) (infer.UpdateResponse[WorkerScriptState], error) {
 	in := req.Inputs
-	state := WorkerScriptState{WorkerScriptArgs: in, MigrationTag: req.State.MigrationTag}
-	if !diffInputs(defaultRate(stateArgs(req.State)), defaultRate(in), uploadDiff).HasChanges {
-		// Only the state's form changed (code held inline before), or only
-		// where this run keeps its bundles: Cloudflare already holds this.
-		return infer.UpdateResponse[WorkerScriptState]{Output: state}, nil
+	state := WorkerScriptState{WorkerScriptArgs: in, MigrationTag: req.State.MigrationTag, URL: req.State.URL}
+	if !deref(in.WorkersDev) {
+		state.URL = "" // off, or no longer the provider's to report
 	}
+	// Without a change to what the upload carries, Cloudflare holds the
+	// script already: at most the state's form changed (code held inline
+	// before), or where this run keeps its bundles.
+	reupload := diffInputs(defaultRate(stateArgs(req.State)), defaultRate(in), uploadDiff).HasChanges
+	// Sent after every upload too, though unchanged: one idempotent call
+	// that keeps the two in step. An unset setting is left as it is.
+	setDev := in.WorkersDev != nil && (reupload ||
+		!samePtr(req.State.WorkersDev, in.WorkersDev) || !samePtr(req.State.PreviewURLs, in.PreviewURLs))
 	if req.DryRun {
-		if tag := lastTag(in.Migrations); tag != nil {
+		if tag := lastTag(in.Migrations); reupload && tag != nil {
 			state.MigrationTag = tag
 		}
+		return infer.UpdateResponse[WorkerScriptState]{Output: state}, nil
+	}
+	if !reupload && !setDev {
 		return infer.UpdateResponse[WorkerScriptState]{Output: state}, nil
 	}
 	client, err := clientFrom(ctx)
 	if err != nil {
 		return infer.UpdateResponse[WorkerScriptState]{}, err
 	}
+	if reupload {
+		tag, err := reuploadScript(ctx, client, req.State.Bindings, in)
+		if err != nil {
+			return infer.UpdateResponse[WorkerScriptState]{}, err
+		}
+		if tag != nil { // without migrations and an answer naming the tag, the state's stands
+			state.MigrationTag = tag
+		}
+	}
+	if setDev {
+		err = setWorkersDev(ctx, client, &state)
+	}
+	return infer.UpdateResponse[WorkerScriptState]{Output: state}, err
+}
+
+// reuploadScript uploads an existing script's new code and settings,
+// deletes the secrets it no longer binds, and returns the migration tag it
+// is at when the upload says.
+func reuploadScript(ctx context.Context, client *cfapi.Client, old []WorkerBinding, in WorkerScriptArgs) (*string, error) {
 	code, err := readCode(in)
 	if err != nil {
-		return infer.UpdateResponse[WorkerScriptState]{}, err
+		return nil, err
 	}
 	current := ""
 	if len(in.Migrations) > 0 {
 		// Cloudflare, not the state, knows which steps were applied: another
 		// deploy or tool may have moved the tag since.
 		if current, err = migrationTag(ctx, client, in.Name); err != nil {
-			return infer.UpdateResponse[WorkerScriptState]{}, err
+			return nil, err
 		}
 	}
 	tag, err := upload(ctx, client, in, code, current)
 	if err != nil {
-		return infer.UpdateResponse[WorkerScriptState]{}, err
+		return nil, err
 	}
-	if tag != nil { // without migrations and an answer naming the tag, the state's stands
-		state.MigrationTag = tag
-	}
-	for _, name := range removedSecrets(req.State.Bindings, in.Bindings) {
+	for _, name := range removedSecrets(old, in.Bindings) {
 		if err := client.DeleteScriptSecret(ctx, in.Name, name); err != nil && !cfapi.IsNotFound(err) {
-			return infer.UpdateResponse[WorkerScriptState]{}, fmt.Errorf("worker %s: delete secret %s, which the program no longer sets: %w", in.Name, name, err)
+			return nil, fmt.Errorf("worker %s: delete secret %s, which the program no longer sets: %w", in.Name, name, err)
 		}
 	}
-	return infer.UpdateResponse[WorkerScriptState]{Output: state}, nil
+	return tag, nil
+}
+
+// setWorkersDev sends the worker's workers.dev setting, when its inputs
+// have one, and records what Cloudflare answered, with the URL. It comes
+// after the upload, since a new script has nothing to set it on. When it
+// fails the script is uploaded all the same, so it stays in the state, as
+// a resource whose initialization failed, with the setting recorded as not
+// managed yet: the next deploy's diff shows the setting and sends it again.
+func setWorkersDev(ctx context.Context, client *cfapi.Client, state *WorkerScriptState) error {
+	if state.WorkersDev == nil {
+		return nil
+	}
+	got, err := client.SetScriptSubdomain(ctx, state.Name, cfapi.ScriptSubdomain{Enabled: *state.WorkersDev, PreviewsEnabled: deref(state.PreviewURLs)})
+	url := ""
+	if err != nil {
+		err = fmt.Errorf("worker %s: setting workers.dev: %w", state.Name, err)
+	} else {
+		url, err = workersDevURL(ctx, client, state.Name, got.Enabled)
+	}
+	if err != nil {
+		state.WorkersDev, state.PreviewURLs, state.URL = nil, nil, ""
+		return infer.ResourceInitFailedError{Reasons: []string{err.Error()}}
+	}
+	state.WorkersDev, state.PreviewURLs, state.URL = ptr(got.Enabled), ptr(got.PreviewsEnabled), url
+	return nil
+}
+
+// workersDevURL is the URL a script answers on while it is enabled on
+// workers.dev, else empty. It costs a read of the account's subdomain, so
+// it is made only then.
+func workersDevURL(ctx context.Context, client *cfapi.Client, script string, enabled bool) (string, error) {
+	if !enabled {
+		return "", nil
+	}
+	sub, err := client.GetAccountSubdomain(ctx)
+	if err != nil {
+		return "", fmt.Errorf("worker %s: reading the account's workers.dev subdomain (register one in the dashboard's Workers overview if the account has none): %w", script, err)
+	}
+	return "https://" + script + "." + sub + ".workers.dev", nil
 }
 
 // removedSecrets names the secret bindings the old inputs had and the new
@@ -648,7 +743,8 @@ func lastTag(steps []WorkerMigration) *string {
 // Read rebuilds the inputs from Cloudflare's settings and content so that
 // refresh detects drift and import needs nothing but the script name.
 // Cloudflare never returns a secret_text value, so the one in state is kept
-// for each secret binding that still exists.
+// for each secret binding that still exists. The workers.dev setting is
+// read where the inputs set it, and on import.
 func (*WorkerScript) Read(ctx context.Context, req infer.ReadRequest[WorkerScriptArgs, WorkerScriptState]) (infer.ReadResponse[WorkerScriptArgs, WorkerScriptState], error) {
 	client, err := clientFrom(ctx)
 	if err != nil {
@@ -693,8 +789,22 @@ func (*WorkerScript) Read(ctx context.Context, req infer.ReadRequest[WorkerScrip
 	if pl := settings.Placement; pl != nil && pl.Mode != "" {
 		args.Placement = &WorkerPlacement{Mode: pl.Mode}
 	}
-	state := WorkerScriptState{WorkerScriptArgs: args, MigrationTag: req.State.MigrationTag}
 	importing := req.State.Name == ""
+	url := ""
+	if importing || req.State.WorkersDev != nil || req.Inputs.WorkersDev != nil {
+		// Only a worker whose inputs set workers.dev has that setting to
+		// drift (and an imported one may have any); the others pay no call
+		// for it.
+		live, err := client.GetScriptSubdomain(ctx, req.ID)
+		if err != nil {
+			return infer.ReadResponse[WorkerScriptArgs, WorkerScriptState]{}, fmt.Errorf("worker %s: reading its workers.dev setting: %w", req.ID, err)
+		}
+		if url, err = workersDevURL(ctx, client, req.ID, live.Enabled); err != nil {
+			return infer.ReadResponse[WorkerScriptArgs, WorkerScriptState]{}, err
+		}
+		args.WorkersDev, args.PreviewURLs = ptr(live.Enabled), ptr(live.PreviewsEnabled)
+	}
+	state := WorkerScriptState{WorkerScriptArgs: args, MigrationTag: req.State.MigrationTag, URL: url}
 	if importing || len(prior.Migrations) > 0 || req.State.MigrationTag != nil {
 		// Only a script with Durable Objects has a tag to drift (and an
 		// imported one may have any); reading it costs a list of the

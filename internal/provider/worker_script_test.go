@@ -246,14 +246,19 @@ func TestWorkerScriptImport(t *testing.T) {
 	bindings := want.Get("bindings").AsArray().AsSlice()
 	bindings[5] = obj(map[string]property.Value{"type": str("secret_text"), "name": str("API_KEY")})
 	want = want.Set("bindings", arr(bindings...)).Delete("migrations")
+	// An import reads the workers.dev setting too: off for a script uploaded through the API.
+	want = want.Set("workersDev", property.New(false)).Set("previewUrls", property.New(false))
 	require.Equal(t, want, got.Inputs)
 	require.Equal(t, str("v1"), got.Properties.Get("migrationTag"))
+	require.Equal(t, str(""), got.Properties.Get("url"))
 
 	// The import can then be checked and diffed against the program's
 	// inputs: only the secret's value and the migration, which Cloudflare
 	// cannot return, differ.
 	imported := &lifecycle{e: e, urn: urn("WorkerScript", "imported"), id: got.ID, inputs: got.Inputs, state: got.Properties}
-	d, _ := imported.diff(apiWorker(t, f, "export default {}"))
+	program := apiWorker(t, f, "export default {}")
+	program["workersDev"], program["previewUrls"] = property.New(false), property.New(false)
+	d, _ := imported.diff(program)
 	require.ElementsMatch(t, []string{"bindings", "migrations"}, slices.Collect(maps.Keys(d.DetailedDiff)))
 }
 

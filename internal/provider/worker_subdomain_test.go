@@ -1,11 +1,8 @@
 package provider
 
 import (
-	"maps"
-	"slices"
 	"testing"
 
-	p "github.com/pulumi/pulumi-go-provider"
 	"github.com/pulumi/pulumi/sdk/v3/go/property"
 	"github.com/stretchr/testify/require"
 
@@ -27,140 +24,88 @@ func subdomainInputs(script string, enabled, previews bool) map[string]property.
 	return map[string]property.Value{"scriptName": str(script), "enabled": property.New(enabled), "previewsEnabled": property.New(previews)}
 }
 
-func TestWorkerSubdomainLifecycle(t *testing.T) {
-	e := newEnv(t)
-	e.scripts("dome-api-dev", "dome-web-dev")
+// oldSubdomain is a WorkerSubdomain as a stack deployed before holds it,
+// with workers.dev on and previews off, as it set them on Cloudflare.
+func (e *env) oldSubdomain(script string, previewsKnown bool) *lifecycle {
+	e.t.Helper()
+	_, err := e.client().SetScriptSubdomain(e.t.Context(), script, cfapi.ScriptSubdomain{Enabled: true})
+	require.NoError(e.t, err)
+	e.emu.ResetLog()
+	in := property.NewMap(subdomainInputs(script, true, false))
+	if !previewsKnown {
+		in = in.Delete("previewsEnabled")
+	}
 	r := e.resource("WorkerSubdomain", "dome-api")
-	path := "/workers/scripts/dome-api-dev/subdomain"
-
-	created := r.create(subdomainInputs("dome-api-dev", true, false))
-	require.Equal(t, "dome-api-dev", created.ID)
-	require.Equal(t, []call{{"POST", path, ""}, {"GET", "/workers/subdomain", ""}}, e.calls())
-	// As wrangler sends it: previews off said explicitly, since Cloudflare
-	// turns them on with workers.dev when they are left out.
-	require.Equal(t, map[string]any{"enabled": true, "previews_enabled": false}, jsonBody(t, e.emu.Requests()[0]))
-	require.Equal(t, "https://dome-api-dev.cfemu.workers.dev", created.Properties.Get("url").AsString())
-
-	e.emu.ResetLog()
-	r.requireNoRefreshDiff()
-	require.Equal(t, []call{{"GET", path, ""}, {"GET", "/workers/subdomain", ""}}, e.calls())
-
-	d, _ := r.diff(subdomainInputs("dome-api-dev", true, false))
-	require.False(t, d.HasChanges)
-
-	// Previews are an update in place.
-	e.emu.ResetLog()
-	r.update(subdomainInputs("dome-api-dev", true, true), "previewsEnabled")
-	require.Equal(t, map[string]any{"enabled": true, "previews_enabled": true}, jsonBody(t, e.emu.Requests()[0]))
-	r.requireNoRefreshDiff()
-
-	// Turning it off is an update in place; the URL goes with it.
-	e.emu.ResetLog()
-	updated := r.update(subdomainInputs("dome-api-dev", false, false), "enabled", "previewsEnabled")
-	require.Equal(t, []call{{"POST", path, ""}}, e.calls())
-	require.Equal(t, map[string]any{"enabled": false, "previews_enabled": false}, jsonBody(t, e.emu.Requests()[0]))
-	require.Equal(t, "", updated.Properties.Get("url").AsString())
-	r.requireNoRefreshDiff()
-	got, err := e.client().GetScriptSubdomain(t.Context(), "dome-api-dev")
-	require.NoError(t, err)
-	require.False(t, got.Enabled)
-
-	// Another script is another resource.
-	d, _ = r.diff(subdomainInputs("dome-web-dev", false, false))
-	require.Equal(t, p.UpdateReplace, d.DetailedDiff["scriptName"].Kind)
-
-	// Import by script name reads the live setting.
-	r.update(subdomainInputs("dome-api-dev", true, false), "enabled")
-	imported := e.importRead("WorkerSubdomain", "dome-api-dev")
-	require.Equal(t, "dome-api-dev", imported.ID)
-	require.Equal(t, property.NewMap(subdomainInputs("dome-api-dev", true, false)), imported.Inputs)
-	require.Equal(t, "https://dome-api-dev.cfemu.workers.dev", imported.Properties.Get("url").AsString())
-
-	// Deleting turns both off.
-	e.emu.ResetLog()
-	r.delete()
-	require.Equal(t, []call{{"POST", path, ""}}, e.calls())
-	require.Equal(t, map[string]any{"enabled": false, "previews_enabled": false}, jsonBody(t, e.emu.Requests()[0]))
-	got, err = e.client().GetScriptSubdomain(t.Context(), "dome-api-dev")
-	require.NoError(t, err)
-	require.Equal(t, cfapi.ScriptSubdomain{}, got)
+	r.id, r.inputs, r.state = script, in, in.Set("url", str("https://"+script+".cfemu.workers.dev"))
+	return r
 }
 
-// TestWorkerSubdomainDrift: a setting changed outside Pulumi (the
-// dashboard, or a wrangler deploy that leaves previews to follow
-// workers.dev) is what a refresh reads, and the diff `just drift` shows
-// names it.
-func TestWorkerSubdomainDrift(t *testing.T) {
+// TestWorkerSubdomainRetired: the state of stacks deployed before still
+// refreshes, and its delete, in the deploy that moves the setting to the
+// WorkerScript, calls nothing and leaves the setting on.
+func TestWorkerSubdomainRetired(t *testing.T) {
 	for _, tc := range []struct {
-		name      string
-		deployed  map[string]property.Value
-		outOfBand string // the POST body sent behind Pulumi's back
-		live      map[string]property.Value
-		changed   []string
+		name          string
+		previewsKnown bool
 	}{
-		{
-			name: "wrangler turns workers.dev on, previews follow", deployed: subdomainInputs("dome-api-dev", false, false),
-			outOfBand: `{"enabled":true}`, live: subdomainInputs("dome-api-dev", true, true), changed: []string{"enabled", "previewsEnabled"},
-		},
-		{
-			name: "previews turned on alone", deployed: subdomainInputs("dome-api-dev", true, false),
-			outOfBand: `{"enabled":true,"previews_enabled":true}`, live: subdomainInputs("dome-api-dev", true, true), changed: []string{"previewsEnabled"},
-		},
-		{
-			name: "workers.dev turned off", deployed: subdomainInputs("dome-api-dev", true, false),
-			outOfBand: `{"enabled":false}`, live: subdomainInputs("dome-api-dev", false, false), changed: []string{"enabled"},
-		},
+		{"state with previewsEnabled", true},
+		{"state from before previewsEnabled", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t)
 			e.scripts("dome-api-dev")
-			r := e.resource("WorkerSubdomain", "dome-api")
-			r.create(tc.deployed)
-			e.fixture("POST", "/workers/scripts/dome-api-dev/subdomain", tc.outOfBand)
+			r := e.oldSubdomain("dome-api-dev", tc.previewsKnown)
 
-			read, d := r.refreshDiff()
-			require.Equal(t, property.NewMap(tc.live), read.Inputs, "inputs read from Cloudflare")
-			require.Equal(t, tc.live["previewsEnabled"], read.Properties.Get("previewsEnabled"))
-			require.ElementsMatch(t, tc.changed, slices.Collect(maps.Keys(d.DetailedDiff)))
-			for k, v := range d.DetailedDiff {
-				require.NotContains(t, []p.DiffKind{p.AddReplace, p.DeleteReplace, p.UpdateReplace}, v.Kind, "%s changes in place", k)
-			}
+			read := r.read()
+			require.Equal(t, "dome-api-dev", read.ID)
+			require.Equal(t, property.NewMap(subdomainInputs("dome-api-dev", true, false)), read.Inputs)
+			require.Equal(t, str("https://dome-api-dev.cfemu.workers.dev"), read.Properties.Get("url"))
+			require.Equal(t, []call{{"GET", "/workers/scripts/dome-api-dev/subdomain", ""}, {"GET", "/workers/subdomain", ""}}, e.calls())
+
+			e.emu.ResetLog()
+			r.delete()
+			require.Empty(t, e.calls(), "the setting is the WorkerScript's now")
+			got, err := e.client().GetScriptSubdomain(t.Context(), "dome-api-dev")
+			require.NoError(t, err)
+			require.Equal(t, cfapi.ScriptSubdomain{Enabled: true}, got)
 		})
 	}
 }
 
-// TestWorkerSubdomainStateWithoutPreviews: state written before
-// previewsEnabled existed (Cloudflare was never told, so previews may have
-// followed workers.dev) leads to one in-place update that sends it, not a
-// replacement, and no refresh shows a change afterwards.
-func TestWorkerSubdomainStateWithoutPreviews(t *testing.T) {
+func TestWorkerSubdomainCannotBeCreated(t *testing.T) {
 	e := newEnv(t)
 	e.scripts("dome-api-dev")
-	r := e.resource("WorkerSubdomain", "dome-api")
-	r.create(subdomainInputs("dome-api-dev", true, false))
-	// What the earlier provider wrote, and what Cloudflare did with its {"enabled":true}.
-	r.state, r.inputs = r.state.Delete("previewsEnabled"), r.inputs.Delete("previewsEnabled")
-	e.fixture("POST", "/workers/scripts/dome-api-dev/subdomain", `{"enabled":true}`)
-
-	e.emu.ResetLog()
-	r.update(subdomainInputs("dome-api-dev", true, false), "previewsEnabled")
-	require.Equal(t, []call{{"POST", "/workers/scripts/dome-api-dev/subdomain", ""}, {"GET", "/workers/subdomain", ""}}, e.calls())
-	require.Equal(t, map[string]any{"enabled": true, "previews_enabled": false}, jsonBody(t, e.emu.Requests()[0]))
-	r.requireNoRefreshDiff()
-	d, _ := r.diff(subdomainInputs("dome-api-dev", true, false))
-	require.False(t, d.HasChanges, "sent once")
+	err := e.resource("WorkerSubdomain", "dome-api").createErr(subdomainInputs("dome-api-dev", true, false))
+	require.ErrorContains(t, err, "domecf:index:WorkerSubdomain is retired: the workers.dev setting is part of the worker now; "+
+		"set workersDev and previewUrls on its domecf:index:WorkerScript instead")
+	require.Empty(t, e.calls())
 }
 
 func TestWorkerSubdomainScriptGone(t *testing.T) {
 	e := newEnv(t)
 	e.scripts("dome-api-dev")
-	r := e.resource("WorkerSubdomain", "dome-api")
-	r.create(subdomainInputs("dome-api-dev", false, false))
+	r := e.oldSubdomain("dome-api-dev", true)
 	require.NoError(t, e.client().DeleteScript(t.Context(), "dome-api-dev"))
 	require.Empty(t, r.read().ID, "a refresh drops the setting of a deleted script")
-	r.delete() // nothing left to turn off: not an error
+	r.delete()
+}
 
-	err := e.resource("WorkerSubdomain", "ghost").createErr(subdomainInputs("ghost", true, false))
-	require.ErrorContains(t, err, `worker "ghost": workers.dev`)
-	require.ErrorContains(t, err, "10007")
+// TestWorkerSubdomainFoldedIntoWorkerScript is the deploy that moves a
+// stack from before onto the folded setting: the WorkerScript, whose state
+// has neither the setting nor a url, takes the setting with one call and
+// no upload, and the WorkerSubdomain the program no longer registers is
+// deleted without a call, leaving workers.dev on.
+func TestWorkerSubdomainFoldedIntoWorkerScript(t *testing.T) {
+	e := newEnv(t)
+	w := e.resource("WorkerScript", "w")
+	w.create(devWorker(t, "export default {}", devUnset))
+	w.state = w.state.Delete("url")
+	sd := e.oldSubdomain("dome-w", true)
+
+	updated := w.update(devWorker(t, "export default {}", devOn), "workersDev", "previewUrls")
+	sd.delete()
+	require.Equal(t, []call{setDev, getAccount}, e.calls())
+	require.Equal(t, str(devURL), updated.Properties.Get("url"))
+	require.Equal(t, cfapi.ScriptSubdomain{Enabled: true}, e.live())
+	w.requireNoRefreshDiff()
 }
