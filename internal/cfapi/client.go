@@ -47,6 +47,15 @@ type Options struct {
 	// only a run that would exceed it waits. The zero Budget does not pace.
 	// BudgetFromEnv reads the setting users give.
 	Budget Budget
+
+	// LedgerDir, if set, shares the budget with every client on this
+	// machine, in whatever process, that uses the same Token against the
+	// same BaseURL: all of them book their calls in one file in this
+	// directory, named by a hash of the two, and each keeps its own Budget
+	// over the calls of all. A client that cannot use the file says so once
+	// through Logf and keeps its own count. LedgerDirFromEnv reads the
+	// setting users give.
+	LedgerDir string
 }
 
 // Budget is a number of requests allowed in any window of time.
@@ -171,9 +180,12 @@ func New(opts Options) (*Client, error) {
 		c.userAgent = "dome-cfapi"
 	}
 	// Unpaced, the client still honours Retry-After for every call.
-	c.pace = &pacer{window: opts.Budget.Window}
+	c.pace = &pacer{window: opts.Budget.Window, logf: c.logf}
 	if opts.Budget.Window > 0 {
 		c.pace.limit = opts.Budget.Requests
+	}
+	if opts.LedgerDir != "" {
+		c.pace.file = ledgerFile(opts.LedgerDir, base, opts.Token)
 	}
 	return c, nil
 }
@@ -294,7 +306,7 @@ func (c *Client) do(ctx context.Context, r request) (*response, error) {
 		wait := c.backoff(attempt, retryAfter)
 		// Cloudflare's Retry-After holds for the whole account: every call
 		// of this client waits, not only the one that was told.
-		waitedOut = c.pace.holdFor(min(retryAfter, c.cap))
+		waitedOut = c.pace.holdFor(ctx, min(retryAfter, c.cap))
 		c.logf(ctx, "cloudflare: %s %s %s; retry %d of %d in %s",
 			r.method, r.path, why, attempt, c.maxAttempts-1, wait)
 		if err := c.sleep(ctx, wait); err != nil {

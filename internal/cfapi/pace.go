@@ -1,6 +1,7 @@
 package cfapi
 
 import (
+	"bytes"
 	"context"
 	"sort"
 	"sync"
@@ -12,12 +13,19 @@ import (
 // time to go: at once while the last limit calls span more than the
 // window, else when the oldest of them has left it. Any window then holds
 // at most limit calls, and a run within the budget never waits.
+//
+// Its ledger of bookings is its own, or shared through a file with every
+// client on this machine that spends the same budget (Options.LedgerDir):
+// each then applies its own limit and window to the calls of all.
 type pacer struct {
 	window time.Duration
 	limit  int // calls allowed in any window; 0: no budget
+	logf   func(context.Context, string, ...any)
 
-	mu  sync.Mutex
-	led ledger
+	mu   sync.Mutex
+	led  ledger       // when shared, as last read from the file
+	file string       // the shared ledger's file; "" if none, or once out of reach
+	buf  bytes.Buffer // the file's bytes, reused from one booking to the next
 }
 
 // ledger is what a pacer books on: the calls booked lately, and the hold.
@@ -25,6 +33,9 @@ type ledger struct {
 	// sent holds the booked times, in the order booked, which is also the
 	// order of time: the bookings that may still bound a new one.
 	sent []time.Time
+	// keep is how long a booking may bound a new one: the longest window,
+	// with its margin, of the clients booking on the ledger.
+	keep time.Duration
 	hold time.Time // no request goes before this
 }
 
@@ -35,8 +46,9 @@ type ledger struct {
 func (p *pacer) wait(ctx context.Context, waitedOut time.Time) error {
 	for {
 		var now, slot time.Time
-		p.update(func(l *ledger, t time.Time) {
+		p.update(ctx, func(l *ledger, t time.Time) bool {
 			now, slot = t, l.book(t, waitedOut, p.limit, p.window)
+			return true
 		})
 		if d := slot.Sub(now); d > 0 {
 			if err := sleepCtx(ctx, d); err != nil {
@@ -44,7 +56,10 @@ func (p *pacer) wait(ctx context.Context, waitedOut time.Time) error {
 			}
 		}
 		var held bool
-		p.update(func(l *ledger, _ time.Time) { held = l.holds(slot, waitedOut) })
+		p.update(ctx, func(l *ledger, _ time.Time) bool {
+			held = l.holds(slot, waitedOut)
+			return false
+		})
 		if !held {
 			return nil
 		}
@@ -53,23 +68,40 @@ func (p *pacer) wait(ctx context.Context, waitedOut time.Time) error {
 
 // holdFor holds every call back for d from now, and returns when the hold
 // ends.
-func (p *pacer) holdFor(d time.Duration) time.Time {
+func (p *pacer) holdFor(ctx context.Context, d time.Duration) time.Time {
 	if d <= 0 {
 		return time.Time{}
 	}
 	var until time.Time
-	p.update(func(l *ledger, now time.Time) {
+	p.update(ctx, func(l *ledger, now time.Time) bool {
 		until = now.Add(d)
-		l.hold = latest(l.hold, until)
+		if !until.After(l.hold) {
+			return false
+		}
+		l.hold = until
+		return true
 	})
 	return until
 }
 
-// update runs f on the ledger, with the time it does so.
-func (p *pacer) update(f func(l *ledger, now time.Time)) {
+// update runs f on the ledger, with the time it does so, and keeps what f
+// changed if it says so. A shared ledger is read from its file and written
+// back under the file's lock, which every process sharing it takes for
+// each update: the bookings of all of them land on one ledger.
+func (p *pacer) update(ctx context.Context, f func(l *ledger, now time.Time) (changed bool)) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	f(&p.led, time.Now())
+	file := p.load(ctx)
+	if file == nil {
+		f(&p.led, time.Now())
+		return
+	}
+	defer file.Close() // which releases the lock
+	now := time.Now()
+	p.led.decode(p.buf.Bytes(), now)
+	if f(&p.led, now) {
+		p.save(ctx, file, now)
+	}
 }
 
 // book books a call the first time from now that keeps every window
@@ -88,8 +120,10 @@ func (l *ledger) book(now, waitedOut time.Time, limit int, window time.Duration)
 	// another: a margin of 2% of the window keeps a late oldest call and an
 	// early newest one from landing in one window.
 	span := window + window/50
-	// A booking older than that bounds neither this one nor any later one.
-	l.sent = l.sent[sort.Search(len(l.sent), func(i int) bool { return l.sent[i].Add(span).After(now) }):]
+	// Clients sharing a ledger may keep to different windows: a booking is
+	// kept for the longest, and once older bounds no booking of any of them.
+	l.keep = max(l.keep, span)
+	l.sent = l.sent[sort.Search(len(l.sent), func(i int) bool { return l.sent[i].Add(l.keep).After(now) }):]
 	if n := len(l.sent); n > 0 {
 		slot = latest(slot, l.sent[n-1])
 		if n >= limit {
