@@ -343,3 +343,30 @@ func TestSharedAcrossProcesses(t *testing.T) {
 	require.True(t, call(processes*calls+1), "no call is booked twice")
 	require.False(t, call(processes*calls+1), "every call is booked")
 }
+
+func TestLedgerDirFromEnv(t *testing.T) {
+	t.Setenv("XDG_CACHE_HOME", "")
+	t.Setenv("HOME", t.TempDir())
+	cache, err := os.UserCacheDir()
+	require.NoError(t, err)
+	tests := []struct {
+		name, dir string
+		homeless  bool
+		want      string
+	}{
+		{"unset: the user's cache", "", false, filepath.Join(cache, "dome-infra", "api-budget")},
+		{"a directory", " /srv/budget ", false, "/srv/budget"},
+		{"off", "off", false, ""},
+		{"unset, and no cache to keep it in", "", true, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.homeless {
+				t.Setenv("HOME", "")
+			}
+			require.Equal(t, tc.want, cfapi.LedgerDirFromEnv(func(k string) string {
+				return map[string]string{cfapi.EnvLedgerDir: tc.dir}[k]
+			}))
+		})
+	}
+}
