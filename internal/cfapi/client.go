@@ -305,7 +305,8 @@ func (c *Client) do(ctx context.Context, r request) (*response, error) {
 		}
 		wait := c.backoff(attempt, retryAfter)
 		// Cloudflare's Retry-After holds for the whole account: every call
-		// of this client waits, not only the one that was told.
+		// of this client, and of those sharing its ledger, waits, not only
+		// the one that was told.
 		waitedOut = c.pace.holdFor(ctx, min(retryAfter, c.cap))
 		c.logf(ctx, "cloudflare: %s %s %s; retry %d of %d in %s",
 			r.method, r.path, why, attempt, c.maxAttempts-1, wait)
