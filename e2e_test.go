@@ -37,6 +37,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/stretchr/testify/require"
 
+	"github.com/dome/infra/internal/cfapi"
 	"github.com/dome/infra/internal/cfemu"
 	"github.com/dome/infra/internal/config"
 	"github.com/dome/infra/internal/domecf"
@@ -136,6 +137,9 @@ func must[T any](v T, err error) T {
 }
 
 func TestMain(m *testing.M) {
+	// The provider and the commands under test share the API budget in a
+	// ledger; the user's, in their cache, is no test's to write.
+	must(0, os.Setenv(cfapi.EnvLedgerDir, filepath.Join(scratch(), "api-budget")))
 	code := m.Run()
 	if pluginDir != "" {
 		_ = os.RemoveAll(pluginDir)

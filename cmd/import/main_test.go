@@ -41,7 +41,8 @@ func TestRun(t *testing.T) {
 }
 
 // TestRunKeepsToTheBudget: the import's calls share the user's API budget
-// with any deploy running beside it, so they keep to CLOUDFLARE_API_BUDGET.
+// with any deploy running beside it, so they keep to CLOUDFLARE_API_BUDGET,
+// in the ledger shared on this machine.
 func TestRunKeepsToTheBudget(t *testing.T) {
 	srv := cfemutest.Start(t)
 	dir := srv.Project(t, "local", "dev")
@@ -59,6 +60,9 @@ func TestRunKeepsToTheBudget(t *testing.T) {
 	for i := n; i < len(reqs); i++ {
 		require.GreaterOrEqual(t, reqs[i].Time.Sub(reqs[i-n].Time), window-10*time.Millisecond, "at most %d calls in any %s", n, window)
 	}
+	ledgers, err := os.ReadDir(os.Getenv(cfapi.EnvLedgerDir))
+	require.NoError(t, err)
+	require.Len(t, ledgers, 1, "the calls are booked in the ledger that the provider and other commands share")
 }
 
 func must[T any](v T, err error) T {

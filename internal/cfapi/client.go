@@ -12,7 +12,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 )
 
@@ -48,6 +47,15 @@ type Options struct {
 	// only a run that would exceed it waits. The zero Budget does not pace.
 	// BudgetFromEnv reads the setting users give.
 	Budget Budget
+
+	// LedgerDir, if set, shares the budget with every client on this
+	// machine, in whatever process, that uses the same Token against the
+	// same BaseURL: all of them book their calls in one file in this
+	// directory, named by a hash of the two, and each keeps its own Budget
+	// over the calls of all. A client that cannot use the file says so once
+	// through Logf and keeps its own count. LedgerDirFromEnv reads the
+	// setting users give.
+	LedgerDir string
 }
 
 // Budget is a number of requests allowed in any window of time.
@@ -172,9 +180,12 @@ func New(opts Options) (*Client, error) {
 		c.userAgent = "dome-cfapi"
 	}
 	// Unpaced, the client still honours Retry-After for every call.
-	c.pace = &pacer{window: opts.Budget.Window}
+	c.pace = &pacer{window: opts.Budget.Window, logf: c.logf}
 	if opts.Budget.Window > 0 {
 		c.pace.limit = opts.Budget.Requests
+	}
+	if opts.LedgerDir != "" {
+		c.pace.file = ledgerFile(opts.LedgerDir, base, opts.Token)
 	}
 	return c, nil
 }
@@ -294,8 +305,9 @@ func (c *Client) do(ctx context.Context, r request) (*response, error) {
 		}
 		wait := c.backoff(attempt, retryAfter)
 		// Cloudflare's Retry-After holds for the whole account: every call
-		// of this client waits, not only the one that was told.
-		waitedOut = c.pace.holdFor(min(retryAfter, c.cap))
+		// of this client, and of those sharing its ledger, waits, not only
+		// the one that was told.
+		waitedOut = c.pace.holdFor(ctx, min(retryAfter, c.cap))
 		c.logf(ctx, "cloudflare: %s %s %s; retry %d of %d in %s",
 			r.method, r.path, why, attempt, c.maxAttempts-1, wait)
 		if err := c.sleep(ctx, wait); err != nil {
@@ -341,88 +353,6 @@ func (m *mayHaveApplied) Unwrap() error { return m.err }
 func MayHaveApplied(err error) bool {
 	var m *mayHaveApplied
 	return errors.As(err, &m)
-}
-
-// pacer keeps a client's requests within its budget, and holds them all
-// back while Cloudflare has asked the client to wait. It books each call a
-// time to go: at once while the last Requests calls span more than the
-// window, else when the oldest of them has left it. Any window then holds
-// at most Requests calls, and a run within the budget never waits.
-type pacer struct {
-	window time.Duration
-	mu     sync.Mutex
-	limit  int         // calls allowed in any window; 0: no budget
-	sent   []time.Time // the last booked times, up to limit of them: a ring once full
-	next   int         // the full ring's oldest entry, overwritten by the next booking
-	last   time.Time   // the latest booked time, so bookings never go back in time
-	hold   time.Time   // no request goes before this
-}
-
-// wait books the next free slot and sleeps until it. A hold that begins
-// while a call sleeps on its slot (another call was answered 429) sends
-// it back to book again after the hold: a booked slot is not a pass. A
-// hold up to waitedOut is the caller's own, already slept through.
-func (p *pacer) wait(ctx context.Context, waitedOut time.Time) error {
-	for {
-		p.mu.Lock()
-		now := time.Now()
-		slot := now
-		if p.hold.After(waitedOut) && p.hold.After(slot) {
-			slot = p.hold
-		}
-		switch {
-		case p.limit <= 0:
-		case len(p.sent) < p.limit:
-			// Under the budget: a call goes now, or after the last booked.
-			slot = latest(slot, p.last)
-			p.sent = append(p.sent, slot)
-			p.last = slot
-		default:
-			// A call arrives a little after its booked time, by more for one
-			// than another: a margin of 2% of the window keeps a late oldest
-			// call and an early newest one from landing in one window.
-			slot = latest(slot, p.last, p.sent[p.next].Add(p.window+p.window/50))
-			p.sent[p.next], p.last = slot, slot
-			p.next = (p.next + 1) % p.limit
-		}
-		p.mu.Unlock()
-		if d := slot.Sub(now); d > 0 {
-			if err := sleepCtx(ctx, d); err != nil {
-				return err
-			}
-		}
-		p.mu.Lock()
-		held := p.hold.After(waitedOut) && p.hold.After(slot)
-		p.mu.Unlock()
-		if !held {
-			return nil
-		}
-	}
-}
-
-// latest is the latest of the times.
-func latest(t time.Time, ts ...time.Time) time.Time {
-	for _, u := range ts {
-		if u.After(t) {
-			t = u
-		}
-	}
-	return t
-}
-
-// holdFor holds every call back for d from now, and returns when the hold
-// ends.
-func (p *pacer) holdFor(d time.Duration) time.Time {
-	if d <= 0 {
-		return time.Time{}
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	until := time.Now().Add(d)
-	if until.After(p.hold) {
-		p.hold = until
-	}
-	return until
 }
 
 func retryable(status int) bool {

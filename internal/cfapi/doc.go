@@ -10,7 +10,10 @@
 // fails, MayHaveApplied says so, and the caller reads the object back rather
 // than assume it failed. Calls keep to Cloudflare's budget (Options.Budget:
 // 1,200 per 5 minutes, or CLOUDFLARE_API_BUDGET's share of it), going at
-// once while within it, and a Retry-After holds back every call of the client, not only the one told. Each call has its own request and result types, in
+// once while within it, and a Retry-After holds back every call of the
+// client, not only the one told. With Options.LedgerDir, the budget and the
+// holds are shared by every process on the machine that uses the same token
+// against the same API. Each call has its own request and result types, in
 // the spirit of cloudflare-go's params/envelope split.
 //
 // The client never logs or formats the API token, and request bodies (which

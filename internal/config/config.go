@@ -129,13 +129,15 @@ func (c *Config) APIBaseURL() string {
 // beside the program (import, recover, db-status). It keeps to the budget
 // the companion provider keeps (CLOUDFLARE_API_BUDGET, default Cloudflare's
 // 1,200 per 5 minutes): the budget is the user's, shared by every call made
-// with their token.
+// with their token, and so kept in the ledger the provider and the other
+// commands on this machine book on (CLOUDFLARE_API_BUDGET_DIR).
 func (c *Config) Client() (*cfapi.Client, error) {
 	budget, err := cfapi.BudgetFromEnv(os.Getenv)
 	if err != nil {
 		return nil, err
 	}
-	return cfapi.New(cfapi.Options{BaseURL: c.APIBaseURL(), Token: c.APIToken.Reveal(), AccountID: c.AccountID, Budget: budget})
+	return cfapi.New(cfapi.Options{BaseURL: c.APIBaseURL(), Token: c.APIToken.Reveal(), AccountID: c.AccountID,
+		Budget: budget, LedgerDir: cfapi.LedgerDirFromEnv(os.Getenv)})
 }
 
 // Name returns the physical name of the resource called logical in this stack.

@@ -116,6 +116,7 @@ func (c *Config) Configure(ctx context.Context) error {
 			return fmt.Errorf("domecf: %w", err)
 		}
 		opts.Budget = budget
+		opts.LedgerDir = cfapi.LedgerDirFromEnv(os.Getenv)
 	}
 	if opts.Logf == nil {
 		opts.Logf = func(ctx context.Context, format string, args ...any) {

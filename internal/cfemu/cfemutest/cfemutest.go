@@ -36,7 +36,8 @@ type Server struct {
 }
 
 // Start serves a fresh emulator over TLS until the test ends, puts its
-// credentials (and an unlimited CLOUDFLARE_API_BUDGET) in the environment, and trusts its certificate the way a
+// credentials (and an unlimited CLOUDFLARE_API_BUDGET, shared in the test's
+// own directory) in the environment, and trusts its certificate the way a
 // user trusts the emulator's: through SSL_CERT_FILE. Go reads that file
 // once per process, so a test binary starts one server.
 func Start(t *testing.T) *Server {
@@ -56,6 +57,9 @@ func Start(t *testing.T) *Server {
 	t.Setenv(config.EnvAccountID, AccountID)
 	// Commands keep to Cloudflare's budget by default; an emulator has none.
 	t.Setenv(cfapi.EnvBudget, "1000000/1s")
+	// They share it through a ledger in the user's cache, which is no
+	// test's to write.
+	t.Setenv(cfapi.EnvLedgerDir, t.TempDir())
 	return &Server{Server: srv, Emu: emu, API: client}
 }
 
