@@ -19,7 +19,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/dome/infra/internal/cfapi"
-	"github.com/dome/infra/internal/cfemu"
 )
 
 // The test binary doubles as a second process sharing a ledger: run with
@@ -248,55 +247,6 @@ func TestSharedLedgerOutOfReach(t *testing.T) {
 	require.Len(t, times, 2*n)
 	for i := n; i < len(times); i++ {
 		require.GreaterOrEqual(t, times[i].Sub(times[i-n]), window-5*time.Millisecond, "call %d", i)
-	}
-}
-
-// TestSharedHold: a 429's Retry-After, told to one client, holds back the
-// calls of every client sharing its ledger, those already waiting on a
-// booked slot included.
-func TestSharedHold(t *testing.T) {
-	tests := []struct {
-		name   string
-		budget cfapi.Budget
-	}{
-		{"calls booked on the shared slots", cfapi.Budget{Requests: 1, Window: 100 * time.Millisecond}},
-		{"unpaced clients", cfapi.Budget{}},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			env := newEmuEnv(t, testToken)
-			env.emu.Inject(cfemu.Fault{Count: 1, Status: 429, RetryAfter: time.Second})
-			told := make(chan struct{}, 8)
-			dir := t.TempDir()
-			var clients [2]*cfapi.Client
-			for i := range clients {
-				c, err := cfapi.New(cfapi.Options{BaseURL: env.srv.URL + "/client/v4", Token: testToken, AccountID: testAccount,
-					Budget: tc.budget, LedgerDir: dir, Logf: func(context.Context, string, ...any) { told <- struct{}{} }})
-				require.NoError(t, err)
-				clients[i] = c
-			}
-
-			var wg sync.WaitGroup
-			errs := make([]error, 6)
-			wg.Go(func() { _, errs[0] = clients[0].ListQueues(t.Context()) })
-			if tc.budget.Requests == 0 {
-				<-told // the first call was answered 429; the rest start after
-			}
-			for i := 1; i < len(errs); i++ {
-				wg.Go(func() { _, errs[i] = clients[i%2].ListQueues(t.Context()) })
-			}
-			wg.Wait()
-			for _, err := range errs {
-				require.NoError(t, err)
-			}
-
-			reqs := env.emu.Requests()
-			require.Equal(t, []int{429, 200, 200, 200, 200, 200, 200}, statuses(reqs))
-			holdEnds := reqs[0].Time.Add(time.Second)
-			for i, r := range reqs[1:] {
-				require.False(t, r.Time.Before(holdEnds), "call %d arrived %s before the hold ended", i+1, holdEnds.Sub(r.Time))
-			}
-		})
 	}
 }
 

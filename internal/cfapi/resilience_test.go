@@ -154,32 +154,44 @@ func TestBudgetFromEnv(t *testing.T) {
 
 // TestRetryAfterHoldsEveryCall: a 429's Retry-After holds back every call
 // of the client, those already waiting on a booked slot included, paced or
-// not.
+// not; and, told to one client, the calls of every client sharing its
+// ledger.
 func TestRetryAfterHoldsEveryCall(t *testing.T) {
 	tests := []struct {
-		name   string
-		budget cfapi.Budget
+		name    string
+		budget  cfapi.Budget
+		clients int // on one ledger when more than one
 	}{
-		{"calls booked on the pacer's slots", cfapi.Budget{Requests: 1, Window: 100 * time.Millisecond}},
-		{"an unpaced client", cfapi.Budget{}},
+		{"calls booked on the pacer's slots", cfapi.Budget{Requests: 1, Window: 100 * time.Millisecond}, 1},
+		{"an unpaced client", cfapi.Budget{}, 1},
+		{"calls booked on a shared ledger's slots", cfapi.Budget{Requests: 1, Window: 100 * time.Millisecond}, 2},
+		{"unpaced clients sharing a ledger", cfapi.Budget{}, 2},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			env := newEmuEnv(t, testToken)
 			env.emu.Inject(cfemu.Fault{Count: 1, Status: 429, RetryAfter: time.Second})
 			told := make(chan struct{}, 8)
-			c, err := cfapi.New(cfapi.Options{BaseURL: env.srv.URL + "/client/v4", Token: testToken, AccountID: testAccount,
-				Budget: tc.budget, Logf: func(context.Context, string, ...any) { told <- struct{}{} }})
-			require.NoError(t, err)
+			dir := ""
+			if tc.clients > 1 {
+				dir = t.TempDir()
+			}
+			clients := make([]*cfapi.Client, tc.clients)
+			for i := range clients {
+				c, err := cfapi.New(cfapi.Options{BaseURL: env.srv.URL + "/client/v4", Token: testToken, AccountID: testAccount,
+					Budget: tc.budget, LedgerDir: dir, Logf: func(context.Context, string, ...any) { told <- struct{}{} }})
+				require.NoError(t, err)
+				clients[i] = c
+			}
 
 			var wg sync.WaitGroup
 			errs := make([]error, 6)
-			wg.Go(func() { _, errs[0] = c.ListQueues(t.Context()) })
+			wg.Go(func() { _, errs[0] = clients[0].ListQueues(t.Context()) })
 			if tc.budget.Requests == 0 {
 				<-told // the first call was answered 429; the rest start after
 			}
 			for i := 1; i < len(errs); i++ {
-				wg.Go(func() { _, errs[i] = c.ListQueues(t.Context()) })
+				wg.Go(func() { _, errs[i] = clients[i%len(clients)].ListQueues(t.Context()) })
 			}
 			wg.Wait()
 			for _, err := range errs {
@@ -188,8 +200,8 @@ func TestRetryAfterHoldsEveryCall(t *testing.T) {
 
 			reqs := env.emu.Requests()
 			require.Equal(t, []int{429, 200, 200, 200, 200, 200, 200}, statuses(reqs))
-			// The client held its calls from the moment the 429 reached it,
-			// which is after the refused call arrived.
+			// The clients held their calls from the moment the 429 reached
+			// the first, which is after the refused call arrived.
 			holdEnds := reqs[0].Time.Add(time.Second)
 			for i, r := range reqs[1:] {
 				require.False(t, r.Time.Before(holdEnds), "call %d arrived %s before the hold ended", i+1, holdEnds.Sub(r.Time))
