@@ -10,7 +10,9 @@ import (
 
 // A worker's public entry points: zones (seeded, read only), routes in a
 // zone, custom domains, and the workers.dev subdomain of the account and of
-// each script.
+// each script. The emulator routes requests to them itself, so a change to
+// one leaves what the runtime runs as it is: it is saved (change), and
+// waits on no reload of the runtime (update).
 
 // DefaultSubdomain is the account's workers.dev subdomain when Config.Subdomain is empty.
 const DefaultSubdomain = "cfemu"
@@ -244,7 +246,7 @@ func (a *Account) checkRoute(z *zone, p RouteParams, self string) error {
 // CreateRoute adds a route to a zone.
 func (a *Account) CreateRoute(zoneID string, p RouteParams) (workerRoute, error) {
 	var out workerRoute
-	err := a.update(func() error {
+	err := a.change(func() error {
 		return a.onZone(zoneID, func(z *zone) error {
 			if err := a.checkRoute(z, p, ""); err != nil {
 				return err
@@ -281,7 +283,7 @@ func (a *Account) Route(zoneID, routeID string) (workerRoute, error) {
 // UpdateRoute replaces a route's pattern and script.
 func (a *Account) UpdateRoute(zoneID, routeID string, p RouteParams) (workerRoute, error) {
 	var out workerRoute
-	err := a.update(func() error {
+	err := a.change(func() error {
 		return a.onRoute(zoneID, routeID, func(z *zone, r *storedRoute) error {
 			if err := a.checkRoute(z, p, r.ID); err != nil {
 				return err
@@ -296,7 +298,7 @@ func (a *Account) UpdateRoute(zoneID, routeID string, p RouteParams) (workerRout
 
 // DeleteRoute removes a route from its zone.
 func (a *Account) DeleteRoute(zoneID, routeID string) error {
-	return a.update(func() error {
+	return a.change(func() error {
 		return a.onRoute(zoneID, routeID, func(_ *zone, r *storedRoute) error { delete(a.st.Routes, r.ID); return nil })
 	})
 }
@@ -328,7 +330,7 @@ func (a *Account) Domains(filter map[string]string) []workersDomain {
 // ZoneID, or else by ZoneName; Environment defaults to production.
 func (a *Account) AttachDomain(p workersDomain) (workersDomain, error) {
 	var out workersDomain
-	err := a.update(func() error {
+	err := a.change(func() error {
 		var z *zone
 		for _, cand := range a.st.Zones {
 			if (p.ZoneID != "" && cand.ID == p.ZoneID) || (p.ZoneID == "" && cand.Name == p.ZoneName) {
@@ -381,7 +383,7 @@ func (a *Account) Domain(id string) (workersDomain, error) {
 
 // DetachDomain removes a custom domain.
 func (a *Account) DetachDomain(id string) error {
-	return a.update(func() error {
+	return a.change(func() error {
 		if a.st.Domains[id] == nil {
 			return domainNotFound(id)
 		}
@@ -413,7 +415,7 @@ func (a *Account) ScriptSubdomain(name string) (scriptSubdomain, error) {
 // setting: turning workers.dev on without it turns preview URLs on too.
 func (a *Account) SetScriptSubdomain(name string, enabled bool, previews *bool) (scriptSubdomain, error) {
 	var out scriptSubdomain
-	err := a.update(func() error {
+	err := a.change(func() error {
 		return a.onScript(name, func(s *script) error {
 			sd := a.scriptSubdomainOf(s)
 			sd.Enabled, sd.PreviewsEnabled = enabled, enabled
