@@ -35,6 +35,7 @@ func chains(baseURL string, width, depth int) pulumi.RunFunc {
 					Name:              pulumi.String(name),
 					Content:           workerCode("export default { fetch() { return new Response('" + name + "'); } };"),
 					CompatibilityDate: "2025-04-15",
+					WorkersDev:        &domecf.WorkersDev{}, // as the program sends it
 				}
 				if prev != nil {
 					args.Bindings = []domecf.Binding{{Type: "service", Name: "PREV", Service: prev.Name}}
@@ -70,14 +71,14 @@ func (c *timedCLI) Run(ctx context.Context, dir string, stdin io.Reader, out, er
 // with the emulator adding a fixed latency to every request, and compares
 // the wall time of `pulumi up` with the ideal: the longest dependency
 // chain times the latency of the calls each resource makes in turn (a
-// worker create is a GET then a PUT). The engine's fixed start-up cost,
+// worker create is a GET, a PUT, then its workers.dev setting's POST). The engine's fixed start-up cost,
 // measured by the same deploy without latency, is also taken out to show
 // the latency-bound part alone.
 func BenchmarkDeployLatency(b *testing.B) {
 	const (
 		width, depth   = 8, 3
 		latency        = time.Second
-		callsPerCreate = 2
+		callsPerCreate = 3
 	)
 	deploy := func(lat time.Duration) time.Duration {
 		emu, err := cfemu.New(cfemu.Config{Token: e2eToken, AccountID: e2eAccount})
