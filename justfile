@@ -365,8 +365,9 @@ _up stack *flags:
         exit "$status"
       fi
       # What an interrupted deploy leaves, and the lost answers that cause it: a create carried out, its answer, or the
-      # official provider's read right after it (`error reading worker domain ...`), cut off.
-      grep -qE 'already exists|currently locked|pending operation|failed to load checkpoint|unexpected EOF|connection reset|could not read response body|error reading ' "$log" || exit "$status"
+      # official provider's read right after it (`error reading worker domain ...`), cut off. And protected resources of
+      # a retired type, which recover drops from the state.
+      grep -qE 'already exists|currently locked|pending operation|failed to load checkpoint|unexpected EOF|connection reset|could not read response body|error reading |no longer registers' "$log" || exit "$status"
       [ "$try" -lt "$tries" ] || break
       echo "the deploy of {{stack}} stopped at what an interrupted deploy leaves behind (above); recovering, then deploying again (try $((try + 1)) of $tries)" >&2
       # Its closing preview, or a listing, may meet the same flaky network: the next up says what is left either way.

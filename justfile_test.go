@@ -279,6 +279,7 @@ func TestRecipes(t *testing.T) {
 	for _, tt := range []struct{ output, hint string }{
 		{"error: A queue with this name already exists in your account (11009)", "error: the deploy of dev stopped at what an interrupted or failed deploy leaves behind (above): run 'just recover dev'"},
 		{"error: the stack is currently locked by 1 lock(s).", "run 'just recover dev'"},
+		{"error: stack dev holds 2 resources of a type the program no longer registers (domecf:index:WorkerSubdomain: api, web)", "run 'just recover dev'"},
 		{"error: invalid token", ""},
 	} {
 		out, err = p.just([]string{"DOME_CONFIRM=dev", "FAKE_PULUMI_UP_FAILS=" + tt.output}, "deploy-dev")

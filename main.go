@@ -7,6 +7,8 @@ package main
 import (
 	"fmt"
 	"os"
+	"slices"
+	"strings"
 
 	"github.com/pulumi/pulumi-cloudflare/sdk/v5/go/cloudflare"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -136,7 +138,33 @@ func guardDeletions(ctx *pulumi.Context, cfg *config.Config, getenv func(string)
 	if _, err := ctx.InvokePackageRaw("pulumi:pulumi:readStackResourceOutputs", args, &state, ""); err != nil {
 		return fmt.Errorf("reading what this stack's state holds: %w", err)
 	}
-	return deletion.Check(deletion.Held(state.Outputs), cfg, getenv(config.EnvAllowDelete))
+	held := deletion.Held(state.Outputs)
+	if err := guardRetired(held, cfg, ctx.Stack()); err != nil {
+		return err
+	}
+	return deletion.Check(held, cfg, getenv(config.EnvAllowDelete))
+}
+
+// guardRetired stops a protected stack that still holds resources of a
+// retired type: the deploy would drop them from the state only after every
+// update, and then fail on their protection. Dropping them changes
+// nothing in Cloudflare, and `just recover` does it.
+func guardRetired(held []deletion.Resource, cfg *config.Config, stack string) error {
+	if !cfg.Protect {
+		return nil // the deploy drops them itself
+	}
+	var names []string
+	for _, r := range held {
+		if slices.Contains(domecf.Retired, r.Type) {
+			names = append(names, r.Name)
+		}
+	}
+	if len(names) == 0 {
+		return nil
+	}
+	return fmt.Errorf("stack %s holds %d resources of a type the program no longer registers (%s: %s): each worker's workers.dev setting is its script's own now. "+
+		"They are protected, so a deploy could not drop them: run 'just recover %s', which drops them from the state and changes nothing in Cloudflare, then deploy again",
+		stack, len(names), strings.Join(domecf.Retired, ", "), strings.Join(names, ", "), stack)
 }
 
 // The official provider's retry settings: attempts after the first, and

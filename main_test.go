@@ -531,3 +531,40 @@ func TestDeletingDataMustBeAskedFor(t *testing.T) {
 	_, err = runMocked(vals, allow, held)
 	require.ErrorContains(t, err, `refusing to replace Vectorize index "dome-notes" (dimensions 1536 => 768)`)
 }
+
+// TestRetiredTypesInProd: a prod stack deployed when workers.dev was a
+// resource of its own holds one, protected, per worker. The deploy could
+// drop them only after every update, and would then fail on their
+// protection, so the program stops first and names `just recover prod`,
+// which drops them; a stack that does not protect its resources lets the
+// deploy drop them.
+func TestRetiredTypesInProd(t *testing.T) {
+	for _, tt := range []struct {
+		stack string
+		err   string
+	}{
+		{"prod", "stack prod holds 2 resources of a type the program no longer registers (domecf:index:WorkerSubdomain: dome-api, silo): " +
+			"each worker's workers.dev setting is its script's own now. They are protected, so a deploy could not drop them: " +
+			"run 'just recover prod', which drops them from the state and changes nothing in Cloudflare, then deploy again"},
+		{"dev", ""},
+	} {
+		t.Run(tt.stack, func(t *testing.T) {
+			vals, err := config.ReadFiles(".", tt.stack)
+			require.NoError(t, err)
+			vals.Config["dome:servicesRoot"] = "testdata/services"
+			held := map[string]any{}
+			for _, w := range []string{"dome-api", "silo"} {
+				held[urn(tt.stack, "domecf:index:WorkerSubdomain", w)] = map[string]any{"type": "domecf:index:WorkerSubdomain", "outputs": map[string]any{"enabled": true}}
+			}
+			d, err := runMocked(vals, testEnv, held)
+			if tt.err == "" {
+				require.NoError(t, err)
+				return
+			}
+			require.ErrorContains(t, err, tt.err)
+			for _, r := range d.mocks.seen {
+				require.True(t, strings.HasPrefix(r.Type, "pulumi:providers:"), "nothing but the providers is registered before the check fails: %s %s", r.Type, r.Name)
+			}
+		})
+	}
+}

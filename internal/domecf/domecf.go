@@ -19,6 +19,12 @@ const (
 	TypeD1Migrations        = Package + ":index:D1Migrations"
 )
 
+// Retired are the types the program registered once and no longer does.
+// The provider keeps them so that a stack's next deploy can drop what it
+// holds of them, which changes nothing in Cloudflare: a worker's
+// workers.dev setting, now a property of its WorkerScript.
+var Retired = []string{Package + ":index:WorkerSubdomain"}
+
 // Provider is an explicit instance of the companion provider.
 type Provider struct {
 	pulumi.ProviderResourceState

@@ -5,8 +5,10 @@
 // operations the state left pending, imports every resource of the stack's
 // config that Cloudflare has and the state lacks (pending creates that did
 // happen, and orphans whose answer never reached the state) with the
-// program's own providers, and ends with a preview. When nothing is wrong it
-// changes nothing.
+// program's own providers, and ends with a preview. It also drops from the
+// state the resources of retired types (domecf.Retired), which a deploy
+// cannot drop where they are protected. When nothing is wrong it changes
+// nothing.
 package recovery
 
 import (
@@ -33,6 +35,7 @@ import (
 
 	"github.com/dome/infra/internal/adopt"
 	"github.com/dome/infra/internal/config"
+	"github.com/dome/infra/internal/domecf"
 )
 
 // Options is what Run works on.
@@ -59,6 +62,7 @@ type Report struct {
 	State     []string       // what was done about state files the killed CLI was writing
 	Processes []string       // what was done about plugins a killed CLI left running
 	Pending   []string       // one line per pending operation and what became of it
+	Retired   []string       // the URNs of the resources of retired types dropped from the state
 	Imported  []string       // "<type> <name> <id>" of each resource imported
 	Left      []string       // what Options.Before kept from being adopted
 	Preview   map[string]int // the closing preview's change summary
@@ -66,7 +70,7 @@ type Report struct {
 
 // Changed reports whether Run changed the stack.
 func (r Report) Changed() bool {
-	return r.Lock != "" || len(r.State) > 0 || len(r.Processes) > 0 || len(r.Pending) > 0 || len(r.Imported) > 0
+	return r.Lock != "" || len(r.State) > 0 || len(r.Processes) > 0 || len(r.Pending) > 0 || len(r.Retired) > 0 || len(r.Imported) > 0
 }
 
 // Run recovers the stack. It stops before changing anything when a live
@@ -139,10 +143,15 @@ func Run(ctx context.Context, o Options) (Report, error) {
 		}
 	}
 
-	if len(st.pending) > 0 {
-		if err := o.Stack.Import(ctx, st.withoutPending()); err != nil {
-			return rep, fmt.Errorf("clear the pending operations of stack %s: %w", stack, err)
+	if len(st.pending) > 0 || len(st.retired) > 0 {
+		if err := o.Stack.Import(ctx, st.settled()); err != nil {
+			return rep, fmt.Errorf("clear the pending operations and retired resources of stack %s: %w", stack, err)
 		}
+	}
+	if len(st.retired) > 0 {
+		rep.Retired = st.retired
+		say("  retired   dropped %d resources of retired types from the state (%s); nothing changed in Cloudflare: "+
+			"their setting is the worker script's now, and the next deploy sets it there", len(st.retired), strings.Join(domecf.Retired, ", "))
 	}
 	if lacking.Imports() > 0 {
 		if err := importAll(ctx, o.Stack, lacking, o.Config.Protect, o.Import...); err != nil {
@@ -248,6 +257,7 @@ type state struct {
 	version int
 	urns    map[string]bool
 	pending []pendingOp
+	retired []string // URNs of resources of retired types
 }
 
 type pendingOp struct {
@@ -268,7 +278,8 @@ func readState(dep apitype.UntypedDeployment) (*state, error) {
 		return nil, fmt.Errorf("decode the exported state: %w", err)
 	}
 	var resources []struct {
-		URN string `json:"urn"`
+		URN  string `json:"urn"`
+		Type string `json:"type"`
 	}
 	if raw, ok := st.raw["resources"]; ok {
 		if err := json.Unmarshal(raw, &resources); err != nil {
@@ -277,6 +288,9 @@ func readState(dep apitype.UntypedDeployment) (*state, error) {
 	}
 	for _, r := range resources {
 		st.urns[r.URN] = true
+		if slices.Contains(domecf.Retired, r.Type) {
+			st.retired = append(st.retired, r.URN)
+		}
 	}
 	if raw, ok := st.raw["pending_operations"]; ok {
 		if err := json.Unmarshal(raw, &st.pending); err != nil {
@@ -286,12 +300,27 @@ func readState(dep apitype.UntypedDeployment) (*state, error) {
 	return st, nil
 }
 
-func (st *state) withoutPending() apitype.UntypedDeployment {
+// settled is the deployment without its pending operations and without
+// the resources of retired types. Nothing depends on those: no resource
+// the program registered ever took one as a dependency or a parent.
+func (st *state) settled() apitype.UntypedDeployment {
 	raw := make(map[string]json.RawMessage, len(st.raw))
 	for k, v := range st.raw {
 		if k != "pending_operations" {
 			raw[k] = v
 		}
+	}
+	if len(st.retired) > 0 {
+		var resources []json.RawMessage
+		_ = json.Unmarshal(raw["resources"], &resources) // decoded once already by readState
+		resources = slices.DeleteFunc(resources, func(r json.RawMessage) bool {
+			var res struct {
+				URN string `json:"urn"`
+			}
+			_ = json.Unmarshal(r, &res)
+			return slices.Contains(st.retired, res.URN)
+		})
+		raw["resources"], _ = json.Marshal(resources)
 	}
 	data, _ := json.Marshal(raw) // re-encoding what was just decoded cannot fail
 	return apitype.UntypedDeployment{Version: st.version, Deployment: data}

@@ -76,17 +76,24 @@ func TestPulumiRunning(t *testing.T) {
 	require.False(t, pulumiRunning(cmd.Process.Pid), "a process that has exited holds nothing")
 }
 
-func TestStateWithoutPending(t *testing.T) {
-	raw := `{"manifest":{"time":"t"},"resources":[{"urn":"urn:pulumi:dev::dome::pulumi:providers:domecf::domecf"}],` +
-		`"pending_operations":[{"type":"creating","resource":{"urn":"urn:pulumi:dev::dome::domecf:index:WorkerScript::api","type":"domecf:index:WorkerScript"}}]}`
+func TestStateSettled(t *testing.T) {
+	const (
+		provider = `{"urn":"urn:pulumi:dev::dome::pulumi:providers:domecf::domecf"}`
+		script   = `{"urn":"urn:pulumi:dev::dome::domecf:index:WorkerScript::api","type":"domecf:index:WorkerScript"}`
+		retired  = `{"urn":"urn:pulumi:dev::dome::domecf:index:WorkerSubdomain::api","type":"domecf:index:WorkerSubdomain","protect":true}`
+	)
+	raw := `{"manifest":{"time":"t"},"resources":[` + provider + `,` + script + `,` + retired + `],` +
+		`"pending_operations":[{"type":"creating","resource":{"urn":"urn:pulumi:dev::dome::domecf:index:WorkerScript::web","type":"domecf:index:WorkerScript"}}]}`
 	st, err := readState(apitype.UntypedDeployment{Version: 3, Deployment: json.RawMessage(raw)})
 	require.NoError(t, err)
-	require.Equal(t, map[string]bool{"urn:pulumi:dev::dome::pulumi:providers:domecf::domecf": true}, st.urns)
+	require.Len(t, st.urns, 3)
 	require.Len(t, st.pending, 1)
-	require.Equal(t, "api", st.pending[0].name())
-	cleared := st.withoutPending()
-	require.Equal(t, 3, cleared.Version)
-	require.JSONEq(t, `{"manifest":{"time":"t"},"resources":[{"urn":"urn:pulumi:dev::dome::pulumi:providers:domecf::domecf"}]}`, string(cleared.Deployment))
+	require.Equal(t, "web", st.pending[0].name())
+	require.Equal(t, []string{"urn:pulumi:dev::dome::domecf:index:WorkerSubdomain::api"}, st.retired)
+	settled := st.settled()
+	require.Equal(t, 3, settled.Version)
+	require.JSONEq(t, `{"manifest":{"time":"t"},"resources":[`+provider+`,`+script+`]}`, string(settled.Deployment),
+		"no pending operation, and no resource of a retired type, protected or not")
 }
 
 func TestSummary(t *testing.T) {
