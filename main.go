@@ -162,9 +162,13 @@ func guardRetired(held []deletion.Resource, cfg *config.Config, stack string) er
 	if len(names) == 0 {
 		return nil
 	}
-	return fmt.Errorf("stack %s holds %d resources of a type the program no longer registers (%s: %s): each worker's workers.dev setting is its script's own now. "+
-		"They are protected, so a deploy could not drop them: run 'just recover %s', which drops them from the state and changes nothing in Cloudflare, then deploy again",
-		stack, len(names), strings.Join(domecf.Retired, ", "), strings.Join(names, ", "), stack)
+	count := fmt.Sprintf("%d resources", len(names))
+	if len(names) == 1 {
+		count = "1 resource"
+	}
+	return fmt.Errorf("stack %s holds %s of a type the program no longer registers (%s: %s): each worker's workers.dev setting is its script's own now. "+
+		"Protected, they cannot be dropped by a deploy: run 'just recover %s', which drops them from the state and changes nothing in Cloudflare, then deploy again",
+		stack, count, strings.Join(domecf.Retired, ", "), strings.Join(names, ", "), stack)
 }
 
 // The official provider's retry settings: attempts after the first, and

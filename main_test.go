@@ -544,7 +544,7 @@ func TestRetiredTypesInProd(t *testing.T) {
 		err   string
 	}{
 		{"prod", "stack prod holds 2 resources of a type the program no longer registers (domecf:index:WorkerSubdomain: dome-api, silo): " +
-			"each worker's workers.dev setting is its script's own now. They are protected, so a deploy could not drop them: " +
+			"each worker's workers.dev setting is its script's own now. Protected, they cannot be dropped by a deploy: " +
 			"run 'just recover prod', which drops them from the state and changes nothing in Cloudflare, then deploy again"},
 		{"dev", ""},
 	} {

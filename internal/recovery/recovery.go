@@ -148,10 +148,9 @@ func Run(ctx context.Context, o Options) (Report, error) {
 			return rep, fmt.Errorf("clear the pending operations and retired resources of stack %s: %w", stack, err)
 		}
 	}
-	if len(st.retired) > 0 {
-		rep.Retired = st.retired
-		say("  retired   dropped %d resources of retired types from the state (%s); nothing changed in Cloudflare: "+
-			"their setting is the worker script's now, and the next deploy sets it there", len(st.retired), strings.Join(domecf.Retired, ", "))
+	for _, urn := range st.retired {
+		rep.Retired = append(rep.Retired, urn)
+		say("  retired   dropped %s from the state, its type being retired; nothing changed in Cloudflare (the setting is the worker script's now, and the next deploy sets it there)", urn)
 	}
 	if lacking.Imports() > 0 {
 		if err := importAll(ctx, o.Stack, lacking, o.Config.Protect, o.Import...); err != nil {
