@@ -80,7 +80,7 @@ func BenchmarkProgram(b *testing.B) {
 func TestGeneratedTopologyDeploys(t *testing.T) {
 	d, err := runMocked(generated(t, 30), testEnv, nil)
 	require.NoError(t, err)
-	// 30 workers and their 30 workers.dev settings, 30 consumers, 31 queues,
-	// 4 databases, 4 buckets, 2 providers.
-	require.Len(t, d.mocks.seen, 30+30+30+31+4+4+2)
+	// 30 workers, 30 consumers, 31 queues, 4 databases, 4 buckets, 2
+	// providers.
+	require.Len(t, d.mocks.seen, 30+30+31+4+4+2)
 }

@@ -71,9 +71,9 @@ func (c *timedCLI) Run(ctx context.Context, dir string, stdin io.Reader, out, er
 // with the emulator adding a fixed latency to every request, and compares
 // the wall time of `pulumi up` with the ideal: the longest dependency
 // chain times the latency of the calls each resource makes in turn (a
-// worker create is a GET, a PUT, then its workers.dev setting's POST). The engine's fixed start-up cost,
-// measured by the same deploy without latency, is also taken out to show
-// the latency-bound part alone.
+// worker create is a GET, a PUT, then its workers.dev setting's POST).
+// The engine's fixed start-up cost, measured by the same deploy without
+// latency, is also taken out to show the latency-bound part alone.
 func BenchmarkDeployLatency(b *testing.B) {
 	const (
 		width, depth   = 8, 3

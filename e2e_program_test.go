@@ -226,14 +226,15 @@ func TestProgramOnEngine(t *testing.T) {
 			require.Len(t, matched, 2, plan)
 			require.Equal(t, matched[1], strconv.Itoa(len(rep.Imported)), "recover imports what the plan matched")
 			require.NotContains(t, e.log.String()+adopted.log.String(), "almost certainly a bug", "no provider warning on importing what the program deployed")
-			// Every resource matches (the 19 of old, each worker's workers.dev
-			// setting, the new queue and notification, silo's consumer of
-			// silo-content-uploaded), but the 6 workers
-			// update: Cloudflare does not return a source map, so each is
-			// uploaded again with its map; and the two providers gain the
-			// token. The migrations resources are not imported: created in
-			// the adopted stack, they find every file recorded and apply none.
-			require.Equal(t, map[string]int{"same": 22, "update": 8, "create": 2}, adopted.preview())
+			// Every resource matches (the 19 of old, the new queue and
+			// notification, silo's consumer of silo-content-uploaded), but
+			// the 6 workers update: Cloudflare does not return a source map,
+			// so each is uploaded again with its map (their workers.dev
+			// settings, read with them, match); and the two providers gain
+			// the token. The migrations resources are not imported: created
+			// in the adopted stack, they find every file recorded and apply
+			// none.
+			require.Equal(t, map[string]int{"same": 16, "update": 8, "create": 2}, adopted.preview())
 
 			e.destroy()
 		})

@@ -159,7 +159,7 @@ func TestFaultyNetworkConverges(t *testing.T) {
 	e := newEngine(t, "dev", fleetProgram(cfg, env.front.URL+"/client/v4"), map[string]string{"CLOUDFLARE_RPS": "1000"})
 	defer e.dump()
 
-	require.Equal(t, map[string]int{"create": 2 + 2*40 + 4}, e.up(), "stack, provider, workers and their workers.dev settings, indexes in one up")
+	require.Equal(t, map[string]int{"create": 2 + 40 + 4}, e.up(), "stack, provider, workers, indexes in one up")
 	counts := env.net.Counts()
 	t.Logf("faulty network: %d calls, %d answered 503, %d reset after the headers", counts.Calls, counts.Unavailable, counts.Reset)
 	require.Positive(t, counts.Unavailable)

@@ -9,6 +9,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/pulumi/pulumi-cloudflare/sdk/v5/go/cloudflare"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -135,7 +136,19 @@ func guardDeletions(ctx *pulumi.Context, cfg *config.Config, getenv func(string)
 		Outputs map[string]any `pulumi:"outputs"`
 	}
 	args := map[string]any{"stackName": org + "/" + ctx.Project() + "/" + ctx.Stack()}
-	if _, err := ctx.InvokePackageRaw("pulumi:pulumi:readStackResourceOutputs", args, &state, ""); err != nil {
+	// The read races the engine's first save of the deploy, and a file
+	// backend read while it writes the checkpoint's metadata in place fails
+	// with "failed to load checkpoint: EOF"; the save is over in
+	// milliseconds.
+	var err error
+	for wait := 50 * time.Millisecond; ; wait *= 2 {
+		_, err = ctx.InvokePackageRaw("pulumi:pulumi:readStackResourceOutputs", args, &state, "")
+		if err == nil || !strings.Contains(err.Error(), "failed to load checkpoint") || wait > time.Second {
+			break
+		}
+		time.Sleep(wait)
+	}
+	if err != nil {
 		return fmt.Errorf("reading what this stack's state holds: %w", err)
 	}
 	held := deletion.Held(state.Outputs)
