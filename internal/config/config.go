@@ -6,6 +6,7 @@ package config
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -130,14 +131,17 @@ func (c *Config) APIBaseURL() string {
 // the companion provider keeps (CLOUDFLARE_API_BUDGET, default Cloudflare's
 // 1,200 per 5 minutes): the budget is the user's, shared by every call made
 // with their token, and so kept in the ledger the provider and the other
-// commands on this machine book on (CLOUDFLARE_API_BUDGET_DIR).
+// commands on this machine book on (CLOUDFLARE_API_BUDGET_DIR). What the
+// user should know of a call goes to standard error: a retry and why, or a
+// ledger out of reach.
 func (c *Config) Client() (*cfapi.Client, error) {
 	budget, err := cfapi.BudgetFromEnv(os.Getenv)
 	if err != nil {
 		return nil, err
 	}
 	return cfapi.New(cfapi.Options{BaseURL: c.APIBaseURL(), Token: c.APIToken.Reveal(), AccountID: c.AccountID,
-		Budget: budget, LedgerDir: cfapi.LedgerDirFromEnv(os.Getenv)})
+		Budget: budget, LedgerDir: cfapi.LedgerDirFromEnv(os.Getenv),
+		Logf: func(_ context.Context, format string, args ...any) { fmt.Fprintf(os.Stderr, format+"\n", args...) }})
 }
 
 // Name returns the physical name of the resource called logical in this stack.
