@@ -579,38 +579,28 @@ func (e *Emulator) vecWrite(replace bool) func(*call) reply {
 	}
 }
 
-func (e *Emulator) vecQuery(c *call) reply {
+// onIndex answers a call whose JSON body is op's input on the index the
+// path names, once the index is found.
+func onIndex[In, Out any](e *Emulator, c *call, op func(index string, in In) (Out, error)) reply {
 	index := c.r.PathValue("index")
 	if _, err := e.acct.GetVectorizeIndex(index); err != nil {
 		return failWith(err)
 	}
-	var q VectorQuery
-	if err := decodeVecBody(c.body, &q); err != nil {
+	var in In
+	if err := decodeVecBody(c.body, &in); err != nil {
 		return failWith(err)
 	}
-	return answer(e.acct.QueryVectors(index, q))
+	return answer(op(index, in))
+}
+
+func (e *Emulator) vecQuery(c *call) reply {
+	return onIndex(e, c, e.acct.QueryVectors)
 }
 
 func (e *Emulator) vecGetByIDs(c *call) reply {
-	index := c.r.PathValue("index")
-	if _, err := e.acct.GetVectorizeIndex(index); err != nil {
-		return failWith(err)
-	}
-	var in vecIDs
-	if err := decodeVecBody(c.body, &in); err != nil {
-		return failWith(err)
-	}
-	return answer(e.acct.GetVectorsByIDs(index, in.IDs))
+	return onIndex(e, c, func(index string, in vecIDs) ([]Vector, error) { return e.acct.GetVectorsByIDs(index, in.IDs) })
 }
 
 func (e *Emulator) vecDeleteByIDs(c *call) reply {
-	index := c.r.PathValue("index")
-	if _, err := e.acct.GetVectorizeIndex(index); err != nil {
-		return failWith(err)
-	}
-	var in vecIDs
-	if err := decodeVecBody(c.body, &in); err != nil {
-		return failWith(err)
-	}
-	return answer(e.acct.DeleteVectorsByIDs(index, in.IDs))
+	return onIndex(e, c, func(index string, in vecIDs) (VectorMutation, error) { return e.acct.DeleteVectorsByIDs(index, in.IDs) })
 }
