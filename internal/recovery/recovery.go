@@ -256,7 +256,8 @@ type state struct {
 	version int
 	urns    map[string]bool
 	pending []pendingOp
-	retired []string // URNs of resources of retired types
+	retired []string          // URNs of resources of retired types
+	kept    []json.RawMessage // the other resources, as exported
 }
 
 type pendingOp struct {
@@ -276,19 +277,25 @@ func readState(dep apitype.UntypedDeployment) (*state, error) {
 	if err := json.Unmarshal(dep.Deployment, &st.raw); err != nil {
 		return nil, fmt.Errorf("decode the exported state: %w", err)
 	}
-	var resources []struct {
-		URN  string `json:"urn"`
-		Type string `json:"type"`
-	}
+	var resources []json.RawMessage
 	if raw, ok := st.raw["resources"]; ok {
 		if err := json.Unmarshal(raw, &resources); err != nil {
 			return nil, fmt.Errorf("decode the state's resources: %w", err)
 		}
 	}
-	for _, r := range resources {
+	for _, raw := range resources {
+		var r struct {
+			URN  string `json:"urn"`
+			Type string `json:"type"`
+		}
+		if err := json.Unmarshal(raw, &r); err != nil {
+			return nil, fmt.Errorf("decode the state's resources: %w", err)
+		}
 		st.urns[r.URN] = true
 		if slices.Contains(domecf.Retired, r.Type) {
 			st.retired = append(st.retired, r.URN)
+		} else {
+			st.kept = append(st.kept, raw)
 		}
 	}
 	if raw, ok := st.raw["pending_operations"]; ok {
@@ -310,16 +317,7 @@ func (st *state) settled() apitype.UntypedDeployment {
 		}
 	}
 	if len(st.retired) > 0 {
-		var resources []json.RawMessage
-		_ = json.Unmarshal(raw["resources"], &resources) // decoded once already by readState
-		resources = slices.DeleteFunc(resources, func(r json.RawMessage) bool {
-			var res struct {
-				URN string `json:"urn"`
-			}
-			_ = json.Unmarshal(r, &res)
-			return slices.Contains(st.retired, res.URN)
-		})
-		raw["resources"], _ = json.Marshal(resources)
+		raw["resources"], _ = json.Marshal(st.kept)
 	}
 	data, _ := json.Marshal(raw) // re-encoding what was just decoded cannot fail
 	return apitype.UntypedDeployment{Version: st.version, Deployment: data}
