@@ -179,7 +179,7 @@ func (n *FaultyNetwork) draw(r *http.Request) int {
 	_, _ = fmt.Fprintf(h, "%d\x00%s\x00%d", n.faults.Seed, key, n.seen[key])
 	u := float64(mix(h.Sum64())>>11) / (1 << 53) // uniform in [0, 1)
 	switch {
-	case n.faults.FirstWrites && n.seen[key] == 1 && r.Method != http.MethodGet && r.Method != http.MethodHead:
+	case n.faults.FirstWrites && n.seen[key] == 1 && (Request{Method: r.Method}).Mutating():
 		n.counts.Reset++
 		return 2
 	case u < n.faults.Unavailable:
